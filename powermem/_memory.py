@@ -1,0 +1,284 @@
+"""AsyncMemory, the one implementation, and Memory, its synchronous facade."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from types import TracebackType
+from typing import Any, Literal
+
+from powermem._sync import LoopThread
+from powermem._validate import (
+    content_of,
+    metadata_of,
+    non_negative_int,
+    positive_int,
+    query_of,
+    scope_of,
+    threshold_of,
+)
+from powermem.config import MemoryConfig
+from powermem.embeddings import CachedQueryEmbedder, Embedder, create_embedder
+from powermem.errors import InvalidInputError
+from powermem.filters import parse_filters
+from powermem.ids import SnowflakeGenerator, parse_id
+from powermem.ingest.pipeline import AddPipeline
+from powermem.records import history_record, memory_record, relation_record
+from powermem.search.engine import SearchEngine
+from powermem.stores import create_store
+from powermem.stores.base import GraphStore, Scope
+
+logger = logging.getLogger("powermem")
+
+_SORT_FIELDS = ("created_at", "updated_at", "id", "memory")
+
+
+class AsyncMemory:
+    """A graph + vector memory store. Natively async; see ``Memory`` for the sync facade."""
+
+    def __init__(
+        self,
+        config: MemoryConfig | dict[str, Any] | None = None,
+        storage_type: str | None = None,
+        llm_provider: str | None = None,
+        embedding_provider: str | None = None,
+        agent_id: str | None = None,
+    ) -> None:
+        cfg = MemoryConfig.from_any(config)
+        overrides = {"store": storage_type, "llm": llm_provider, "embedding": embedding_provider}
+        for section, provider in overrides.items():
+            if provider is not None:
+                warnings.warn(
+                    f"the {section} provider argument is deprecated; set config['{section}']['provider']",
+                    DeprecationWarning, stacklevel=2,
+                )
+                data = cfg.model_dump()
+                data[section]["provider"] = {"sqlite": "embedded"}.get(provider, provider)
+                cfg = MemoryConfig.from_any(data)
+        self.config = cfg
+        self._default_agent = scope_of(None, agent_id, None, required=False).agent_id
+        self._lock: asyncio.Lock | None = None
+        self._store: GraphStore | None = None
+        self._embedder: Embedder | None = None
+        self._pipeline: AddPipeline | None = None
+        self._search: SearchEngine | None = None
+
+    # lifecycle ---------------------------------------------------------------------------------
+    async def initialize(self) -> None:
+        """Connect, create the schema idempotently and check connectivity. Safe to call twice."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._store is not None:
+                return
+            embedder = create_embedder(self.config.embedding)
+            store = create_store(self.config.store)
+            try:
+                await store.initialize(embedder.dims)
+            except BaseException:
+                await store.close()
+                await embedder.aclose()
+                raise
+            ids = SnowflakeGenerator(self.config.worker_id)
+            self._pipeline = AddPipeline(store, embedder, ids, self.config)
+            self._search = SearchEngine(store, CachedQueryEmbedder(embedder), self.config.search)
+            self._embedder, self._store = embedder, store
+
+    async def _ready(self) -> tuple[GraphStore, AddPipeline, SearchEngine]:
+        if self._store is None:
+            await self.initialize()
+        assert self._store is not None and self._pipeline is not None and self._search is not None
+        return self._store, self._pipeline, self._search
+
+    async def close(self) -> None:
+        if self._pipeline is not None:
+            await self._pipeline.aclose()
+        if self._store is not None:
+            await self._store.close()
+        if self._embedder is not None:
+            await self._embedder.aclose()
+        self._store = self._embedder = self._pipeline = self._search = None
+
+    async def __aenter__(self) -> AsyncMemory:
+        await self.initialize()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    # methods -----------------------------------------------------------------------------------
+    async def add(
+        self, messages: Any, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
+        metadata: dict[str, Any] | None = None, filters: dict[str, Any] | None = None, infer: bool = True,
+    ) -> dict[str, Any]:
+        """Store messages as memories (``infer=False``) or let the LLM pipeline distil them."""
+        scope = scope_of(user_id, agent_id or self._default_agent, run_id, required=True)
+        if not isinstance(infer, bool):
+            raise InvalidInputError(f"infer must be a bool, not {type(infer).__name__}")
+        meta = metadata_of(metadata)
+        node = parse_filters(filters)
+        _, pipeline, _ = await self._ready()
+        return await pipeline.add(messages, scope, meta, node, infer)
+
+    async def search(
+        self, query: str, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
+        filters: dict[str, Any] | None = None, limit: int = 30, threshold: float | None = None,
+    ) -> dict[str, Any]:
+        """Hybrid search; results best first with ``score`` in [0, 1] and per-signal ``scores``."""
+        text = query_of(query)
+        scope = scope_of(user_id, agent_id, run_id, required=False)
+        node = parse_filters(filters)
+        limit = positive_int(limit, "limit")
+        cutoff = threshold_of(threshold)
+        if not text.strip():
+            return {"results": [], "relations": []}
+        _, _, engine = await self._ready()
+        return await engine.search(text, scope, node, limit, cutoff)
+
+    async def get(self, memory_id: int | str, user_id: str | None = None,
+                  agent_id: str | None = None) -> dict[str, Any] | None:
+        key = parse_id(memory_id)
+        scope = scope_of(user_id, agent_id, None, required=False)
+        store, _, _ = await self._ready()
+        row = await store.get(key, scope)
+        return memory_record(row) if row else None
+
+    async def update(
+        self, memory_id: int | str, content: str | None = None, user_id: str | None = None,
+        agent_id: str | None = None, metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Change text (re-embedded, entities relinked) and/or merge metadata (None removes a key)."""
+        key = parse_id(memory_id)
+        text = content_of(content)
+        meta = metadata_of(metadata, allow_none_values=True) if metadata is not None else None
+        if text is None and meta is None:
+            raise InvalidInputError("update needs content or metadata")
+        scope = scope_of(user_id, agent_id, None, required=False)
+        _, pipeline, _ = await self._ready()
+        return await pipeline.update(key, scope, text, meta)
+
+    async def delete(self, memory_id: int | str, user_id: str | None = None, agent_id: str | None = None) -> bool:
+        key = parse_id(memory_id)
+        scope = scope_of(user_id, agent_id, None, required=False)
+        _, pipeline, _ = await self._ready()
+        return await pipeline.delete(key, scope)
+
+    async def delete_all(self, user_id: str | None = None, agent_id: str | None = None,
+                         run_id: str | None = None, *, all: bool = False) -> dict[str, int]:  # noqa: A002
+        """Delete every memory of a scope. With no scope it refuses unless ``all=True``."""
+        scope = scope_of(user_id, agent_id, run_id, required=False)
+        if scope.empty and all is not True:
+            raise InvalidInputError(
+                "delete_all needs user_id, agent_id or run_id; pass all=True to delete every memory of every tenant"
+            )
+        store, _, _ = await self._ready()
+        return {"deleted": await store.delete_scope(scope)}
+
+    async def get_all(
+        self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
+        limit: int = 100, offset: int = 0, filters: dict[str, Any] | None = None,
+        sort_by: str = "created_at", order: Literal["asc", "desc"] | str = "desc",
+    ) -> dict[str, Any]:
+        scope = scope_of(user_id, agent_id, run_id, required=False)
+        limit = positive_int(limit, "limit")
+        offset = non_negative_int(offset, "offset")
+        node = parse_filters(filters)
+        if sort_by not in _SORT_FIELDS:
+            raise InvalidInputError(f"sort_by must be one of {', '.join(_SORT_FIELDS)}, got {sort_by!r}")
+        if order not in ("asc", "desc"):
+            raise InvalidInputError(f"order must be 'asc' or 'desc', got {order!r}")
+        store, _, _ = await self._ready()
+        rows, total = await store.list(scope, node, limit, offset, sort_by, order == "desc")  # type: ignore[arg-type]
+        relations = await store.relations(scope, False, 100) if not scope.empty else []
+        return {"results": [memory_record(r) for r in rows],
+                "relations": [relation_record(r) for r in relations], "total": total}
+
+    async def history(self, memory_id: int | str, user_id: str | None = None,
+                      agent_id: str | None = None) -> list[dict[str, Any]]:
+        key = parse_id(memory_id)
+        scope = scope_of(user_id, agent_id, None, required=False)
+        store, _, _ = await self._ready()
+        return [history_record(r) for r in await store.history(key, scope)]
+
+    async def reset(self) -> None:
+        """Wipe the whole store: every tenant's memories, graph and history."""
+        store, _, _ = await self._ready()
+        await store.reset()
+
+
+class Memory:
+    """The synchronous facade: the same core, driven on a private background event loop."""
+
+    def __init__(
+        self,
+        config: MemoryConfig | dict[str, Any] | None = None,
+        storage_type: str | None = None,
+        llm_provider: str | None = None,
+        embedding_provider: str | None = None,
+        agent_id: str | None = None,
+    ) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", DeprecationWarning)
+            self._async = AsyncMemory(config, storage_type, llm_provider, embedding_provider, agent_id)
+        self._loop = LoopThread()
+        try:
+            self._loop.run(self._async.initialize())
+        except BaseException:
+            self._loop.stop()
+            raise
+
+    @property
+    def config(self) -> MemoryConfig:
+        return self._async.config
+
+    def add(self, messages: Any, user_id: str | None = None, agent_id: str | None = None,
+            run_id: str | None = None, metadata: dict[str, Any] | None = None,
+            filters: dict[str, Any] | None = None, infer: bool = True) -> dict[str, Any]:
+        return self._loop.run(self._async.add(messages, user_id, agent_id, run_id, metadata, filters, infer))
+
+    def search(self, query: str, user_id: str | None = None, agent_id: str | None = None,
+               run_id: str | None = None, filters: dict[str, Any] | None = None, limit: int = 30,
+               threshold: float | None = None) -> dict[str, Any]:
+        return self._loop.run(self._async.search(query, user_id, agent_id, run_id, filters, limit, threshold))
+
+    def get(self, memory_id: int | str, user_id: str | None = None,
+            agent_id: str | None = None) -> dict[str, Any] | None:
+        return self._loop.run(self._async.get(memory_id, user_id, agent_id))
+
+    def update(self, memory_id: int | str, content: str | None = None, user_id: str | None = None,
+               agent_id: str | None = None, metadata: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        return self._loop.run(self._async.update(memory_id, content, user_id, agent_id, metadata))
+
+    def delete(self, memory_id: int | str, user_id: str | None = None, agent_id: str | None = None) -> bool:
+        return self._loop.run(self._async.delete(memory_id, user_id, agent_id))
+
+    def delete_all(self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
+                   *, all: bool = False) -> dict[str, int]:  # noqa: A002
+        return self._loop.run(self._async.delete_all(user_id, agent_id, run_id, all=all))
+
+    def get_all(self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
+                limit: int = 100, offset: int = 0, filters: dict[str, Any] | None = None,
+                sort_by: str = "created_at", order: str = "desc") -> dict[str, Any]:
+        return self._loop.run(self._async.get_all(user_id, agent_id, run_id, limit, offset, filters, sort_by, order))
+
+    def history(self, memory_id: int | str, user_id: str | None = None,
+                agent_id: str | None = None) -> list[dict[str, Any]]:
+        return self._loop.run(self._async.history(memory_id, user_id, agent_id))
+
+    def reset(self) -> None:
+        self._loop.run(self._async.reset())
+
+    def close(self) -> None:
+        try:
+            self._loop.run(self._async.close())
+        finally:
+            self._loop.stop()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

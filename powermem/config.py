@@ -1,0 +1,217 @@
+"""Configuration: pydantic models, and ``auto_config()`` which is the only reader of the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from powermem.errors import ConfigError
+
+__all__ = [
+    "EmbeddingConfig",
+    "IngestConfig",
+    "LLMConfig",
+    "MemoryConfig",
+    "PromptConfig",
+    "SearchConfig",
+    "StoreConfig",
+    "auto_config",
+    "default_embedded_path",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_provider_config(cls, data: Any) -> Any:
+        # mem0 and PowerMem users write {"provider": "x", "config": {...}}; accept that shape too.
+        if isinstance(data, dict) and isinstance(data.get("config"), dict):
+            flat = {k: v for k, v in data.items() if k != "config"}
+            flat.update(data["config"])
+            return flat
+        return data
+
+
+class StoreConfig(_Section):
+    provider: Literal["embedded", "neo4j"] = "embedded"
+    path: str | None = Field(None, description="Embedded store SQLite file; default: see default_embedded_path().")
+    uri: str = "bolt://127.0.0.1:7687"
+    username: str = "neo4j"
+    password: str | None = None
+    database: str | None = None
+    connection_timeout: float = Field(10.0, gt=0)
+    exact_scan_limit: int = Field(
+        20_000, ge=0, description="Neo4j: tenants with at most this many candidates are scanned exactly."
+    )
+
+
+class PromptConfig(_Section):
+    extraction: str | None = None
+    reconciliation: str | None = None
+
+
+class LLMConfig(_Section):
+    provider: Literal["openai", "none"] = "none"
+    api_key: str | None = None
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    temperature: float = Field(0.0, ge=0, le=2)
+    timeout: float = Field(60.0, gt=0)
+    max_attempts: int = Field(4, ge=1, le=20)
+    max_retry_seconds: float = Field(120.0, gt=0)
+    prompts: PromptConfig = Field(default_factory=PromptConfig)
+
+
+class EmbeddingConfig(_Section):
+    provider: Literal["local", "openai", "hashing"] = "local"
+    model: str | None = None
+    dims: int | None = Field(None, ge=1, le=8192)
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout: float = Field(60.0, gt=0)
+    max_attempts: int = Field(4, ge=1, le=20)
+    max_retry_seconds: float = Field(120.0, gt=0)
+    batch_size: int = Field(64, ge=1)
+
+
+class IngestConfig(_Section):
+    entity_similarity_threshold: float = Field(0.92, ge=0, le=1)
+    reconcile_candidates: int = Field(5, ge=1, le=50, description="Similar memories fetched per new fact.")
+    reconcile_min_similarity: float = Field(0.5, ge=-1, le=1)
+
+
+SearchPreset = Literal["hybrid", "vector", "fulltext", "vector+fulltext"]
+
+
+class SearchConfig(_Section):
+    preset: SearchPreset | None = Field(None, description="Named preset; explicit fields below override it.")
+    vector: bool = True
+    fulltext: bool = True
+    graph: bool = True
+    vector_weight: float = Field(1.0, ge=0)
+    fulltext_weight: float = Field(1.0, ge=0)
+    graph_weight: float = Field(1.0, ge=0)
+    rrf_k: int = Field(60, ge=1)
+    hops: int = Field(2, ge=0, le=4)
+    candidate_pool: int = Field(50, ge=1, le=1000)
+    seed_hits: int = Field(5, ge=0, le=100, description="Top vector/full-text hits whose entities seed expansion.")
+    max_subgraph_nodes: int = Field(500, ge=10, le=20_000)
+    adjacent_window: int = Field(1, ge=0, le=5, description="Conversation neighbours of a hit joined to the graph.")
+    entity_link_similarity: float = Field(0.75, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("preset"):
+            return data
+        signals = _PRESETS.get(data["preset"])
+        if signals is None:
+            return data  # the Literal check reports the unknown name
+        return {**signals, **data}
+
+
+_PRESETS: dict[str, dict[str, bool]] = {
+    "hybrid": {"vector": True, "fulltext": True, "graph": True},
+    "vector": {"vector": True, "fulltext": False, "graph": False},
+    "fulltext": {"vector": False, "fulltext": True, "graph": False},
+    "vector+fulltext": {"vector": True, "fulltext": True, "graph": False},
+}
+
+
+class MemoryConfig(_Section):
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    worker_id: int | None = Field(None, ge=0, le=1023, description="Snowflake worker id; random if unset.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_aliases(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        aliases = {"vector_store": "store", "graph_store": "store", "storage": "store", "embedder": "embedding"}
+        return {aliases.get(k, k): v for k, v in data.items()}
+
+    @classmethod
+    def from_any(cls, config: MemoryConfig | dict[str, Any] | None) -> MemoryConfig:
+        """Validate a dict (or pass a model through); ``None`` means ``auto_config()``."""
+        if isinstance(config, MemoryConfig):
+            return config
+        if config is None:
+            config = auto_config()
+        if not isinstance(config, dict):
+            raise ConfigError(f"config must be a dict or MemoryConfig, not {type(config).__name__}")
+        try:
+            return cls.model_validate(config)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        parts.append(f"{where}: {err['msg']}")
+    return "invalid config: " + "; ".join(parts)
+
+
+def default_embedded_path() -> Path:
+    """Where the embedded store lives when neither config nor ``POWERMEM_PATH`` says."""
+    return Path.home() / ".powermem" / "powermem.db"
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _env_file_values(environ: dict[str, str]) -> dict[str, str]:
+    candidates = [environ.get("POWERMEM_ENV_FILE"), ".env", str(Path.home() / ".powermem" / ".env")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return _read_env_file(Path(candidate))
+    return {}
+
+
+def auto_config() -> dict[str, Any]:
+    """Build a config dict from a ``.env`` file and the environment (real variables win)."""
+    env = {**_env_file_values(dict(os.environ)), **os.environ}
+
+    def pick(*names: str) -> str | None:
+        for name in names:
+            if env.get(name):
+                return env[name]
+        return None
+
+    store: dict[str, Any] = {"provider": pick("POWERMEM_STORE") or ("neo4j" if pick("NEO4J_URI") else "embedded")}
+    for key, var in [("path", "POWERMEM_PATH"), ("uri", "NEO4J_URI"), ("username", "NEO4J_USERNAME"),
+                     ("password", "NEO4J_PASSWORD"), ("database", "NEO4J_DATABASE")]:
+        if pick(var):
+            store[key] = pick(var)
+    llm: dict[str, Any] = {"provider": pick("LLM_PROVIDER") or ("openai" if pick("LLM_API_KEY") else "none")}
+    for key, names in [("api_key", ("LLM_API_KEY", "OPENAI_API_KEY")), ("model", ("LLM_MODEL",)),
+                       ("base_url", ("LLM_BASE_URL", "OPENAI_BASE_URL"))]:
+        if pick(*names):
+            llm[key] = pick(*names)
+    embedding: dict[str, Any] = {"provider": pick("EMBEDDING_PROVIDER") or "local"}
+    for key, names in [("model", ("EMBEDDING_MODEL",)), ("dims", ("EMBEDDING_DIMS",)),
+                       ("api_key", ("EMBEDDING_API_KEY",)), ("base_url", ("EMBEDDING_BASE_URL",))]:
+        if pick(*names):
+            embedding[key] = pick(*names)
+    return {"store": store, "llm": llm, "embedding": embedding}

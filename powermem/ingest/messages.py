@@ -1,0 +1,52 @@
+"""Turning the ``messages`` argument of ``add`` into validated chat messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from powermem.errors import InvalidInputError
+
+_ROLES = frozenset({"user", "assistant", "system", "tool", "function", "developer"})
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+    name: str | None = None
+
+
+def parse_messages(messages: object) -> list[Message]:
+    """Accept a string, one message dict, or a list of message dicts (OpenAI format)."""
+    if isinstance(messages, str):
+        return [Message("user", messages)]
+    if isinstance(messages, dict):
+        return [_message(messages, "messages")]
+    if isinstance(messages, list):
+        if not messages:
+            raise InvalidInputError("messages is an empty list")
+        return [_message(item, f"messages[{i}]") for i, item in enumerate(messages)]
+    raise InvalidInputError(f"messages must be a str, a dict or a list of dicts, not {type(messages).__name__}")
+
+
+def _message(item: object, where: str) -> Message:
+    if not isinstance(item, dict):
+        raise InvalidInputError(f"{where} must be a dict with 'role' and 'content', not {type(item).__name__}")
+    if "content" not in item:
+        raise InvalidInputError(f"{where} has no 'content'")
+    content: Any = item["content"]
+    if not isinstance(content, str):
+        raise InvalidInputError(f"{where}['content'] must be a string, not {type(content).__name__}")
+    role = item.get("role", "user")
+    if not isinstance(role, str) or role not in _ROLES:
+        raise InvalidInputError(f"{where}['role'] must be one of {', '.join(sorted(_ROLES))}, got {role!r}")
+    name = item.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InvalidInputError(f"{where}['name'] must be a string")
+    return Message(role, content, name)
+
+
+def storable(messages: list[Message]) -> list[Message]:
+    """The messages ``infer=False`` keeps: not system, with non-blank content."""
+    return [m for m in messages if m.role != "system" and m.content.strip()]

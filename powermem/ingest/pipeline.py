@@ -1,0 +1,101 @@
+"""The write side: add (raw or inferred), update and delete, each as one WritePlan."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from powermem.config import MemoryConfig
+from powermem.embeddings.base import Embedder
+from powermem.errors import InvalidInputError
+from powermem.filters import FilterNode, now_timestamp
+from powermem.ids import SnowflakeGenerator
+from powermem.ingest.entities import EntityResolver
+from powermem.ingest.messages import parse_messages, storable
+from powermem.ingest.raw import RawIngest, drafts_from_messages, memory_hash
+from powermem.records import memory_record
+from powermem.stores.base import GraphStore, MemoryChange, MemoryRow, NewMemory, Scope, WritePlan
+
+logger = logging.getLogger("powermem")
+
+
+def created_records(plan: WritePlan) -> list[dict[str, Any]]:
+    records = []
+    for memory in plan.creates:
+        record = memory_record(_row_of(memory))
+        record["event"] = "ADD"
+        records.append(record)
+    return records
+
+
+def _row_of(memory: NewMemory) -> MemoryRow:
+    s = memory.scope
+    return MemoryRow(memory.id, memory.memory, memory.hash, s.user_id, s.agent_id, s.run_id,
+                     memory.metadata, memory.created_at, memory.created_at)
+
+
+class AddPipeline:
+    def __init__(self, store: GraphStore, embedder: Embedder, ids: SnowflakeGenerator, config: MemoryConfig) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._ids = ids
+        self._resolver = EntityResolver(store, embedder, ids, config.ingest.entity_similarity_threshold)
+        self._raw = RawIngest(store, embedder, ids, self._resolver)
+        self._infer: Any = None
+        self._warned_no_llm = False
+        if config.llm.provider != "none":
+            from powermem.ingest.infer import InferIngest
+
+            self._infer = InferIngest.from_config(store, embedder, ids, self._resolver, config)
+
+    async def aclose(self) -> None:
+        if self._infer is not None:
+            await self._infer.aclose()
+
+    async def add(
+        self, messages: object, scope: Scope, metadata: dict[str, Any], filters: FilterNode | None, infer: bool
+    ) -> dict[str, Any]:
+        parsed = parse_messages(messages)
+        if infer and self._infer is not None:
+            return await self._infer.add(parsed, scope, metadata, filters)  # type: ignore[no-any-return]
+        if infer and not self._warned_no_llm:
+            self._warned_no_llm = True
+            logger.info("no LLM is configured: add(infer=True) stores messages as given (infer=False)")
+        kept = storable(parsed)
+        if not kept:
+            raise InvalidInputError("messages hold no non-system message with non-blank content to store")
+        plan = await self._raw.plan(drafts_from_messages(kept, metadata), scope, actor=kept[0].role)
+        await self._store.apply(plan)
+        return {"results": created_records(plan), "relations": {"added_entities": [], "deleted_entities": []}}
+
+    async def update(
+        self, memory_id: int, scope: Scope, content: str | None, metadata: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        row = await self._store.get(memory_id, scope)
+        if row is None:
+            return None
+        owner = Scope(row.user_id, row.agent_id, row.run_id)
+        at = now_timestamp()
+        plan = WritePlan(scope=owner, at=at)
+        change = MemoryChange(memory_id, at)
+        if metadata is not None:
+            merged = {**row.metadata, **metadata}
+            change = MemoryChange(memory_id, at, metadata={k: v for k, v in merged.items() if v is not None})
+        if content is not None:
+            keys, plan.entities = await self._raw.link_entities([content], owner)
+            vector = (await self._embedder.embed([content]))[0]
+            change = MemoryChange(memory_id, at, content, memory_hash(content), vector, change.metadata, keys[0])
+        plan.updates.append(change)
+        result = await self._store.apply(plan)
+        if memory_id not in result.updated:
+            return None
+        fresh = await self._store.get(memory_id, owner)
+        return memory_record(fresh) if fresh else None
+
+    async def delete(self, memory_id: int, scope: Scope) -> bool:
+        row = await self._store.get(memory_id, scope)
+        if row is None:
+            return False
+        owner = Scope(row.user_id, row.agent_id, row.run_id)
+        result = await self._store.apply(WritePlan(scope=owner, deletes=[memory_id], at=now_timestamp()))
+        return memory_id in result.deleted

@@ -1,0 +1,71 @@
+"""``add(infer=False)``: one memory per stored message, linked to its offline entities."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from powermem.embeddings.base import Embedder
+from powermem.filters import now_timestamp
+from powermem.ids import SnowflakeGenerator
+from powermem.ingest.entities import EntityResolver, NamedEntity
+from powermem.ingest.messages import Message
+from powermem.ingest.names import normalize_name
+from powermem.ingest.offline import extract_entities
+from powermem.stores.base import EntityInput, GraphStore, NewMemory, Scope, WritePlan
+
+
+def memory_hash(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - a content fingerprint, as mem0 uses
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    metadata: dict[str, Any]
+
+
+def drafts_from_messages(messages: list[Message], metadata: dict[str, Any]) -> list[Draft]:
+    drafts = []
+    for message in messages:
+        extra: dict[str, Any] = {"role": message.role}
+        if message.name:
+            extra["name"] = message.name
+        drafts.append(Draft(message.content, {**metadata, **extra}))
+    return drafts
+
+
+class RawIngest:
+    def __init__(self, store: GraphStore, embedder: Embedder, ids: SnowflakeGenerator, resolver: EntityResolver):
+        self._store = store
+        self._embedder = embedder
+        self._ids = ids
+        self._resolver = resolver
+
+    async def link_entities(
+        self, texts: list[str], scope: Scope
+    ) -> tuple[list[tuple[str, ...]], list[EntityInput]]:
+        """Entity keys each text mentions, and the entities the write must create."""
+        mentions = [extract_entities(t) for t in texts]
+        weak = {n for m in mentions for n in m.weak}
+        known_weak = await self._resolver.existing_keys(scope, weak) if weak else set()
+        named = [m.strong + [n for n in m.weak if normalize_name(n) in known_weak] for m in mentions]
+        resolution = await self._resolver.resolve(scope, [NamedEntity(n) for g in named for n in g], fuzzy=False)
+        keys = [
+            tuple(dict.fromkeys(resolution.keys[k] for n in group if (k := normalize_name(n)) in resolution.keys))
+            for group in named
+        ]
+        return keys, resolution.new_entities
+
+    async def plan(self, drafts: list[Draft], scope: Scope, actor: str | None) -> WritePlan:
+        keys, entities = await self.link_entities([d.text for d in drafts], scope)
+        vectors = await self._embedder.embed([d.text for d in drafts])
+        at = now_timestamp()
+        plan = WritePlan(scope=scope, actor=actor, entities=entities, at=at)
+        for draft, vector, entity_keys in zip(drafts, vectors, keys):
+            plan.creates.append(
+                NewMemory(self._ids.next_id(), draft.text, memory_hash(draft.text), vector, scope, draft.metadata,
+                          at, entity_keys)
+            )
+        return plan

@@ -1,0 +1,36 @@
+"""The one memory record shape every method returns (API.md, "Memory record")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from powermem.stores.base import HistoryRow, MemoryRow, RelationRow
+
+
+def memory_record(row: MemoryRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "memory": row.memory,
+        "hash": row.hash,
+        "user_id": row.user_id,
+        "agent_id": row.agent_id,
+        "run_id": row.run_id,
+        "metadata": dict(row.metadata),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def relation_record(row: RelationRow) -> dict[str, Any]:
+    return {"source": row.source, "relationship": row.relationship, "destination": row.destination}
+
+
+def history_record(row: HistoryRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "memory_id": row.memory_id,
+        "event": row.event,
+        "old_memory": row.old_memory,
+        "new_memory": row.new_memory,
+        "created_at": row.created_at,
+    }

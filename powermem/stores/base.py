@@ -1,0 +1,244 @@
+"""The GraphStore protocol and the plain data it exchanges with the pipelines.
+
+Stores know nothing of LLMs or prompts; pipelines know nothing of SQL or Cypher. Both stores
+implement exactly this protocol and pass the same contract suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from powermem.filters import FilterNode
+
+Vector = npt.NDArray[np.float32]
+SortField = Literal["created_at", "updated_at", "id", "memory"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The tenant an operation is restricted to; ``None`` fields are unconstrained."""
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.user_id is None and self.agent_id is None and self.run_id is None
+
+    @property
+    def entity_tenant(self) -> str:
+        """Entities are shared by all runs of a user/agent pair, so the graph spans sessions."""
+        return f"{self.user_id or ''}\x1f{self.agent_id or ''}"
+
+    @property
+    def memory_tenant(self) -> str:
+        """The full tenant of a memory: conversation neighbours are looked up within it."""
+        return f"{self.user_id or ''}\x1f{self.agent_id or ''}\x1f{self.run_id or ''}"
+
+
+@dataclass(frozen=True)
+class MemoryRow:
+    id: int
+    memory: str
+    hash: str
+    user_id: str | None
+    agent_id: str | None
+    run_id: str | None
+    metadata: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class EntityInput:
+    """An entity to MERGE on (tenant, name_key). ``id`` is used only when it is created."""
+
+    id: int
+    name: str
+    name_key: str
+    type: str
+    embedding: Vector
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    id: int
+    memory: str
+    hash: str
+    embedding: Vector
+    scope: Scope
+    metadata: dict[str, Any]
+    created_at: str
+    entity_keys: tuple[str, ...] = ()  # name_keys of the entities it MENTIONS (all in the plan)
+
+
+@dataclass(frozen=True)
+class MemoryChange:
+    """An update of an existing memory. ``None`` fields are left as they are."""
+
+    id: int
+    updated_at: str
+    memory: str | None = None
+    hash: str | None = None
+    embedding: Vector | None = None
+    metadata: dict[str, Any] | None = None  # the full new metadata, already merged
+    entity_keys: tuple[str, ...] | None = None  # replaces its MENTIONS when given
+
+
+@dataclass(frozen=True)
+class RelationInput:
+    id: int
+    source_key: str
+    destination_key: str
+    relationship: str  # already sanitised to UPPER_SNAKE_CASE
+    fact: str
+    memory_id: int | None
+    valid_at: str
+    created_at: str
+
+
+@dataclass
+class WritePlan:
+    """Everything one API operation changes; a store applies it in ONE transaction.
+
+    Updates and deletes only touch memories inside ``scope`` (the rest behave as missing).
+    The store writes the ADD/UPDATE/DELETE history events itself, reading old text inside
+    the transaction, and removes relations whose memory is deleted and entities left with
+    neither mentions nor relations.
+    """
+
+    scope: Scope
+    actor: str | None = None
+    creates: list[NewMemory] = field(default_factory=list)
+    updates: list[MemoryChange] = field(default_factory=list)
+    deletes: list[int] = field(default_factory=list)
+    entities: list[EntityInput] = field(default_factory=list)
+    relations: list[RelationInput] = field(default_factory=list)
+    invalidations: list[int] = field(default_factory=list)  # relation ids to mark invalid_at
+    at: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.creates or self.updates or self.deletes or self.relations or self.invalidations)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    created: tuple[int, ...]
+    updated: dict[int, str]  # id -> text before the update
+    deleted: dict[int, str]  # id -> text before the delete
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    memory_id: int
+    event: str
+    old_memory: str | None
+    new_memory: str | None
+    created_at: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class RelationRow:
+    id: int
+    source: str
+    relationship: str
+    destination: str
+    fact: str
+    memory_id: int | None
+    valid_at: str
+    invalid_at: str | None
+    source_id: int
+    destination_id: int
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    id: int
+    name: str
+    name_key: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    score: float  # vector: cosine in [-1, 1]; full-text: the engine's BM25-style score; entity: cosine
+
+
+@dataclass
+class Subgraph:
+    """What graph expansion fetched: entity-entity relations and memory-entity mentions."""
+
+    relations: list[RelationRow] = field(default_factory=list)
+    mentions: list[tuple[int, int]] = field(default_factory=list)  # (memory_id, entity_id)
+    entities: dict[int, EntityRow] = field(default_factory=dict)
+    degrees: dict[int, int] = field(default_factory=dict)  # entity id -> memories mentioning it (uncapped)
+
+
+@dataclass(frozen=True)
+class TenantStats:
+    user_id: str | None
+    agent_id: str | None
+    memories: int
+    entities: int
+    relations: int
+
+
+class GraphStore(Protocol):
+    """What the pipelines need from a store. Every method is scoped; none sees another tenant.
+
+    Scope matching: a memory matches when each non-None scope field equals its own. Entities
+    belong to a (user_id, agent_id) tenant (``Scope.entity_tenant``) and match a scope on those
+    two fields; ``run_id`` narrows memories only.
+
+    - ``get``/``get_many``/``list``/``vector_search``/``fulltext_search`` return only memories
+      matching scope and filters. Vector hits carry cosine similarity, best first, and there are
+      min(k, matching memories) of them. Full-text hits: memories containing any of ``terms``
+      (already tokenised, lower-case, plain words; the store quotes them, never interprets them),
+      scored BM25-style, best first.
+    - ``expand``: from the seed entities plus the entities the seed memories mention, walk
+      valid (``invalid_at`` null) relations in both directions up to ``hops``; returns those
+      relations, the visited entities, their degree, and up to ``max_nodes`` mentions
+      (memory, entity) of visited entities by memories in scope, capped per entity so a hub
+      cannot flood the result.
+    - ``adjacent``: for each given memory, up to ``window`` memories before and after it in id
+      order within its own (user, agent, run), restricted to scope: (memory_id, neighbour_id).
+    - ``relations``: relations of the scope's entity tenants, newest first.
+    - ``delete_scope`` deletes every memory matching the (non-empty) scope, with DELETE events.
+    - ``initialize`` creates the schema idempotently and raises ConfigError when the store
+      was created with a different embedding dimension.
+    """
+
+    async def initialize(self, dims: int) -> None: ...
+    async def close(self) -> None: ...
+    async def reset(self) -> None: ...
+
+    async def apply(self, plan: WritePlan) -> ApplyResult: ...
+    async def delete_scope(self, scope: Scope) -> int: ...
+
+    async def get(self, memory_id: int, scope: Scope) -> MemoryRow | None: ...
+    async def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> list[MemoryRow]: ...
+    async def list(
+        self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
+    ) -> tuple[list[MemoryRow], int]: ...
+    async def history(self, memory_id: int, scope: Scope) -> list[HistoryRow]: ...
+
+    async def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]: ...
+    async def fulltext_search(
+        self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int
+    ) -> list[Hit]: ...
+    async def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]: ...
+    async def similar_entities(self, scope: Scope, vector: Vector, k: int, min_score: float) -> list[tuple[EntityRow, float]]: ...
+    async def expand(self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int) -> Subgraph: ...
+    async def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]: ...
+    async def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]: ...
+    async def stats(self, scope: Scope) -> list[TenantStats]: ...

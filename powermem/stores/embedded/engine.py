@@ -1,0 +1,277 @@
+"""The synchronous SQLite engine behind EmbeddedStore; runs on one dedicated thread."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from powermem.errors import ConfigError
+from powermem.filters import FilterNode, now_timestamp
+from powermem.ids import SnowflakeGenerator
+from powermem.stores.base import (
+    ApplyResult,
+    EntityRow,
+    HistoryRow,
+    Hit,
+    MemoryRow,
+    RelationRow,
+    Scope,
+    SortField,
+    Subgraph,
+    TenantStats,
+    Vector,
+    WritePlan,
+)
+from powermem.stores.embedded import graph
+from powermem.stores.embedded.filters import compile_filter
+from powermem.stores.embedded.schema import PRAGMAS, SCHEMA
+from powermem.stores.embedded.scoping import entity_scope_sql, scope_sql
+from powermem.stores.embedded.vectors import VectorCache
+from powermem.stores.embedded.writes import PlanWriter
+
+_MEMORY_COLUMNS = "id, memory, hash, user_id, agent_id, run_id, metadata, created_at, updated_at"
+_SORT_COLUMNS = {"created_at": "created_at", "updated_at": "updated_at", "id": "id", "memory": "memory"}
+_RELATION_SELECT = (
+    "SELECT r.id, s.name, r.relationship, d.name, r.fact, r.memory_id, r.valid_at, r.invalid_at, "
+    "r.source_id, r.destination_id FROM relations r "
+    "JOIN entities s ON s.id = r.source_id JOIN entities d ON d.id = r.destination_id"
+)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _row(raw: Sequence[Any]) -> MemoryRow:
+    return MemoryRow(
+        id=raw[0], memory=raw[1], hash=raw[2], user_id=raw[3], agent_id=raw[4], run_id=raw[5],
+        metadata=json.loads(raw[6]), created_at=raw[7], updated_at=raw[8],
+    )
+
+
+def _relation(raw: Sequence[Any]) -> RelationRow:
+    return RelationRow(*raw)
+
+
+class SqliteEngine:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._conn.create_function("pm_lower", 1, _lower, deterministic=True)
+        for pragma in PRAGMAS:
+            self._conn.execute(pragma)
+        self._ids = SnowflakeGenerator()
+        self._vectors = VectorCache(0)
+        self._data_version = -1
+
+    # lifecycle -------------------------------------------------------------------------------
+    def initialize(self, dims: int) -> None:
+        self._conn.executescript(SCHEMA)
+        with self._transaction():
+            stored = self._conn.execute("SELECT value FROM meta WHERE key = 'dims'").fetchone()
+            if stored is None:
+                self._conn.execute("INSERT INTO meta (key, value) VALUES ('dims', ?)", (str(dims),))
+            elif int(stored[0]) != dims:
+                raise ConfigError(
+                    f"this store holds {stored[0]}-dimensional embeddings but the embedder makes {dims}; "
+                    "use the same embedder or a new store path"
+                )
+        self._vectors = VectorCache(dims)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def reset(self) -> None:
+        with self._transaction():
+            for table in ("memories", "memory_fts", "entities", "mentions", "relations", "history"):
+                self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        self._vectors.clear()
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+    def _sync_cache(self) -> None:
+        # Another process committed since we last looked: our matrices may be stale.
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._vectors.clear()
+            self._data_version = version
+
+    # writes ------------------------------------------------------------------------------------
+    def apply(self, plan: WritePlan) -> ApplyResult:
+        writer = PlanWriter(self._conn, self._ids, plan)
+        with self._transaction():
+            result = writer.run()
+        self._sync_cache()
+        for tenant, memory_id, vector in writer.vector_puts:
+            self._vectors.put(tenant, memory_id, vector)
+        for tenant, memory_id in writer.vector_removes:
+            self._vectors.remove(tenant, memory_id)
+        return result
+
+    def delete_scope(self, scope: Scope) -> int:
+        params: list[Any] = []
+        where = scope_sql(scope, params)
+        ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]  # noqa: S608
+        if not ids:
+            return 0
+        result = self.apply(WritePlan(scope=scope, deletes=ids, at=_now()))
+        return len(result.deleted)
+
+    # reads -------------------------------------------------------------------------------------
+    def get(self, memory_id: int, scope: Scope) -> MemoryRow | None:
+        params: list[Any] = [memory_id]
+        where = scope_sql(scope, params)
+        raw = self._conn.execute(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id = ? AND {where}", params  # noqa: S608
+        ).fetchone()
+        return _row(raw) if raw else None
+
+    def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> list[MemoryRow]:
+        if not ids:
+            return []
+        params: list[Any] = [json.dumps(list(ids))]
+        where = self._where(scope, filters, params)
+        sql = f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id IN (SELECT value FROM json_each(?)) AND {where}"
+        return [_row(r) for r in self._conn.execute(sql, params)]  # noqa: S608
+
+    def list(
+        self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
+    ) -> tuple[list[MemoryRow], int]:
+        params: list[Any] = []
+        where = self._where(scope, filters, params)
+        total = self._conn.execute(f"SELECT count(*) FROM memories WHERE {where}", params).fetchone()[0]  # noqa: S608
+        direction = "DESC" if descending else "ASC"
+        sql = (
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where} "  # noqa: S608
+            f"ORDER BY {_SORT_COLUMNS[sort_by]} {direction}, id {direction} LIMIT ? OFFSET ?"
+        )
+        rows = [_row(r) for r in self._conn.execute(sql, [*params, limit, offset])]
+        return rows, total
+
+    def history(self, memory_id: int, scope: Scope) -> list[HistoryRow]:
+        params: list[Any] = [memory_id]
+        where = scope_sql(scope, params)
+        sql = (
+            "SELECT id, memory_id, event, old_memory, new_memory, created_at, actor FROM history "
+            f"WHERE memory_id = ? AND {where} ORDER BY id"  # noqa: S608
+        )
+        return [HistoryRow(*r) for r in self._conn.execute(sql, params)]
+
+    def _where(self, scope: Scope, filters: FilterNode | None, params: list[Any]) -> str:
+        where = scope_sql(scope, params)
+        if filters is not None:
+            where = f"{where} AND {compile_filter(filters, params)}"
+        return where
+
+    # search ------------------------------------------------------------------------------------
+    def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
+        self._sync_cache()
+        allowed = None
+        if filters is not None:
+            params: list[Any] = []
+            where = self._where(scope, filters, params)
+            ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]  # noqa: S608
+            allowed = np.asarray(ids, dtype=np.int64)
+        hits: list[tuple[int, float]] = []
+        for tenant in self._tenants(scope):
+            matrix = self._vectors.loaded(tenant) or self._vectors.load(
+                tenant, self._conn.execute("SELECT id, embedding FROM memories WHERE tenant = ?", (tenant,))
+            )
+            hits.extend(matrix.top_k(vector, k, allowed))
+        hits.sort(key=lambda h: (-h[1], -h[0]))
+        return [Hit(i, s) for i, s in hits[:k]]
+
+    def _tenants(self, scope: Scope) -> list[str]:
+        params: list[Any] = []
+        where = scope_sql(scope, params)
+        return [r[0] for r in self._conn.execute(f"SELECT DISTINCT tenant FROM memories WHERE {where}", params)]  # noqa: S608
+
+    def fulltext_search(self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int) -> list[Hit]:
+        if not terms:
+            return []
+        # Each term is a quoted FTS5 string: operators and syntax in user text are searched for.
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        params: list[Any] = [match]
+        where = self._where(scope, filters, params)
+        sql = (
+            "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -bm25(memory_fts) AS s FROM memory_fts "
+            f"WHERE memory_fts MATCH ?) ON fts_id = id WHERE {where} ORDER BY s DESC, id DESC LIMIT ?"  # noqa: S608
+        )
+        return [Hit(r[0], float(r[1])) for r in self._conn.execute(sql, [*params, k])]
+
+    def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
+        if not name_keys:
+            return []
+        params: list[Any] = [json.dumps(list(name_keys))]
+        where = entity_scope_sql(scope, params)
+        sql = (
+            "SELECT id, name, name_key, type FROM entities "
+            f"WHERE name_key IN (SELECT value FROM json_each(?)) AND {where}"  # noqa: S608
+        )
+        return [EntityRow(*r) for r in self._conn.execute(sql, params)]
+
+    def similar_entities(self, scope: Scope, vector: Vector, k: int, min_score: float) -> list[tuple[EntityRow, float]]:
+        params: list[Any] = []
+        where = entity_scope_sql(scope, params)
+        rows = self._conn.execute(
+            f"SELECT id, name, name_key, type, embedding FROM entities WHERE {where}", params  # noqa: S608
+        ).fetchall()
+        if not rows:
+            return []
+        matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        scores = matrix @ vector
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(EntityRow(*rows[i][:4]), float(scores[i])) for i in order if scores[i] >= min_score]
+
+    def expand(
+        self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int
+    ) -> Subgraph:
+        return graph.expand(self._conn, scope, entity_ids, memory_ids, hops, max_nodes)
+
+    def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]:
+        pairs: list[tuple[int, int]] = []
+        if window < 1:
+            return pairs
+        for memory_id in memory_ids:
+            params: list[Any] = [memory_id]
+            where = scope_sql(scope, params)
+            found = self._conn.execute(f"SELECT tenant FROM memories WHERE id = ? AND {where}", params).fetchone()  # noqa: S608
+            if found is None:
+                continue
+            for op, order in (("<", "DESC"), (">", "ASC")):
+                sql = f"SELECT id FROM memories WHERE tenant = ? AND id {op} ? ORDER BY id {order} LIMIT ?"  # noqa: S608
+                pairs.extend((memory_id, r[0]) for r in self._conn.execute(sql, (found[0], memory_id, window)))
+        return pairs
+
+    def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]:
+        params: list[Any] = []
+        where = entity_scope_sql(scope, params, prefix="s.")
+        valid = "" if include_invalid else " AND r.invalid_at IS NULL"
+        sql = f"{_RELATION_SELECT} WHERE {where}{valid} ORDER BY r.id DESC LIMIT ?"
+        return [_relation(r) for r in self._conn.execute(sql, [*params, limit])]
+
+    def stats(self, scope: Scope) -> list[TenantStats]:
+        return graph.stats(self._conn, scope)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: one operation, one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _now() -> str:
+    return now_timestamp()

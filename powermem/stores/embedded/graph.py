@@ -1,0 +1,123 @@
+"""Bounded graph reads of the embedded store: expansion around seeds, and per-tenant counts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from powermem.stores.base import EntityRow, RelationRow, Scope, Subgraph, TenantStats
+from powermem.stores.embedded.scoping import entity_scope_sql, scope_sql
+
+_MIN_MENTIONS_PER_ENTITY = 8
+
+
+def _json(ids: Sequence[int] | set[int]) -> str:
+    return json.dumps(sorted(ids))
+
+
+def expand(
+    conn: sqlite3.Connection, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int,
+    max_nodes: int,
+) -> Subgraph:
+    visited = _seed_entities(conn, scope, entity_ids, memory_ids)
+    relations: dict[int, RelationRow] = {}
+    frontier = set(visited)
+    for _ in range(hops):
+        if not frontier or len(visited) >= max_nodes:
+            break
+        found = _valid_relations_touching(conn, frontier)
+        frontier = set()
+        for rel in found:
+            relations[rel.id] = rel
+            for node in (rel.source_id, rel.destination_id):
+                if node not in visited and len(visited) < max_nodes:
+                    visited.add(node)
+                    frontier.add(node)
+    kept = [r for r in relations.values() if r.source_id in visited and r.destination_id in visited]
+    graph = Subgraph(relations=kept)
+    _fill_entities(conn, graph, visited)
+    _fill_mentions(conn, scope, graph, visited, max_nodes)
+    return graph
+
+
+def _seed_entities(
+    conn: sqlite3.Connection, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int]
+) -> set[int]:
+    params: list[Any] = [_json(entity_ids), _json(memory_ids)]
+    where = entity_scope_sql(scope, params)
+    sql = (
+        "SELECT id FROM entities WHERE (id IN (SELECT value FROM json_each(?)) "
+        "OR id IN (SELECT entity_id FROM mentions WHERE memory_id IN (SELECT value FROM json_each(?)))) "
+        f"AND {where}"  # noqa: S608
+    )
+    return {r[0] for r in conn.execute(sql, params)}
+
+
+def _valid_relations_touching(conn: sqlite3.Connection, frontier: set[int]) -> list[RelationRow]:
+    ids = _json(frontier)
+    sql = (
+        "SELECT r.id, s.name, r.relationship, d.name, r.fact, r.memory_id, r.valid_at, r.invalid_at, "
+        "r.source_id, r.destination_id FROM relations r "
+        "JOIN entities s ON s.id = r.source_id JOIN entities d ON d.id = r.destination_id "
+        "WHERE r.invalid_at IS NULL AND (r.source_id IN (SELECT value FROM json_each(?)) "
+        "OR r.destination_id IN (SELECT value FROM json_each(?)))"
+    )
+    return [RelationRow(*r) for r in conn.execute(sql, (ids, ids))]
+
+
+def _fill_entities(conn: sqlite3.Connection, graph: Subgraph, visited: set[int]) -> None:
+    ids = _json(visited)
+    for row in conn.execute(
+        "SELECT id, name, name_key, type FROM entities WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+    ):
+        graph.entities[row[0]] = EntityRow(*row)
+    for entity_id, degree in conn.execute(
+        "SELECT entity_id, count(*) FROM mentions WHERE entity_id IN (SELECT value FROM json_each(?)) "
+        "GROUP BY entity_id",
+        (ids,),
+    ):
+        graph.degrees[entity_id] = degree
+
+
+def _fill_mentions(conn: sqlite3.Connection, scope: Scope, graph: Subgraph, visited: set[int], max_nodes: int) -> None:
+    if not visited:
+        return
+    per_entity = max(_MIN_MENTIONS_PER_ENTITY, max_nodes // len(visited))
+    for entity_id in sorted(visited, key=lambda e: graph.degrees.get(e, 0)):
+        params: list[Any] = [entity_id]
+        where = scope_sql(scope, params, "m.")
+        sql = (
+            "SELECT x.memory_id FROM mentions x JOIN memories m ON m.id = x.memory_id "
+            f"WHERE x.entity_id = ? AND {where} ORDER BY x.memory_id DESC LIMIT ?"  # noqa: S608
+        )
+        graph.mentions.extend((r[0], entity_id) for r in conn.execute(sql, [*params, per_entity]))
+        if len(graph.mentions) >= max_nodes:
+            break
+
+
+def stats(conn: sqlite3.Connection, scope: Scope) -> list[TenantStats]:
+    params: list[Any] = []
+    where = scope_sql(scope, params)
+    tenants: dict[tuple[str | None, str | None], list[int]] = {}
+    for user, agent, count in conn.execute(
+        f"SELECT user_id, agent_id, count(*) FROM memories WHERE {where} GROUP BY user_id, agent_id", params  # noqa: S608
+    ):
+        tenants[(user, agent)] = [count, 0, 0]
+    entity_params: list[Any] = []
+    entity_where = entity_scope_sql(scope, entity_params)
+    for user, agent, count in conn.execute(
+        f"SELECT user_id, agent_id, count(*) FROM entities WHERE {entity_where} GROUP BY user_id, agent_id",  # noqa: S608
+        entity_params,
+    ):
+        tenants.setdefault((user, agent), [0, 0, 0])[1] = count
+    rel_params: list[Any] = []
+    rel_where = entity_scope_sql(scope, rel_params, "s.")
+    for user, agent, count in conn.execute(
+        "SELECT s.user_id, s.agent_id, count(*) FROM relations r JOIN entities s ON s.id = r.source_id "
+        f"WHERE r.invalid_at IS NULL AND {rel_where} GROUP BY s.user_id, s.agent_id",  # noqa: S608
+        rel_params,
+    ):
+        tenants.setdefault((user, agent), [0, 0, 0])[2] = count
+    return [TenantStats(u, a, *counts) for (u, a), counts in sorted(tenants.items(), key=lambda t: str(t[0]))]

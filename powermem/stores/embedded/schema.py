@@ -1,0 +1,77 @@
+"""SQLite schema of the embedded store. Every statement is idempotent."""
+
+from __future__ import annotations
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # NORMAL in WAL mode survives a killed process; only power loss can drop the last commits.
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=OFF",
+    "PRAGMA busy_timeout=10000",
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS memories (
+    id INTEGER PRIMARY KEY,
+    memory TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    user_id TEXT, agent_id TEXT, run_id TEXT,
+    tenant TEXT NOT NULL,
+    entity_tenant TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS memories_tenant ON memories (tenant, id);
+CREATE INDEX IF NOT EXISTS memories_user ON memories (user_id, id);
+CREATE INDEX IF NOT EXISTS memories_agent ON memories (agent_id, id);
+CREATE INDEX IF NOT EXISTS memories_run ON memories (run_id, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS memory_fts USING fts5 (memory, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS entities (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    user_id TEXT, agent_id TEXT,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (tenant, name_key)
+);
+CREATE TABLE IF NOT EXISTS mentions (
+    memory_id INTEGER NOT NULL,
+    entity_id INTEGER NOT NULL,
+    PRIMARY KEY (memory_id, entity_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mentions_entity ON mentions (entity_id, memory_id);
+CREATE TABLE IF NOT EXISTS relations (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    source_id INTEGER NOT NULL,
+    destination_id INTEGER NOT NULL,
+    relationship TEXT NOT NULL,
+    fact TEXT NOT NULL,
+    memory_id INTEGER,
+    valid_at TEXT NOT NULL,
+    invalid_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS relations_source ON relations (source_id);
+CREATE INDEX IF NOT EXISTS relations_destination ON relations (destination_id);
+CREATE INDEX IF NOT EXISTS relations_memory ON relations (memory_id);
+CREATE INDEX IF NOT EXISTS relations_tenant ON relations (tenant, id);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY,
+    memory_id INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    old_memory TEXT,
+    new_memory TEXT,
+    created_at TEXT NOT NULL,
+    actor TEXT,
+    user_id TEXT, agent_id TEXT, run_id TEXT
+);
+CREATE INDEX IF NOT EXISTS history_memory ON history (memory_id, id);
+"""

@@ -1,0 +1,125 @@
+"""EmbeddedStore: the GraphStore protocol over one SQLite file, for laptops and tests.
+
+All SQLite work runs on one dedicated thread, so each operation is one transaction and the
+event loop never blocks on disk I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+from powermem.config import StoreConfig, default_embedded_path
+from powermem.errors import PowermemError, StoreError
+from powermem.filters import FilterNode
+from powermem.stores.base import (
+    ApplyResult,
+    EntityRow,
+    HistoryRow,
+    Hit,
+    MemoryRow,
+    RelationRow,
+    Scope,
+    SortField,
+    Subgraph,
+    TenantStats,
+    Vector,
+    WritePlan,
+)
+from powermem.stores.embedded.engine import SqliteEngine
+
+T = TypeVar("T")
+
+
+class EmbeddedStore:
+    def __init__(self, config: StoreConfig) -> None:
+        self.path = Path(config.path).expanduser() if config.path else default_embedded_path()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="powermem-sqlite")
+        self._engine: SqliteEngine | None = None
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, partial(fn, *args))
+        except PowermemError:
+            raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"embedded store {self.path}: {exc}") from exc
+
+    @property
+    def engine(self) -> SqliteEngine:
+        if self._engine is None:
+            raise StoreError("the embedded store is not initialized")
+        return self._engine
+
+    async def initialize(self, dims: int) -> None:
+        if self._engine is None:
+            try:
+                self._engine = await self._run(SqliteEngine, self.path)
+            except OSError as exc:
+                raise StoreError(f"cannot open embedded store {self.path}: {exc}") from exc
+        await self._run(self.engine.initialize, dims)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._run(self._engine.close)
+            self._engine = None
+        self._executor.shutdown(wait=True)
+
+    async def reset(self) -> None:
+        await self._run(self.engine.reset)
+
+    async def apply(self, plan: WritePlan) -> ApplyResult:
+        return await self._run(self.engine.apply, plan)
+
+    async def delete_scope(self, scope: Scope) -> int:
+        return await self._run(self.engine.delete_scope, scope)
+
+    async def get(self, memory_id: int, scope: Scope) -> MemoryRow | None:
+        return await self._run(self.engine.get, memory_id, scope)
+
+    async def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> list[MemoryRow]:
+        return await self._run(self.engine.get_many, ids, scope, filters)
+
+    async def list(
+        self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
+    ) -> tuple[list[MemoryRow], int]:
+        return await self._run(self.engine.list, scope, filters, limit, offset, sort_by, descending)
+
+    async def history(self, memory_id: int, scope: Scope) -> list[HistoryRow]:
+        return await self._run(self.engine.history, memory_id, scope)
+
+    async def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
+        return await self._run(self.engine.vector_search, scope, filters, vector, k)
+
+    async def fulltext_search(
+        self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int
+    ) -> list[Hit]:
+        return await self._run(self.engine.fulltext_search, scope, filters, terms, k)
+
+    async def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
+        return await self._run(self.engine.entities_by_key, scope, name_keys)
+
+    async def similar_entities(
+        self, scope: Scope, vector: Vector, k: int, min_score: float
+    ) -> list[tuple[EntityRow, float]]:
+        return await self._run(self.engine.similar_entities, scope, vector, k, min_score)
+
+    async def expand(
+        self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int
+    ) -> Subgraph:
+        return await self._run(self.engine.expand, scope, entity_ids, memory_ids, hops, max_nodes)
+
+    async def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]:
+        return await self._run(self.engine.adjacent, scope, memory_ids, window)
+
+    async def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]:
+        return await self._run(self.engine.relations, scope, include_invalid, limit)
+
+    async def stats(self, scope: Scope) -> list[TenantStats]:
+        return await self._run(self.engine.stats, scope)

@@ -1,0 +1,176 @@
+"""Applies one WritePlan inside the caller's SQLite transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from typing import Any
+
+import numpy as np
+
+from powermem.ids import SnowflakeGenerator
+from powermem.stores.embedded.scoping import scope_sql
+from powermem.stores.base import ApplyResult, MemoryChange, NewMemory, Scope, Vector, WritePlan
+
+logger = logging.getLogger("powermem.store")
+
+
+def _blob(vector: Vector) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+class PlanWriter:
+    """Writes a plan; records which cached vectors change once the transaction commits."""
+
+    def __init__(self, conn: sqlite3.Connection, ids: SnowflakeGenerator, plan: WritePlan) -> None:
+        self._conn = conn
+        self._ids = ids
+        self._plan = plan
+        self._tenant = plan.scope.entity_tenant
+        self._entity_ids: dict[str, int] = {}
+        self._touched_entities: set[int] = set()
+        self.vector_puts: list[tuple[str, int, Vector]] = []
+        self.vector_removes: list[tuple[str, int]] = []
+
+    def run(self) -> ApplyResult:
+        self._merge_entities()
+        for memory in self._plan.creates:
+            self._create(memory)
+        updated = {c.id: old for c in self._plan.updates if (old := self._update(c)) is not None}
+        deleted = {i: old for i in self._plan.deletes if (old := self._delete(i)) is not None}
+        self._add_relations()
+        self._invalidate()
+        self._drop_orphans()
+        return ApplyResult(tuple(m.id for m in self._plan.creates), updated, deleted)
+
+    def _merge_entities(self) -> None:
+        scope, at = self._plan.scope, self._plan.at
+        for entity in self._plan.entities:
+            self._conn.execute(
+                "INSERT INTO entities (id, tenant, user_id, agent_id, name, name_key, type, embedding, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, name_key) DO UPDATE SET updated_at = excluded.updated_at",
+                (entity.id, self._tenant, scope.user_id, scope.agent_id, entity.name, entity.name_key,
+                 entity.type, _blob(entity.embedding), at, at),
+            )
+
+    def _entity_id(self, name_key: str) -> int | None:
+        if name_key not in self._entity_ids:
+            row = self._conn.execute(
+                "SELECT id FROM entities WHERE tenant = ? AND name_key = ?", (self._tenant, name_key)
+            ).fetchone()
+            if row is None:
+                return None
+            self._entity_ids[name_key] = row[0]
+        return self._entity_ids[name_key]
+
+    def _link(self, memory_id: int, entity_keys: tuple[str, ...]) -> None:
+        for key in entity_keys:
+            entity_id = self._entity_id(key)
+            if entity_id is not None:
+                self._conn.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (memory_id, entity_id))
+
+    def _create(self, memory: NewMemory) -> None:
+        s: Scope = memory.scope
+        self._conn.execute(
+            "INSERT INTO memories (id, memory, hash, embedding, user_id, agent_id, run_id, tenant, "
+            "entity_tenant, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (memory.id, memory.memory, memory.hash, _blob(memory.embedding), s.user_id, s.agent_id, s.run_id,
+             s.memory_tenant, s.entity_tenant, json.dumps(memory.metadata), memory.created_at, memory.created_at),
+        )
+        self._conn.execute("INSERT INTO memory_fts (rowid, memory) VALUES (?, ?)", (memory.id, memory.memory))
+        self._link(memory.id, memory.entity_keys)
+        self._event(memory.id, "ADD", None, memory.memory, s)
+        self.vector_puts.append((s.memory_tenant, memory.id, memory.embedding))
+
+    def _owned(self, memory_id: int) -> tuple[Any, ...] | None:
+        params: list[Any] = [memory_id]
+        where = scope_sql(self._plan.scope, params)
+        return self._conn.execute(  # type: ignore[no-any-return]
+            f"SELECT memory, tenant, user_id, agent_id, run_id FROM memories WHERE id = ? AND {where}",  # noqa: S608
+            params,
+        ).fetchone()
+
+    def _update(self, change: MemoryChange) -> str | None:
+        row = self._owned(change.id)
+        if row is None:
+            return None
+        old, tenant = row[0], row[1]
+        sets: dict[str, Any] = {"updated_at": change.updated_at}
+        if change.memory is not None:
+            sets.update(memory=change.memory, hash=change.hash)
+        if change.embedding is not None:
+            sets["embedding"] = _blob(change.embedding)
+            self.vector_puts.append((tenant, change.id, change.embedding))
+        if change.metadata is not None:
+            sets["metadata"] = json.dumps(change.metadata)
+        assignments = ", ".join(f"{column} = ?" for column in sets)  # columns are the fixed names above
+        self._conn.execute(f"UPDATE memories SET {assignments} WHERE id = ?", [*sets.values(), change.id])  # noqa: S608
+        if change.memory is not None:
+            self._conn.execute("DELETE FROM memory_fts WHERE rowid = ?", (change.id,))
+            self._conn.execute("INSERT INTO memory_fts (rowid, memory) VALUES (?, ?)", (change.id, change.memory))
+        if change.entity_keys is not None:
+            self._unlink(change.id)
+            self._link(change.id, change.entity_keys)
+        new = change.memory if change.memory is not None else old
+        self._event(change.id, "UPDATE", old, new, Scope(row[2], row[3], row[4]))
+        return str(old)
+
+    def _unlink(self, memory_id: int) -> None:
+        for (entity_id,) in self._conn.execute("SELECT entity_id FROM mentions WHERE memory_id = ?", (memory_id,)):
+            self._touched_entities.add(entity_id)
+        self._conn.execute("DELETE FROM mentions WHERE memory_id = ?", (memory_id,))
+
+    def _delete(self, memory_id: int) -> str | None:
+        row = self._owned(memory_id)
+        if row is None:
+            return None
+        self._unlink(memory_id)
+        for source, destination in self._conn.execute(
+            "SELECT source_id, destination_id FROM relations WHERE memory_id = ?", (memory_id,)
+        ).fetchall():
+            self._touched_entities.update((source, destination))
+        self._conn.execute("DELETE FROM relations WHERE memory_id = ?", (memory_id,))
+        self._conn.execute("DELETE FROM memory_fts WHERE rowid = ?", (memory_id,))
+        self._conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+        self._event(memory_id, "DELETE", row[0], None, Scope(row[2], row[3], row[4]))
+        self.vector_removes.append((row[1], memory_id))
+        return str(row[0])
+
+    def _add_relations(self) -> None:
+        for rel in self._plan.relations:
+            source, destination = self._entity_id(rel.source_key), self._entity_id(rel.destination_key)
+            if source is None or destination is None:
+                logger.warning("relation %s skipped: an endpoint entity does not exist", rel.relationship)
+                continue
+            self._conn.execute(
+                "INSERT INTO relations (id, tenant, source_id, destination_id, relationship, fact, memory_id, "
+                "valid_at, invalid_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (rel.id, self._tenant, source, destination, rel.relationship, rel.fact, rel.memory_id,
+                 rel.valid_at, rel.created_at),
+            )
+
+    def _invalidate(self) -> None:
+        for relation_id in self._plan.invalidations:
+            self._conn.execute(
+                "UPDATE relations SET invalid_at = ? WHERE id = ? AND tenant = ? AND invalid_at IS NULL",
+                (self._plan.at, relation_id, self._tenant),
+            )
+
+    def _drop_orphans(self) -> None:
+        for entity_id in self._touched_entities:
+            self._conn.execute(
+                "DELETE FROM entities WHERE id = ? "
+                "AND NOT EXISTS (SELECT 1 FROM mentions WHERE entity_id = ?) "
+                "AND NOT EXISTS (SELECT 1 FROM relations WHERE source_id = ? OR destination_id = ?)",
+                (entity_id, entity_id, entity_id, entity_id),
+            )
+
+    def _event(self, memory_id: int, event: str, old: str | None, new: str | None, scope: Scope) -> None:
+        self._conn.execute(
+            "INSERT INTO history (id, memory_id, event, old_memory, new_memory, created_at, actor, "
+            "user_id, agent_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self._ids.next_id(), memory_id, event, old, new, self._plan.at, self._plan.actor,
+             scope.user_id, scope.agent_id, scope.run_id),
+        )
