@@ -1,0 +1,109 @@
+"""Pydantic models for the LLM's structured output, and their strict JSON schemas."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "Decision",
+    "ExtractedEntity",
+    "ExtractedRelation",
+    "Extraction",
+    "Reconciliation",
+    "response_format",
+    "strict_json_schema",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExtractedEntity(_Strict):
+    name: str = Field(description="The entity as it should be remembered, e.g. 'Alice' or 'Acme Corp'.")
+    type: str = Field(description="A short lowercase category, e.g. person, organization, place, food.")
+
+
+class ExtractedRelation(_Strict):
+    source: str = Field(description="Name of the source entity (one of the extracted entities).")
+    relationship: str = Field(description="The relation in UPPER_SNAKE_CASE, e.g. WORKS_AT.")
+    destination: str = Field(description="Name of the destination entity (one of the extracted entities).")
+
+
+class Extraction(_Strict):
+    facts: list[str] = Field(default_factory=list, description="Self-contained facts worth remembering.")
+    entities: list[ExtractedEntity] = Field(default_factory=list)
+    relations: list[ExtractedRelation] = Field(default_factory=list)
+
+
+Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
+
+
+class Decision(_Strict):
+    fact: int = Field(ge=0, description="0-based index of the new fact this decision is about.")
+    event: Event
+    target: int | None = Field(None, description="Id of the existing memory; required for UPDATE and DELETE.")
+    text: str | None = Field(None, description="For UPDATE: the merged memory text.")
+
+    @model_validator(mode="after")
+    def _target_when_needed(self) -> Decision:
+        if self.event in ("UPDATE", "DELETE") and self.target is None:
+            raise ValueError(f"{self.event} needs 'target': the id of the existing memory")
+        return self
+
+
+class Reconciliation(_Strict):
+    decisions: list[Decision] = Field(default_factory=list)
+    contradicted_relations: list[int] = Field(
+        default_factory=list, description="Ids of existing relations the new facts make false."
+    )
+
+
+def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema in the form OpenAI's strict structured outputs accept.
+
+    Strict mode wants every object closed (``additionalProperties: false``), every property
+    listed as required, and no ``default`` keywords; ``$ref`` are inlined because small
+    local models follow a flat schema more reliably.
+    """
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+    result = _strict(_inline(schema, defs))
+    assert isinstance(result, dict)
+    return result
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            target = defs[ref.rsplit("/", 1)[-1]]
+            extra = {k: v for k, v in node.items() if k != "$ref"}
+            return _inline({**target, **extra}, defs)
+        return {k: _inline(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def _strict(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_strict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _strict(v) for k, v in node.items() if k not in ("default", "properties")}
+    if "properties" in node:
+        out["properties"] = {name: _strict(sub) for name, sub in node["properties"].items()}
+        out["additionalProperties"] = False
+        out["required"] = list(node["properties"])
+    return out
+
+
+def response_format(model: type[BaseModel]) -> dict[str, Any]:
+    """An OpenAI ``response_format`` asking for ``model`` as strict JSON schema output."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": model.__name__, "schema": strict_json_schema(model), "strict": True},
+    }
