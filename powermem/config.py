@@ -64,6 +64,7 @@ class LLMConfig(_Section):
     timeout: float = Field(60.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=20)
     max_retry_seconds: float = Field(120.0, gt=0)
+    retry_initial_wait: float = Field(0.5, ge=0, le=60, description="First backoff wait; doubles each retry.")
     prompts: PromptConfig = Field(default_factory=PromptConfig)
 
 
@@ -76,6 +77,7 @@ class EmbeddingConfig(_Section):
     timeout: float = Field(60.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=20)
     max_retry_seconds: float = Field(120.0, gt=0)
+    retry_initial_wait: float = Field(0.5, ge=0, le=60, description="First backoff wait; doubles each retry.")
     batch_size: int = Field(64, ge=1)
 
 

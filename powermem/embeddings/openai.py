@@ -37,7 +37,7 @@ class OpenAIEmbedder:
             timeout=config.timeout,
             max_retries=0,  # the shared policy retries; the SDK must not multiply attempts
         )
-        self._policy = retry or retry_policy(config.max_attempts, config.max_retry_seconds, EmbeddingError)
+        self._policy = retry or retry_policy(config.max_attempts, config.max_retry_seconds, EmbeddingError, initial_wait=config.retry_initial_wait)
 
     @property
     def dims(self) -> int:

@@ -76,7 +76,7 @@ class LLMClient:
             timeout=config.timeout,
             max_retries=0,  # our retry policy is the only one, so attempts are counted once
         )
-        self._policy = retry or retry_policy(config.max_attempts, config.max_retry_seconds, LLMError)
+        self._policy = retry or retry_policy(config.max_attempts, config.max_retry_seconds, LLMError, initial_wait=config.retry_initial_wait)
         self._mode_index = 0
         self.usage = Usage()  # cumulative over this client's life
 

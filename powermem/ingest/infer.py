@@ -1,0 +1,238 @@
+"""``add(infer=True)``: one extraction call, one reconciliation call only when related
+memories exist, then every change in one WritePlan (DESIGN.md §4).
+
+Nothing is written until both calls have answered, so an LLM failure leaves the store as it
+was; the store applies the plan in one transaction, so a write failure does too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from powermem.config import MemoryConfig
+from powermem.embeddings.base import Embedder, Vectors
+from powermem.errors import InvalidInputError
+from powermem.filters import FilterNode, now_timestamp
+from powermem.ids import SnowflakeGenerator
+from powermem.ingest.entities import EntityResolver, NamedEntity
+from powermem.ingest.linking import link_facts
+from powermem.ingest.messages import Message, storable
+from powermem.ingest.names import normalize_name
+from powermem.ingest.raw import memory_hash
+from powermem.llm.client import LLMClient, Usage
+from powermem.llm.prompts import extraction_messages, reconciliation_messages
+from powermem.llm.schemas import Extraction, Reconciliation
+from powermem.records import memory_record
+from powermem.stores.base import (
+    ApplyResult,
+    GraphStore,
+    MemoryChange,
+    MemoryRow,
+    NewMemory,
+    RelationRow,
+    Scope,
+    WritePlan,
+)
+
+logger = logging.getLogger("powermem.ingest")
+_RELATION_CONTEXT = 40
+
+
+@dataclass
+class _Context:
+    """Existing memories and relations the reconciliation may touch, by their small ids."""
+
+    memories: list[MemoryRow] = field(default_factory=list)
+    relations: list[RelationRow] = field(default_factory=list)
+
+
+@dataclass
+class _Outcome:
+    plan: WritePlan
+    added: list[int] = field(default_factory=list)
+    updated: dict[int, str] = field(default_factory=dict)
+    deleted: dict[int, MemoryRow] = field(default_factory=dict)
+    display: dict[str, str] = field(default_factory=dict)
+
+
+class InferIngest:
+    def __init__(self, store: GraphStore, embedder: Embedder, ids: SnowflakeGenerator, resolver: EntityResolver,
+                 llm: LLMClient, config: MemoryConfig) -> None:
+        self._store, self._embedder, self._ids, self._resolver = store, embedder, ids, resolver
+        self._llm = llm
+        self._config = config
+        self.usage_log: list[Usage] = []  # one entry per add, for benchmarks and debugging
+
+    @classmethod
+    def from_config(cls, store: GraphStore, embedder: Embedder, ids: SnowflakeGenerator, resolver: EntityResolver,
+                    config: MemoryConfig) -> InferIngest:
+        llm = LLMClient.from_config(config.llm)
+        assert llm is not None  # callers build this only when a provider is set
+        return cls(store, embedder, ids, resolver, llm, config)
+
+    async def aclose(self) -> None:
+        await self._llm.aclose()
+
+    async def add(self, messages: list[Message], scope: Scope, metadata: dict[str, Any],
+                  filters: FilterNode | None) -> dict[str, Any]:
+        if not storable(messages):
+            raise InvalidInputError("messages hold no non-system message with non-blank content")
+        usage = Usage()
+        extraction, used = await self._llm.structured(self._extraction_prompt(messages, scope), Extraction)
+        usage += used
+        facts = list(dict.fromkeys(f.strip() for f in extraction.facts if f.strip()))
+        if not facts:
+            self._record(usage)
+            return _empty()
+        vectors = await self._embedder.embed(facts)
+        context = await self._context(scope, filters, facts, vectors, extraction)
+        decisions = None
+        if context.memories:
+            prompt = reconciliation_messages(
+                facts, [(i, m.memory) for i, m in enumerate(context.memories)],
+                [(i, r.source, r.relationship, r.destination) for i, r in enumerate(context.relations)],
+                self._config.llm.prompts.reconciliation,
+            )
+            decisions, used = await self._llm.structured(prompt, Reconciliation)
+            usage += used
+        outcome = await self._plan(scope, metadata, facts, vectors, extraction, context, decisions)
+        applied = await self._store.apply(outcome.plan)
+        self._record(usage)
+        return _result(outcome, context, applied)
+
+    def _extraction_prompt(self, messages: list[Message], scope: Scope) -> list[dict[str, str]]:
+        chat = [{"role": m.role, "content": m.content, **({"name": m.name} if m.name else {})} for m in messages]
+        label = scope.user_id or scope.agent_id or "user"
+        return extraction_messages(chat, label, date.today().isoformat(), self._config.llm.prompts.extraction)
+
+    def _record(self, usage: Usage) -> None:
+        self.usage_log.append(usage)
+        logger.debug("add used %d LLM calls, %d prompt + %d completion tokens",
+                     usage.calls, usage.prompt_tokens, usage.completion_tokens)
+
+    async def _context(self, scope: Scope, filters: FilterNode | None, facts: list[str], vectors: Vectors,
+                       extraction: Extraction) -> _Context:
+        ingest = self._config.ingest
+        similar: dict[int, float] = {}
+        for vector in vectors:
+            for hit in await self._store.vector_search(scope, filters, vector, ingest.reconcile_candidates):
+                if hit.score >= ingest.reconcile_min_similarity:
+                    similar[hit.id] = max(similar.get(hit.id, -1.0), hit.score)
+        rows = await self._store.get_many(sorted(similar), scope, filters)
+        rows.sort(key=lambda r: (-similar[r.id], r.id))
+        names = [e.name for e in extraction.entities] + [n for r in extraction.relations for n in (r.source, r.destination)]
+        known = await self._store.entities_by_key(scope, sorted({k for n in names if (k := _key(n))}))
+        relations: list[RelationRow] = []
+        if known and rows:
+            graph = await self._store.expand(scope, [e.id for e in known], [], 1, _RELATION_CONTEXT)
+            relations = graph.relations[:_RELATION_CONTEXT]
+        return _Context(rows, relations)
+
+    async def _plan(self, scope: Scope, metadata: dict[str, Any], facts: list[str], vectors: Vectors,
+                    extraction: Extraction, context: _Context, decisions: Reconciliation | None) -> _Outcome:
+        at = now_timestamp()
+        outcome = _Outcome(WritePlan(scope=scope, actor="llm", at=at))
+        events = _decide(facts, context, decisions)
+        named = [NamedEntity(e.name, e.type) for e in extraction.entities]
+        named += [NamedEntity(n) for r in extraction.relations for n in (r.source, r.destination)]
+        resolution = await self._resolver.resolve(scope, named, fuzzy=True)
+        outcome.plan.entities = resolution.new_entities
+        links = link_facts(facts, extraction, resolution.keys)
+        memory_of_fact: dict[int, int] = {}
+        for index, (event, target, text) in enumerate(events):
+            if event == "ADD":
+                memory_id = self._ids.next_id()
+                outcome.plan.creates.append(NewMemory(memory_id, facts[index], memory_hash(facts[index]), vectors[index],
+                                                      scope, dict(metadata), at, links.entity_keys[index]))
+                outcome.added.append(memory_id)
+                memory_of_fact[index] = memory_id
+            elif event == "UPDATE" and target is not None:
+                await self._update(outcome, context.memories[target], text or facts[index], facts[index],
+                                   vectors[index], links.entity_keys[index], metadata)
+                memory_of_fact[index] = context.memories[target].id
+            elif event == "DELETE" and target is not None:
+                row = context.memories[target]
+                outcome.plan.deletes.append(row.id)
+                outcome.deleted[row.id] = row
+        outcome.plan.relations = links.relations(self._ids, memory_of_fact, context.relations, at, facts)
+        outcome.display = links.display
+        outcome.plan.invalidations = _invalidations(decisions, context)
+        return outcome
+
+    async def _update(self, outcome: _Outcome, row: MemoryRow, text: str, fact: str, fact_vector: Any,
+                      keys: tuple[str, ...], metadata: dict[str, Any]) -> None:
+        if row.id in outcome.updated or row.id in outcome.deleted:
+            return
+        vector = fact_vector if text == fact else (await self._embedder.embed([text]))[0]
+        merged = {**row.metadata, **metadata}
+        outcome.plan.updates.append(
+            MemoryChange(row.id, outcome.plan.at, text, memory_hash(text), vector, merged, keys)
+        )
+        outcome.updated[row.id] = row.memory
+
+
+def _key(name: str) -> str:
+    return normalize_name(name)
+
+
+def _decide(facts: list[str], context: _Context,
+            decisions: Reconciliation | None) -> list[tuple[str, int | None, str | None]]:
+    """(event, existing small id, text) per fact; facts without a usable decision are ADDed."""
+    events: list[tuple[str, int | None, str | None]] = [("ADD", None, None) for _ in facts]
+    if decisions is None:
+        return events
+    for decision in decisions.decisions:
+        if not 0 <= decision.fact < len(facts):
+            logger.warning("reconciliation named fact %d, which does not exist; ignored", decision.fact)
+            continue
+        if decision.event in ("UPDATE", "DELETE") and not (
+            decision.target is not None and 0 <= decision.target < len(context.memories)
+        ):
+            logger.warning("reconciliation named memory %s, which was not shown; ignored", decision.target)
+            continue
+        events[decision.fact] = (decision.event, decision.target, decision.text)
+    return events
+
+
+def _invalidations(decisions: Reconciliation | None, context: _Context) -> list[int]:
+    if decisions is None:
+        return []
+    ids = []
+    for small in decisions.contradicted_relations:
+        if 0 <= small < len(context.relations):
+            ids.append(context.relations[small].id)
+        else:
+            logger.warning("reconciliation named relation %d, which was not shown; ignored", small)
+    return ids
+
+
+def _empty() -> dict[str, Any]:
+    return {"results": [], "relations": {"added_entities": [], "deleted_entities": []}}
+
+
+def _result(outcome: _Outcome, context: _Context, applied: ApplyResult) -> dict[str, Any]:
+    plan = outcome.plan
+    results: list[dict[str, Any]] = []
+    for memory in plan.creates:
+        s = memory.scope
+        row = MemoryRow(memory.id, memory.memory, memory.hash, s.user_id, s.agent_id, s.run_id,
+                        memory.metadata, memory.created_at, memory.created_at)
+        results.append({**memory_record(row), "event": "ADD"})
+    by_id = {m.id: m for m in context.memories}
+    for change in (c for c in plan.updates if c.id in applied.updated):
+        old = by_id[change.id]
+        row = MemoryRow(old.id, change.memory or old.memory, change.hash or old.hash, old.user_id, old.agent_id,
+                        old.run_id, change.metadata or old.metadata, old.created_at, change.updated_at)
+        results.append({**memory_record(row), "event": "UPDATE", "previous_memory": outcome.updated[change.id]})
+    for row in (r for r in outcome.deleted.values() if r.id in applied.deleted):
+        results.append({**memory_record(row), "event": "DELETE"})
+    names = outcome.display
+    added = [{"source": names.get(r.source_key, r.source_key), "relationship": r.relationship,
+              "destination": names.get(r.destination_key, r.destination_key)} for r in plan.relations]
+    invalid = set(plan.invalidations)
+    deleted = [{"source": r.source, "relationship": r.relationship, "destination": r.destination}
+               for r in context.relations if r.id in invalid]
+    return {"results": results, "relations": {"added_entities": added, "deleted_entities": deleted}}

@@ -1,0 +1,75 @@
+"""Which entities each extracted fact mentions, and which fact states each relation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from powermem.ids import SnowflakeGenerator
+from powermem.ingest.names import normalize_name, sanitize_relationship
+from powermem.llm.schemas import Extraction
+from powermem.stores.base import RelationInput, RelationRow
+
+
+@dataclass(frozen=True)
+class _Stated:
+    fact: int | None
+    source_key: str
+    relationship: str
+    destination_key: str
+
+
+@dataclass
+class FactLinks:
+    entity_keys: list[tuple[str, ...]]  # per fact, resolved entity keys it mentions
+    stated: list[_Stated]
+    display: dict[str, str]  # resolved key -> a name to show
+
+    def relations(
+        self, ids: SnowflakeGenerator, memory_of_fact: Mapping[int, int], existing: Sequence[RelationRow], at: str,
+        facts: Sequence[str],
+    ) -> list[RelationInput]:
+        """New relations, skipping any the tenant already holds as valid."""
+        held = {(normalize_name(r.source), r.relationship, normalize_name(r.destination))
+                for r in existing if r.invalid_at is None}
+        made: list[RelationInput] = []
+        for s in self.stated:
+            triple = (s.source_key, s.relationship, s.destination_key)
+            if triple in held:
+                continue
+            held.add(triple)
+            text = facts[s.fact] if s.fact is not None else " ".join(
+                (self.display[s.source_key], s.relationship, self.display[s.destination_key])
+            )
+            memory_id = memory_of_fact.get(s.fact) if s.fact is not None else None
+            made.append(RelationInput(ids.next_id(), s.source_key, s.destination_key, s.relationship, text,
+                                      memory_id, at, at))
+        return made
+
+
+def _mentions(fact_words: str, key: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(key)}(?!\w)", fact_words) is not None
+
+
+def link_facts(facts: Sequence[str], extraction: Extraction, resolved: Mapping[str, str]) -> FactLinks:
+    """``resolved`` maps each surface name's normalised key to the entity key it resolved to."""
+    display: dict[str, str] = {}
+    for name in [e.name for e in extraction.entities] + [n for r in extraction.relations for n in (r.source, r.destination)]:
+        key = normalize_name(name)
+        if key in resolved:
+            display.setdefault(resolved[key], name.strip())
+    normalised = [normalize_name(f) for f in facts]
+    entity_keys = [
+        tuple(dict.fromkeys(resolved[k] for k in resolved if _mentions(words, k))) for words in normalised
+    ]
+    stated = []
+    for rel in extraction.relations:
+        source, destination = normalize_name(rel.source), normalize_name(rel.destination)
+        if source not in resolved or destination not in resolved or resolved[source] == resolved[destination]:
+            continue
+        both = [i for i, w in enumerate(normalised) if _mentions(w, source) and _mentions(w, destination)]
+        either = [i for i, w in enumerate(normalised) if _mentions(w, source) or _mentions(w, destination)]
+        fact = (both or either or [None])[0]
+        stated.append(_Stated(fact, resolved[source], sanitize_relationship(rel.relationship), resolved[destination]))
+    return FactLinks(entity_keys, stated, display)
