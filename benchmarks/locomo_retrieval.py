@@ -23,6 +23,7 @@ from typing import Any
 from powermem import AsyncMemory
 
 KS = (5, 10, 30)
+CHUNK = 64
 PRESETS = ("vector", "fulltext", "vector+fulltext", "hybrid")
 
 
@@ -62,10 +63,15 @@ async def ingest(memory: AsyncMemory, samples: list[dict[str, Any]]) -> tuple[in
     await memory.reset()
     started, count = time.perf_counter(), 0
     for sample in samples:
-        for dia_id, text in turns(sample):
-            await memory.add({"role": "user", "content": text}, user_id=sample["sample_id"],
-                             metadata={"dia_id": dia_id}, infer=False)
-            count += 1
+        pending = turns(sample)
+        # Adds started together keep their call order (ids are taken before any await).
+        for start in range(0, len(pending), CHUNK):
+            await asyncio.gather(*(
+                memory.add({"role": "user", "content": text}, user_id=sample["sample_id"],
+                           metadata={"dia_id": dia_id}, infer=False)
+                for dia_id, text in pending[start : start + CHUNK]
+            ))
+        count += len(pending)
     return count, time.perf_counter() - started
 
 

@@ -27,7 +27,7 @@ from powermem.ingest.pipeline import AddPipeline
 from powermem.records import history_record, memory_record, relation_record
 from powermem.search.engine import SearchEngine
 from powermem.stores import create_store
-from powermem.stores.base import GraphStore, Scope
+from powermem.stores.base import GraphStore
 
 logger = logging.getLogger("powermem")
 
@@ -190,7 +190,7 @@ class AsyncMemory:
         if order not in ("asc", "desc"):
             raise InvalidInputError(f"order must be 'asc' or 'desc', got {order!r}")
         store, _, _ = await self._ready()
-        rows, total = await store.list(scope, node, limit, offset, sort_by, order == "desc")  # type: ignore[arg-type]
+        rows, total = await store.list_memories(scope, node, limit, offset, sort_by, order == "desc")  # type: ignore[arg-type]
         relations = await store.relations(scope, False, 100) if not scope.empty else []
         return {"results": [memory_record(r) for r in rows],
                 "relations": [relation_record(r) for r in relations], "total": total}

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Union
+from datetime import UTC, datetime
+from typing import Any
 
 from powermem.errors import InvalidFilterError
 
-__all__ = ["And", "Condition", "FilterNode", "Not", "Or", "Scalar", "parse_filters", "BUILTIN_FIELDS"]
+__all__ = ["BUILTIN_FIELDS", "And", "Condition", "FilterNode", "Not", "Or", "Scalar", "parse_filters"]
 
-Scalar = Union[str, int, float, bool]
+Scalar = str | int | float | bool
 
 KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 BUILTIN_FIELDS = frozenset({"created_at", "updated_at", "memory"})
@@ -57,7 +57,7 @@ class Not:
     item: FilterNode
 
 
-FilterNode = Union[Condition, And, Or, Not]
+FilterNode = Condition | And | Or | Not
 
 
 def parse_filters(filters: object) -> FilterNode | None:
@@ -158,13 +158,13 @@ def _timestamp(value: object, path: str) -> str:
     if not isinstance(value, datetime):
         raise InvalidFilterError(f"{path}: expected an ISO-8601 timestamp or datetime, got {value!r}")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return format_timestamp(value)
 
 
 def format_timestamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def now_timestamp() -> str:
-    return format_timestamp(datetime.now(timezone.utc))
+    return format_timestamp(datetime.now(UTC))

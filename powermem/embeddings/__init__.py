@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from powermem.config import EmbeddingConfig
-from powermem.embeddings.base import CachedQueryEmbedder, Embedder
+from powermem.embeddings.base import BatchingEmbedder, CachedQueryEmbedder, Embedder
 
-__all__ = ["CachedQueryEmbedder", "Embedder", "create_embedder"]
+__all__ = ["BatchingEmbedder", "CachedQueryEmbedder", "Embedder", "create_embedder"]
 
 
 def create_embedder(config: EmbeddingConfig) -> Embedder:
+    return BatchingEmbedder(_provider(config), max_batch=config.batch_size)
+
+
+def _provider(config: EmbeddingConfig) -> Embedder:
     # Providers import lazily: the openai SDK and the MiniLM weights load only when chosen.
     if config.provider == "hashing":
         from powermem.embeddings.hashing import HashingEmbedder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
@@ -30,7 +31,8 @@ def l2_normalise(matrix: Vectors) -> Vectors:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     # An all-zero row (empty text in some embedders) stays zero instead of becoming NaN.
     norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32, copy=False)
+    normalised: Vectors = (matrix / norms).astype(np.float32, copy=False)
+    return normalised
 
 
 class CachedQueryEmbedder:
@@ -50,8 +52,69 @@ class CachedQueryEmbedder:
         if hit is not None:
             self._cache.move_to_end(text)
             return hit
-        vector = (await self._inner.embed([text]))[0]
+        vector: Vectors = (await self._inner.embed([text]))[0]
         self._cache[text] = vector
         if len(self._cache) > self._capacity:
             self._cache.popitem(last=False)
         return vector
+
+
+class BatchingEmbedder:
+    """Coalesces embed calls made in the same event-loop tick into one batch.
+
+    Concurrent adds each embed a sentence or two; encoding them together is several times
+    faster for the local model and saves round trips for remote ones.
+    """
+
+    def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
+        self._inner = inner
+        self._max_batch = max_batch
+        self._pending: list[tuple[list[str], asyncio.Future[Vectors]]] = []
+        self._scheduled = False
+
+    @property
+    def dims(self) -> int:
+        return self._inner.dims
+
+    @property
+    def inner(self) -> Embedder:
+        return self._inner
+
+    async def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Vectors] = loop.create_future()
+        self._pending.append((list(texts), future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(lambda: asyncio.ensure_future(self._flush()))
+        return await future
+
+    async def _flush(self) -> None:
+        pending, self._pending, self._scheduled = self._pending, [], False
+        while pending:
+            group: list[tuple[list[str], asyncio.Future[Vectors]]] = []
+            size = 0
+            while pending and (not group or size + len(pending[0][0]) <= self._max_batch):
+                item = pending.pop(0)
+                group.append(item)
+                size += len(item[0])
+            await self._run(group)
+
+    async def _run(self, group: list[tuple[list[str], asyncio.Future[Vectors]]]) -> None:
+        try:
+            vectors = await self._inner.embed([t for texts, _ in group for t in texts])
+        except BaseException as exc:  # every waiter sees the failure, none hangs
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        start = 0
+        for texts, future in group:
+            if not future.done():
+                future.set_result(vectors[start : start + len(texts)])
+            start += len(texts)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

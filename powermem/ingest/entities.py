@@ -51,7 +51,7 @@ class EntityResolver:
             return Resolution(keys, [])
         vectors = await self._embedder.embed([by_key[k].name for k in missing])
         new: list[EntityInput] = []
-        for key, vector in zip(missing, vectors):
+        for key, vector in zip(missing, vectors, strict=False):
             match = await self._similar_key(scope, vector) if fuzzy else None
             if match is not None:
                 keys[key] = match

@@ -70,6 +70,6 @@ def link_facts(facts: Sequence[str], extraction: Extraction, resolved: Mapping[s
             continue
         both = [i for i, w in enumerate(normalised) if _mentions(w, source) and _mentions(w, destination)]
         either = [i for i, w in enumerate(normalised) if _mentions(w, source) or _mentions(w, destination)]
-        fact = (both or either or [None])[0]
+        fact = (both or either)[0] if (both or either) else None
         stated.append(_Stated(fact, resolved[source], sanitize_relationship(rel.relationship), resolved[destination]))
     return FactLinks(entity_keys, stated, display)

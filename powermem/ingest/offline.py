@@ -18,13 +18,7 @@ _CAPITALISED_RUN = re.compile(
 )
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“(]\s*|\n\s*)$")
 _STOPWORDS = frozenset(
-    """a an the i i'm i've i'd i'll me my mine we our us you your he him his she her it its they them their
-    this that these those there here what when where which who whom whose why how yes no not and or but
-    so if then than also just oh ok okay hey hi hello thanks thank wow well sure yeah yep nope please
-    is are was were be been being am do does did have has had will would can could should may might must
-    let let's lol haha omg btw anyway really great good nice cool awesome sorry""".split()
-    + """today yesterday tomorrow tonight maybe actually definitely sounds glad love wish hope guess
-    went got made had saw see look looking thinking think sure totally absolutely exactly wait""".split()
+    ["a", "an", "the", "i", "i'm", "i've", "i'd", "i'll", "me", "my", "mine", "we", "our", "us", "you", "your", "he", "him", "his", "she", "her", "it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "here", "what", "when", "where", "which", "who", "whom", "whose", "why", "how", "yes", "no", "not", "and", "or", "but", "so", "if", "then", "than", "also", "just", "oh", "ok", "okay", "hey", "hi", "hello", "thanks", "thank", "wow", "well", "sure", "yeah", "yep", "nope", "please", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "have", "has", "had", "will", "would", "can", "could", "should", "may", "might", "must", "let", "let's", "lol", "haha", "omg", "btw", "anyway", "really", "great", "good", "nice", "cool", "awesome", "sorry", "today", "yesterday", "tomorrow", "tonight", "maybe", "actually", "definitely", "sounds", "glad", "love", "wish", "hope", "guess", "went", "got", "made", "had", "saw", "see", "look", "looking", "thinking", "think", "sure", "totally", "absolutely", "exactly", "wait"]
 )
 MAX_ENTITIES_PER_TEXT = 12
 

@@ -59,13 +59,15 @@ class RawIngest:
         return keys, resolution.new_entities
 
     async def plan(self, drafts: list[Draft], scope: Scope, actor: str | None) -> WritePlan:
+        # Ids and time are taken before the first await, so concurrent adds keep call order
+        # (conversation neighbours are found in id order).
+        ids = [self._ids.next_id() for _ in drafts]
+        at = now_timestamp()
         keys, entities = await self.link_entities([d.text for d in drafts], scope)
         vectors = await self._embedder.embed([d.text for d in drafts])
-        at = now_timestamp()
         plan = WritePlan(scope=scope, actor=actor, entities=entities, at=at)
-        for draft, vector, entity_keys in zip(drafts, vectors, keys):
+        for memory_id, draft, vector, entity_keys in zip(ids, drafts, vectors, keys, strict=True):
             plan.creates.append(
-                NewMemory(self._ids.next_id(), draft.text, memory_hash(draft.text), vector, scope, draft.metadata,
-                          at, entity_keys)
+                NewMemory(memory_id, draft.text, memory_hash(draft.text), vector, scope, draft.metadata, at, entity_keys)
             )
         return plan

@@ -89,7 +89,7 @@ async def test_multi_turn_conversation_updates_deletes_and_invalidates(inferring
 
 
 async def test_one_call_without_similar_memories_two_with(inferring: Any) -> None:
-    m, script, server = inferring
+    m, _script, server = inferring
     await m.add("I live in Berlin", user_id="solo")
     assert len(server.chat_requests) == 1
     await m.add("I moved from Berlin to Paris", user_id="solo")

@@ -43,7 +43,8 @@ _RELATION_SELECT = (
 )
 
 
-def _lower(value: object) -> object:
+def _lower(value: str | int | float | bytes | None) -> str | int | float | bytes | None:
+    # SQLite's own lower() folds ASCII only; Neo4j's toLower() folds all of Unicode.
     return value.lower() if isinstance(value, str) else value
 
 
@@ -89,7 +90,7 @@ class SqliteEngine:
     def reset(self) -> None:
         with self._transaction():
             for table in ("memories", "memory_fts", "entities", "mentions", "relations", "history"):
-                self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                self._conn.execute(f"DELETE FROM {table}")
         self._vectors.clear()
 
     def _transaction(self) -> _Transaction:
@@ -117,7 +118,7 @@ class SqliteEngine:
     def delete_scope(self, scope: Scope) -> int:
         params: list[Any] = []
         where = scope_sql(scope, params)
-        ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]  # noqa: S608
+        ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]
         if not ids:
             return 0
         result = self.apply(WritePlan(scope=scope, deletes=ids, at=_now()))
@@ -128,7 +129,7 @@ class SqliteEngine:
         params: list[Any] = [memory_id]
         where = scope_sql(scope, params)
         raw = self._conn.execute(
-            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id = ? AND {where}", params  # noqa: S608
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id = ? AND {where}", params
         ).fetchone()
         return _row(raw) if raw else None
 
@@ -138,17 +139,17 @@ class SqliteEngine:
         params: list[Any] = [json.dumps(list(ids))]
         where = self._where(scope, filters, params)
         sql = f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id IN (SELECT value FROM json_each(?)) AND {where}"
-        return [_row(r) for r in self._conn.execute(sql, params)]  # noqa: S608
+        return [_row(r) for r in self._conn.execute(sql, params)]
 
-    def list(
+    def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
     ) -> tuple[list[MemoryRow], int]:
         params: list[Any] = []
         where = self._where(scope, filters, params)
-        total = self._conn.execute(f"SELECT count(*) FROM memories WHERE {where}", params).fetchone()[0]  # noqa: S608
+        total = self._conn.execute(f"SELECT count(*) FROM memories WHERE {where}", params).fetchone()[0]
         direction = "DESC" if descending else "ASC"
         sql = (
-            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where} "  # noqa: S608
+            f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE {where} "
             f"ORDER BY {_SORT_COLUMNS[sort_by]} {direction}, id {direction} LIMIT ? OFFSET ?"
         )
         rows = [_row(r) for r in self._conn.execute(sql, [*params, limit, offset])]
@@ -159,7 +160,7 @@ class SqliteEngine:
         where = scope_sql(scope, params)
         sql = (
             "SELECT id, memory_id, event, old_memory, new_memory, created_at, actor FROM history "
-            f"WHERE memory_id = ? AND {where} ORDER BY id"  # noqa: S608
+            f"WHERE memory_id = ? AND {where} ORDER BY id"
         )
         return [HistoryRow(*r) for r in self._conn.execute(sql, params)]
 
@@ -176,7 +177,7 @@ class SqliteEngine:
         if filters is not None:
             params: list[Any] = []
             where = self._where(scope, filters, params)
-            ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]  # noqa: S608
+            ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]
             allowed = np.asarray(ids, dtype=np.int64)
         hits: list[tuple[int, float]] = []
         for tenant in self._tenants(scope):
@@ -190,7 +191,7 @@ class SqliteEngine:
     def _tenants(self, scope: Scope) -> list[str]:
         params: list[Any] = []
         where = scope_sql(scope, params)
-        return [r[0] for r in self._conn.execute(f"SELECT DISTINCT tenant FROM memories WHERE {where}", params)]  # noqa: S608
+        return [r[0] for r in self._conn.execute(f"SELECT DISTINCT tenant FROM memories WHERE {where}", params)]
 
     def fulltext_search(self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int) -> list[Hit]:
         if not terms:
@@ -201,7 +202,7 @@ class SqliteEngine:
         where = self._where(scope, filters, params)
         sql = (
             "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -bm25(memory_fts) AS s FROM memory_fts "
-            f"WHERE memory_fts MATCH ?) ON fts_id = id WHERE {where} ORDER BY s DESC, id DESC LIMIT ?"  # noqa: S608
+            f"WHERE memory_fts MATCH ?) ON fts_id = id WHERE {where} ORDER BY s DESC, id DESC LIMIT ?"
         )
         return [Hit(r[0], float(r[1])) for r in self._conn.execute(sql, [*params, k])]
 
@@ -212,7 +213,7 @@ class SqliteEngine:
         where = entity_scope_sql(scope, params)
         sql = (
             "SELECT id, name, name_key, type FROM entities "
-            f"WHERE name_key IN (SELECT value FROM json_each(?)) AND {where}"  # noqa: S608
+            f"WHERE name_key IN (SELECT value FROM json_each(?)) AND {where}"
         )
         return [EntityRow(*r) for r in self._conn.execute(sql, params)]
 
@@ -220,7 +221,7 @@ class SqliteEngine:
         params: list[Any] = []
         where = entity_scope_sql(scope, params)
         rows = self._conn.execute(
-            f"SELECT id, name, name_key, type, embedding FROM entities WHERE {where}", params  # noqa: S608
+            f"SELECT id, name, name_key, type, embedding FROM entities WHERE {where}", params
         ).fetchall()
         if not rows:
             return []
@@ -241,11 +242,11 @@ class SqliteEngine:
         for memory_id in memory_ids:
             params: list[Any] = [memory_id]
             where = scope_sql(scope, params)
-            found = self._conn.execute(f"SELECT tenant FROM memories WHERE id = ? AND {where}", params).fetchone()  # noqa: S608
+            found = self._conn.execute(f"SELECT tenant FROM memories WHERE id = ? AND {where}", params).fetchone()
             if found is None:
                 continue
             for op, order in (("<", "DESC"), (">", "ASC")):
-                sql = f"SELECT id FROM memories WHERE tenant = ? AND id {op} ? ORDER BY id {order} LIMIT ?"  # noqa: S608
+                sql = f"SELECT id FROM memories WHERE tenant = ? AND id {op} ? ORDER BY id {order} LIMIT ?"
                 pairs.extend((memory_id, r[0]) for r in self._conn.execute(sql, (found[0], memory_id, window)))
         return pairs
 

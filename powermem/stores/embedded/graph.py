@@ -50,7 +50,7 @@ def _seed_entities(
     sql = (
         "SELECT id FROM entities WHERE (id IN (SELECT value FROM json_each(?)) "
         "OR id IN (SELECT entity_id FROM mentions WHERE memory_id IN (SELECT value FROM json_each(?)))) "
-        f"AND {where}"  # noqa: S608
+        f"AND {where}"
     )
     return {r[0] for r in conn.execute(sql, params)}
 
@@ -90,7 +90,7 @@ def _fill_mentions(conn: sqlite3.Connection, scope: Scope, graph: Subgraph, visi
         where = scope_sql(scope, params, "m.")
         sql = (
             "SELECT x.memory_id FROM mentions x JOIN memories m ON m.id = x.memory_id "
-            f"WHERE x.entity_id = ? AND {where} ORDER BY x.memory_id DESC LIMIT ?"  # noqa: S608
+            f"WHERE x.entity_id = ? AND {where} ORDER BY x.memory_id DESC LIMIT ?"
         )
         graph.mentions.extend((r[0], entity_id) for r in conn.execute(sql, [*params, per_entity]))
         if len(graph.mentions) >= max_nodes:
@@ -102,13 +102,13 @@ def stats(conn: sqlite3.Connection, scope: Scope) -> list[TenantStats]:
     where = scope_sql(scope, params)
     tenants: dict[tuple[str | None, str | None], list[int]] = {}
     for user, agent, count in conn.execute(
-        f"SELECT user_id, agent_id, count(*) FROM memories WHERE {where} GROUP BY user_id, agent_id", params  # noqa: S608
+        f"SELECT user_id, agent_id, count(*) FROM memories WHERE {where} GROUP BY user_id, agent_id", params
     ):
         tenants[(user, agent)] = [count, 0, 0]
     entity_params: list[Any] = []
     entity_where = entity_scope_sql(scope, entity_params)
     for user, agent, count in conn.execute(
-        f"SELECT user_id, agent_id, count(*) FROM entities WHERE {entity_where} GROUP BY user_id, agent_id",  # noqa: S608
+        f"SELECT user_id, agent_id, count(*) FROM entities WHERE {entity_where} GROUP BY user_id, agent_id",
         entity_params,
     ):
         tenants.setdefault((user, agent), [0, 0, 0])[1] = count
@@ -116,7 +116,7 @@ def stats(conn: sqlite3.Connection, scope: Scope) -> list[TenantStats]:
     rel_where = entity_scope_sql(scope, rel_params, "s.")
     for user, agent, count in conn.execute(
         "SELECT s.user_id, s.agent_id, count(*) FROM relations r JOIN entities s ON s.id = r.source_id "
-        f"WHERE r.invalid_at IS NULL AND {rel_where} GROUP BY s.user_id, s.agent_id",  # noqa: S608
+        f"WHERE r.invalid_at IS NULL AND {rel_where} GROUP BY s.user_id, s.agent_id",
         rel_params,
     ):
         tenants.setdefault((user, agent), [0, 0, 0])[2] = count

