@@ -1,0 +1,97 @@
+"""Write throughput and search latency through the public API, on either store.
+
+    .venv/bin/python benchmarks/store_bench.py --store embedded --sizes 10000,100000
+    .venv/bin/python benchmarks/store_bench.py --store neo4j --tenants 1000   # NEO4J_* env vars
+
+Adds use ``add(list_of_messages, infer=False)`` in batches with the hashing embedder. Search
+latency excludes the query embedding: every query is run once to warm the query cache, then
+timed, for the vector-only and hybrid presets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from powermem import AsyncMemory
+
+WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
+         "quebec romeo sierra tango uniform victor whiskey xray yankee zulu garden coffee travel music paris "
+         "berlin project meeting doctor school football piano recipe holiday camera").split()
+NAMES = ("Alice Bob Carol Dave Erin Frank Grace Heidi Ivan Judy Mallory Niaj Olivia Peggy Rupert Sybil Trent "
+         "Victor Walter").split()
+
+
+def sentence(rng: random.Random) -> str:
+    return f"{rng.choice(NAMES)} " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14)))
+
+
+def config(kind: str, folder: Path, preset: str) -> dict[str, Any]:
+    if kind == "embedded":
+        store: dict[str, Any] = {"provider": "embedded", "path": str(folder / "bench.db")}
+    else:
+        store = {"provider": "neo4j", "uri": os.environ["NEO4J_URI"], "username": os.environ.get("NEO4J_USERNAME", "neo4j"),
+                 "password": os.environ.get("NEO4J_PASSWORD")}
+    return {"store": store, "embedding": {"provider": "hashing", "dims": 384}, "llm": {"provider": "none"},
+            "search": {"preset": preset}}
+
+
+async def fill(memory: AsyncMemory, total: int, tenants: int, batch: int, rng: random.Random) -> float:
+    started = time.perf_counter()
+    per_tenant = total // tenants
+    for tenant in range(tenants):
+        for start in range(0, per_tenant, batch):
+            size = min(batch, per_tenant - start)
+            await memory.add([{"role": "user", "content": sentence(rng)} for _ in range(size)],
+                             user_id=f"t{tenant}", infer=False)
+    return time.perf_counter() - started
+
+
+async def latency(memory: AsyncMemory, tenants: int, queries: int, rng: random.Random) -> tuple[float, float]:
+    asks = [(sentence(rng), f"t{rng.randrange(tenants)}") for _ in range(queries)]
+    for text, user in asks:  # warm the query-embedding cache: what follows excludes embedding
+        await memory.search(text, user_id=user, limit=10)
+    times = []
+    for text, user in asks:
+        started = time.perf_counter()
+        await memory.search(text, user_id=user, limit=10)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", choices=["embedded", "neo4j"], default="embedded")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--tenants", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    folder = Path(tempfile.mkdtemp(prefix="store-bench-"))
+    filled = 0
+    async with AsyncMemory(config(args.store, folder, "hybrid")) as memory:
+        await memory.reset()
+    for size in (int(s) for s in args.sizes.split(",")):
+        async with AsyncMemory(config(args.store, folder, "hybrid")) as memory:
+            seconds = await fill(memory, size - filled, args.tenants, args.batch, rng)
+        print(f"store={args.store} added {size - filled} memories over {args.tenants} tenant(s) in {seconds:.1f}s: "
+              f"{(size - filled) / seconds:.0f} memories/s (batches of {args.batch})", flush=True)
+        filled = size
+        for preset in ("vector", "hybrid"):
+            async with AsyncMemory(config(args.store, folder, preset)) as memory:
+                p50, p95 = await latency(memory, args.tenants, args.queries, rng)
+            print(f"  {size} memories, preset {preset}: search p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+                  "(query embedding excluded)", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

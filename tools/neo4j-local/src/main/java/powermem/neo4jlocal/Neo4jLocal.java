@@ -1,0 +1,125 @@
+package powermem.neo4jlocal;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
+import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.connectors.HttpConnector;
+import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.dbms.api.DatabaseManagementService;
+import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.graphdb.config.Setting;
+import org.neo4j.io.ByteUnit;
+import org.neo4j.logging.Level;
+import org.neo4j.logging.log4j.Log4jLogProvider;
+
+/**
+ * Runs a Neo4j Community DBMS in this JVM and exposes it over Bolt (and HTTP),
+ * so tests talk to a real server through the ordinary drivers without a
+ * Neo4j distribution or Docker. Started and stopped by scripts/neo4j-local.
+ *
+ * <p>Usage: {@code Neo4jLocal HOME BOLT_PORT HTTP_PORT READY_FILE}; HTTP_PORT 0
+ * turns HTTP off. Environment: NEO4J_PASSWORD (password of user neo4j),
+ * NEO4J_LOCAL_PAGECACHE (e.g. 256m).
+ */
+public final class Neo4jLocal {
+    private static final String DEFAULT_PASSWORD = "powermem-test-pw";
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 4) {
+            System.err.println("usage: Neo4jLocal HOME BOLT_PORT HTTP_PORT READY_FILE");
+            System.exit(64);
+        }
+        Path home = Path.of(args[0]).toAbsolutePath();
+        int boltPort = Integer.parseInt(args[1]);
+        int httpPort = Integer.parseInt(args[2]);
+        Path readyFile = Path.of(args[3]).toAbsolutePath();
+        String password = System.getenv().getOrDefault("NEO4J_PASSWORD", DEFAULT_PASSWORD);
+        long pageCache = ByteUnit.parse(System.getenv().getOrDefault("NEO4J_LOCAL_PAGECACHE", "256m"));
+
+        // Removed first so the script never mistakes a previous run's file for readiness.
+        Files.deleteIfExists(readyFile);
+
+        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+                // Loopback only: this is a test instance with a well-known password.
+                .setConfig(BoltConnector.enabled, true)
+                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", boltPort))
+                // Advertised addresses feed HTTP discovery, which Neo4j Browser follows to find Bolt.
+                .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", boltPort))
+                .setConfig(HttpConnector.enabled, httpPort > 0)
+                .setConfig(HttpConnector.listen_address, new SocketAddress("127.0.0.1", Math.max(httpPort, 1)))
+                .setConfig(HttpConnector.advertised_address, new SocketAddress("127.0.0.1", Math.max(httpPort, 1)))
+                // Embedded mode defaults to no auth; a server-like instance should check credentials.
+                .setConfig(GraphDatabaseSettings.auth_enabled, true)
+                // Small defaults: tests run beside this JVM on a 2-core machine.
+                .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
+                .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
+                .setConfig(GraphDatabaseSettings.keep_logical_logs, "2 files")
+                // No network here, and no reason to phone home from a test instance anyway.
+                .setConfig(GraphDatabaseSettings.udc_enabled, false)
+                .setConfig(versionSpecificSettings())
+                // Neo4j's user-facing log ("Bolt enabled on ...") goes to stdout, which the script
+                // sends to neo4j.log; the detailed debug.log stays under HOME/logs.
+                .setUserLogProvider(new Log4jLogProvider(System.out, Level.INFO))
+                .build();
+        // SIGTERM from `neo4j-local stop` runs this: a clean shutdown flushes the page cache and
+        // checkpoints, so the next start needs no recovery.
+        Runtime.getRuntime().addShutdownHook(new Thread(dbms::shutdown, "neo4j-local-shutdown"));
+
+        setPassword(dbms, password);
+
+        String version = DatabaseManagementServiceBuilder.class.getPackage().getImplementationVersion();
+        Files.writeString(readyFile, "version=" + version + "\n");
+        System.out.printf("neo4j-local: Neo4j %s ready, bolt://127.0.0.1:%d%s%n", version, boltPort,
+                httpPort > 0 ? ", http://127.0.0.1:" + httpPort : "");
+
+        // The DBMS runs on its own threads; park main until the JVM is told to exit.
+        new CountDownLatch(1).await();
+    }
+
+    /**
+     * The built-in user neo4j starts with password "neo4j" that must be changed on first login;
+     * setting it here, on every start so that a new NEO4J_PASSWORD takes effect, gives drivers a
+     * usable account straight away. Embedded transactions run without auth, so the system
+     * database accepts this administration command.
+     */
+    private static void setPassword(DatabaseManagementService dbms, String password) {
+        try {
+            dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+        } catch (RuntimeException e) {
+            // Neo4j refuses to "change" a password to its current value: then it is already right.
+            if (!String.valueOf(e.getMessage()).contains("cannot be the same")) {
+                System.err.println("neo4j-local: could not set the password of user neo4j: " + e.getMessage());
+                System.exit(1); // the shutdown hook closes the DBMS
+            }
+        }
+    }
+
+    /**
+     * Settings whose name or type differs between 5.26 and 2025.x+, so that one source compiles
+     * against both.
+     */
+    private static Map<Setting<?>, Object> versionSpecificSettings() {
+        Map<Setting<?>, Object> settings = new HashMap<>();
+        // Bolt's Netty event loops wait a 5 s quiet period per loop group on shutdown, which made
+        // every stop take ~10 s. Internal setting: Integer seconds in 5.26, a Duration later.
+        Setting<?> quiet = GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period;
+        settings.put(quiet, quiet.defaultValue() instanceof Duration ? Duration.ZERO : (Object) 0);
+        // 2025.x+ announces itself by UDP broadcast ("fleet discovery", on by default); a test
+        // instance has nothing to announce.
+        try {
+            settings.put((Setting<?>) BoltConnector.class.getField("enable_discovery").get(null), false);
+        } catch (NoSuchFieldException absentIn526) {
+            // nothing to turn off
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+        return settings;
+    }
+}
