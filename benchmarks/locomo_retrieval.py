@@ -6,6 +6,13 @@ conversation, and we count how much of its evidence is in the top k.
 
     .venv/bin/python benchmarks/locomo_retrieval.py                  # embedded store
     .venv/bin/python benchmarks/locomo_retrieval.py --store neo4j    # uses NEO4J_* env vars
+    .venv/bin/python benchmarks/locomo_retrieval.py --keep /tmp/locomo/locomo.db   # ingest once...
+    .venv/bin/python benchmarks/locomo_retrieval.py --reuse /tmp/locomo/locomo.db --split 3
+                                                     # ...then search only, conversations 0-2 and 3-4
+    .venv/bin/python benchmarks/locomo_retrieval.py --reuse ... --presets hybrid --set adjacent_window=2
+
+Each question is embedded once before any search, so the latency columns (p50/p95 in ms)
+exclude the query embedding. Run with OPENBLAS_NUM_THREADS=1 on a busy machine.
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from powermem import AsyncMemory
+from powermem.config import SearchConfig
 
 KS = (5, 10, 30)
 CHUNK = 64
 PRESETS = ("vector", "fulltext", "vector+fulltext", "hybrid")
+COLUMNS = (*(f"hit@{k}" for k in KS), *(f"recall@{k}" for k in KS))
 
 
 def default_data() -> Path:
@@ -33,17 +42,15 @@ def default_data() -> Path:
     return base / "locomo-dev.json"
 
 
-def store_config(kind: str, folder: Path) -> dict[str, Any]:
+def store_config(kind: str, path: Path) -> dict[str, Any]:
     if kind == "embedded":
-        return {"provider": "embedded", "path": str(folder / "locomo.db")}
+        return {"provider": "embedded", "path": str(path)}
     return {"provider": "neo4j", "uri": os.environ["NEO4J_URI"], "username": os.environ.get("NEO4J_USERNAME", "neo4j"),
             "password": os.environ.get("NEO4J_PASSWORD"), "database": os.environ.get("NEO4J_DATABASE")}
 
 
-def config(kind: str, folder: Path, preset: str | None, embedding: str) -> dict[str, Any]:
-    search = {"preset": preset} if preset else {}
-    return {"store": store_config(kind, folder), "embedding": {"provider": embedding}, "llm": {"provider": "none"},
-            "search": search}
+def config(kind: str, path: Path, embedding: str) -> dict[str, Any]:
+    return {"store": store_config(kind, path), "embedding": {"provider": embedding}, "llm": {"provider": "none"}}
 
 
 def turns(sample: dict[str, Any]) -> list[tuple[str, str]]:
@@ -57,6 +64,15 @@ def evidence_of(qa: dict[str, Any]) -> set[str]:
     for item in qa.get("evidence", []):
         ids.update(part.strip() for part in str(item).replace(",", ";").split(";") if part.strip())
     return ids
+
+
+def questions(sample: dict[str, Any]) -> list[tuple[str, set[str]]]:
+    asked = []
+    for qa in sample["qa"]:
+        evidence = evidence_of(qa)
+        if qa.get("category") in (1, 2, 3, 4) and evidence:
+            asked.append((str(qa["question"]), evidence))
+    return asked
 
 
 async def ingest(memory: AsyncMemory, samples: list[dict[str, Any]]) -> tuple[int, float]:
@@ -75,28 +91,58 @@ async def ingest(memory: AsyncMemory, samples: list[dict[str, Any]]) -> tuple[in
     return count, time.perf_counter() - started
 
 
-async def evaluate(memory: AsyncMemory, samples: list[dict[str, Any]]) -> dict[str, float]:
-    hits = {k: [] for k in KS}  # type: dict[int, list[float]]
-    recalls = {k: [] for k in KS}  # type: dict[int, list[float]]
-    latencies = []
+async def warm_queries(memory: AsyncMemory, samples: list[dict[str, Any]], cache: Path | None) -> None:
+    """Embed every question once (the engine's query cache keeps them), optionally via a file."""
+    _, _, engine = await memory._ready()
+    embedder = engine._embedder
+    stored: dict[str, list[float]] = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+    import numpy as np
+
     for sample in samples:
-        for qa in sample["qa"]:
-            evidence = evidence_of(qa)
-            if qa.get("category") not in (1, 2, 3, 4) or not evidence:
-                continue
+        for question, _ in questions(sample):
+            if question in stored:
+                embedder._cache[question] = np.asarray(stored[question], dtype=np.float32)  # noqa: SLF001
+            else:
+                stored[question] = [float(x) for x in await embedder.embed_query(question)]
+    if cache is not None:
+        cache.write_text(json.dumps(stored))
+
+
+async def evaluate(memory: AsyncMemory, samples: list[dict[str, Any]], search: SearchConfig) -> list[dict[str, Any]]:
+    """One row per question: its conversation index, hit/recall at each k, and latency."""
+    _, _, engine = await memory._ready()
+    engine.config = search
+    rows = []
+    for index, sample in enumerate(samples):
+        for question, evidence in questions(sample):
             started = time.perf_counter()
-            found = await memory.search(qa["question"], user_id=sample["sample_id"], limit=max(KS))
-            latencies.append(time.perf_counter() - started)
+            found = await memory.search(question, user_id=sample["sample_id"], limit=max(KS))
+            elapsed = time.perf_counter() - started
             ranked = [r["metadata"].get("dia_id") for r in found["results"]]
+            row: dict[str, Any] = {"conversation": index, "ms": elapsed * 1000}
             for k in KS:
                 top = set(ranked[:k])
-                hits[k].append(float(bool(top & evidence)))
-                recalls[k].append(len(top & evidence) / len(evidence))
-    row = {f"hit@{k}": statistics.fmean(hits[k]) for k in KS}
-    row.update({f"recall@{k}": statistics.fmean(recalls[k]) for k in KS})
-    row["questions"] = len(latencies)
-    row["p50_ms"] = statistics.median(latencies) * 1000
-    return row
+                row[f"hit@{k}"] = float(bool(top & evidence))
+                row[f"recall@{k}"] = len(top & evidence) / len(evidence)
+            rows.append(row)
+    return rows
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:
+    summary = {c: statistics.fmean(r[c] for r in rows) for c in COLUMNS}
+    latencies = sorted(r["ms"] for r in rows)
+    summary["questions"] = len(rows)
+    summary["p50_ms"] = statistics.median(latencies)
+    summary["p95_ms"] = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    return summary
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        overrides[key.strip()] = json.loads(value) if value not in ("", None) else None
+    return overrides
 
 
 async def main() -> None:
@@ -106,20 +152,46 @@ async def main() -> None:
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--embedding", default="local", choices=["local", "hashing"])
     parser.add_argument("--conversations", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="embedded: ingest into this file (kept for --reuse)")
+    parser.add_argument("--reuse", type=Path, help="embedded: search this already-ingested file, skip ingest")
+    parser.add_argument("--skip-ingest", action="store_true", help="neo4j: search what the database holds")
+    parser.add_argument("--split", type=int, help="also report conversations [0, N) and [N, end) separately")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                        help="override a SearchConfig field for every preset, e.g. --set adjacent_window=2")
+    parser.add_argument("--query-cache", type=Path, help="JSON file of question embeddings, read and extended")
+    parser.add_argument("--per-question", type=Path, help="write per-question rows (JSON) for analysis")
     args = parser.parse_args()
     samples = json.loads(args.data.read_text())[: args.conversations]
-    folder = Path(tempfile.mkdtemp(prefix="locomo-"))
-    async with AsyncMemory(config(args.store, folder, None, args.embedding)) as memory:
-        count, seconds = await ingest(memory, samples)
-    print(f"store={args.store} embedding={args.embedding} memories={count} ingest={seconds:.1f}s "
-          f"({count / seconds:.0f}/s)")
-    header = ["preset", *(f"hit@{k}" for k in KS), *(f"recall@{k}" for k in KS), "questions", "p50_ms"]
-    print(" | ".join(f"{h:>15}" for h in header))
-    for preset in args.presets.split(","):
-        async with AsyncMemory(config(args.store, folder, preset, args.embedding)) as memory:
-            row = await evaluate(memory, samples)
-        cells = [preset, *(f"{row[h]:.3f}" for h in header[1:-2]), str(row["questions"]), f"{row['p50_ms']:.1f}"]
-        print(" | ".join(f"{c:>15}" for c in cells), flush=True)
+    path = args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="locomo-")) / "locomo.db"
+    async with AsyncMemory(config(args.store, path, args.embedding)) as memory:
+        if args.reuse is None and not args.skip_ingest:
+            count, seconds = await ingest(memory, samples)
+            print(f"store={args.store} embedding={args.embedding} memories={count} ingest={seconds:.1f}s "
+                  f"({count / seconds:.0f}/s) path={path}")
+        else:
+            print(f"store={args.store} embedding={args.embedding} reusing {path}")
+        await warm_queries(memory, samples, args.query_cache)
+        overrides = parse_overrides(args.set)
+        if overrides:
+            print(f"overrides: {overrides}")
+        groups = [("all", range(len(samples)))]
+        if args.split:
+            groups += [(f"conv 0-{args.split - 1}", range(args.split)),
+                       (f"conv {args.split}-{len(samples) - 1}", range(args.split, len(samples)))]
+        header = ["preset", "questions", *COLUMNS, "p50_ms", "p95_ms"]
+        dump: dict[str, Any] = {}
+        for name, members in groups:
+            print(f"\n{name}")
+            print(" | ".join(f"{h:>15}" for h in header), flush=True)
+            for preset in args.presets.split(","):
+                if name == "all":
+                    dump[preset] = await evaluate(memory, samples, SearchConfig(preset=preset, **overrides))
+                row = summarise([r for r in dump[preset] if r["conversation"] in members])
+                cells = [preset, str(row["questions"]), *(f"{row[c]:.3f}" for c in COLUMNS),
+                         f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}"]
+                print(" | ".join(f"{c:>15}" for c in cells), flush=True)
+        if args.per_question:
+            args.per_question.write_text(json.dumps(dump))
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ class AsyncMemory:
         metadata: dict[str, Any] | None = None, filters: dict[str, Any] | None = None, infer: bool = True,
     ) -> dict[str, Any]:
         """Store messages as memories (``infer=False``) or let the LLM pipeline distil them."""
-        scope = scope_of(user_id, agent_id or self._default_agent, run_id, required=True)
+        scope = scope_of(user_id, self._default_agent if agent_id is None else agent_id, run_id, required=True)
         if not isinstance(infer, bool):
             raise InvalidInputError(f"infer must be a bool, not {type(infer).__name__}")
         meta = metadata_of(metadata)

@@ -10,6 +10,25 @@ from powermem.errors import InvalidInputError
 from powermem.stores.base import Scope
 
 MAX_ID_LENGTH = 256
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+# Scope.entity_tenant / memory_tenant join the ids with this character: allowing it in an id
+# would let two different tenants share one tenant key (and so entities and relations).
+_TENANT_SEPARATOR = "\x1f"
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for strings holding lone surrogates, which no store (nor JSON) can encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def text_of(value: str, where: str) -> str:
+    if not is_unicode_text(value):
+        raise InvalidInputError(f"{where} is not valid Unicode text (it holds a lone surrogate)")
+    return value
 
 
 def scope_of(user_id: object, agent_id: object, run_id: object, *, required: bool) -> Scope:
@@ -20,6 +39,9 @@ def scope_of(user_id: object, agent_id: object, run_id: object, *, required: boo
             raise InvalidInputError(f"{name} must be a string, not {type(value).__name__}")
         if not value.strip() or len(value) > MAX_ID_LENGTH or "\x00" in value:
             raise InvalidInputError(f"{name} must be a non-blank string of at most {MAX_ID_LENGTH} characters")
+        if _TENANT_SEPARATOR in value:
+            raise InvalidInputError(f"{name} must not contain the control character U+001F")
+        text_of(value, name)
     scope = Scope(user_id, agent_id, run_id)  # type: ignore[arg-type]
     if required and scope.empty:
         raise InvalidInputError("at least one of user_id, agent_id or run_id is required")
@@ -34,6 +56,7 @@ def metadata_of(metadata: object, *, allow_none_values: bool = False) -> dict[st
     for key, value in metadata.items():
         if not isinstance(key, str) or not key:
             raise InvalidInputError(f"metadata keys must be non-empty strings, got {key!r}")
+        text_of(key, f"metadata key {key!r}")
         if value is None and allow_none_values:
             continue
         _check_json_value(value, f"metadata[{key!r}]")
@@ -47,6 +70,24 @@ def _check_json_value(value: object, where: str) -> None:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{where} is not JSON-serialisable: {exc}") from exc
+    _check_portable(value, where)
+
+
+def _check_portable(value: object, where: str) -> None:
+    """Integers must fit in 64 bits and strings must be encodable, as both stores require."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        raise InvalidInputError(f"{where} is an integer outside the 64-bit range")
+    if isinstance(value, str):
+        text_of(value, where)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_portable(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_portable(key, f"{where} key {key!r}")
+            _check_portable(item, f"{where}[{key!r}]")
 
 
 def positive_int(value: object, name: str) -> int:
@@ -72,7 +113,7 @@ def threshold_of(value: object) -> float | None:
 def query_of(query: object) -> str:
     if not isinstance(query, str):
         raise InvalidInputError(f"query must be a string, not {type(query).__name__}")
-    return query
+    return text_of(query, "query")
 
 
 def content_of(content: object) -> str | None:
@@ -80,4 +121,4 @@ def content_of(content: object) -> str | None:
         return None
     if not isinstance(content, str) or not content.strip():
         raise InvalidInputError("content must be a non-blank string")
-    return content
+    return text_of(content, "content")

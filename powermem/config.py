@@ -97,13 +97,15 @@ class SearchConfig(_Section):
     graph: bool = True
     vector_weight: float = Field(1.0, ge=0)
     fulltext_weight: float = Field(1.0, ge=0)
-    graph_weight: float = Field(1.0, ge=0)
-    rrf_k: int = Field(60, ge=1)
+    graph_weight: float = Field(1.0, ge=0, description="Weight of graph context added to the fused score.")
+    rrf_k: int = Field(
+        10, ge=1, description="Reciprocal-rank fusion constant: rank r of a signal adds weight / (rrf_k + r)."
+    )
     hops: int = Field(2, ge=0, le=4)
     candidate_pool: int = Field(50, ge=1, le=1000)
-    seed_hits: int = Field(5, ge=0, le=100, description="Top vector/full-text hits whose entities seed expansion.")
+    seed_hits: int = Field(10, ge=0, le=100, description="Top fused hits whose graph neighbourhood gives context.")
     max_subgraph_nodes: int = Field(500, ge=10, le=20_000)
-    adjacent_window: int = Field(1, ge=0, le=5, description="Conversation neighbours of a hit joined to the graph.")
+    adjacent_window: int = Field(2, ge=0, le=5, description="Conversation neighbours of a hit joined to the graph.")
     entity_link_similarity: float = Field(0.75, ge=0, le=1)
 
     @model_validator(mode="before")

@@ -28,6 +28,7 @@ BUILTIN_FIELDS = frozenset({"created_at", "updated_at", "memory"})
 _TIME_FIELDS = frozenset({"created_at", "updated_at"})
 _COMPARISONS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 _OPERATORS = _COMPARISONS | {"in", "nin", "contains", "icontains", "exists"}
+_INT64 = (-(1 << 63), (1 << 63) - 1)
 _LOGICAL = {"AND", "OR", "NOT", "$and", "$or", "$not", "and", "or", "not"}
 
 
@@ -127,7 +128,7 @@ def _condition(key: str, op: str, value: object, path: str) -> Condition:
     if op in ("contains", "icontains"):
         if not isinstance(value, str):
             raise InvalidFilterError(f"{path}: {op} takes a string, got {type(value).__name__}")
-        return Condition(key, op, value)
+        return Condition(key, op, _text(value, path))
     scalar = _scalar(key, value, path)
     if op in ("gt", "gte", "lt", "lte") and isinstance(scalar, bool):
         raise InvalidFilterError(f"{path}: {op} cannot compare booleans")
@@ -137,7 +138,13 @@ def _condition(key: str, op: str, value: object, path: str) -> Condition:
 def _scalar(key: str, value: object, path: str) -> Scalar:
     if key in _TIME_FIELDS:
         return _timestamp(value, path)
-    if isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        return _text(value, path)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise InvalidFilterError(f"{path}: {value} is outside the 64-bit integer range")
         return value
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
@@ -146,6 +153,14 @@ def _scalar(key: str, value: object, path: str) -> Scalar:
     raise InvalidFilterError(
         f"{path}: filter values must be str, int, float or bool, got {type(value).__name__}"
     )
+
+
+def _text(value: str, path: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidFilterError(f"{path}: {value!r} is not valid Unicode text (lone surrogate)") from exc
+    return value
 
 
 def _timestamp(value: object, path: str) -> str:

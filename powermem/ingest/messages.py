@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from powermem._validate import text_of
 from powermem.errors import InvalidInputError
 
 _ROLES = frozenset({"user", "assistant", "system", "tool", "function", "developer"})
@@ -20,7 +21,7 @@ class Message:
 def parse_messages(messages: object) -> list[Message]:
     """Accept a string, one message dict, or a list of message dicts (OpenAI format)."""
     if isinstance(messages, str):
-        return [Message("user", messages)]
+        return [Message("user", text_of(messages, "messages"))]
     if isinstance(messages, dict):
         return [_message(messages, "messages")]
     if isinstance(messages, list):
@@ -44,6 +45,9 @@ def _message(item: object, where: str) -> Message:
     name = item.get("name")
     if name is not None and not isinstance(name, str):
         raise InvalidInputError(f"{where}['name'] must be a string")
+    text_of(content, f"{where}['content']")
+    if name is not None:
+        text_of(name, f"{where}['name']")
     return Message(role, content, name)
 
 

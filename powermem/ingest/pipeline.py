@@ -90,7 +90,12 @@ class AddPipeline:
         if memory_id not in result.updated:
             return None
         fresh = await self._store.get(memory_id, owner)
-        return memory_record(fresh) if fresh else None
+        if fresh is None:  # deleted by a concurrent call after this update committed: report what it wrote
+            text = change.memory if change.memory is not None else result.updated[memory_id]
+            meta = change.metadata if change.metadata is not None else row.metadata
+            fresh = MemoryRow(row.id, text, memory_hash(text), row.user_id, row.agent_id, row.run_id, meta,
+                              row.created_at, at)
+        return memory_record(fresh)
 
     async def delete(self, memory_id: int, scope: Scope) -> bool:
         row = await self._store.get(memory_id, scope)

@@ -1,12 +1,29 @@
-"""Hybrid search: vector, full-text and entity-linked graph expansion fused into one ranking.
+"""Hybrid search: vector and full-text retrieval fused by rank, then graph context.
 
 No LLM call happens here. Every candidate, whichever signal found it, passes the scope and
 filters in the store before it can be returned.
+
+1. Retrieval. The vector top-k, the entities the query names (or whose embeddings are near
+   it), then the full-text top-k. A name that at least half the tenant's memories mention
+   (a speaker, the user's own name) has no BM25 weight inside the tenant, but the stores'
+   full-text statistics are global across tenants and would count it as rare: such names
+   are left out of the full-text terms and do not seed the graph.
+2. Fusion. Reciprocal-rank fusion of the retrieval signals, normalised so that a memory
+   ranked first by every one of them scores 1.
+3. Graph context (``graph: true``). From the top fused hits and the linked entities, the
+   store fetches the surrounding subgraph (MENTIONS, valid relations up to ``hops``) and the
+   hits' conversation neighbours; each memory gets the strongest evidence that reaches it
+   from another source (see ``powermem.search.graph``).
+4. Score. ``min(1, fused + graph_weight * context)``: a memory ranks high on its own
+   evidence, on the evidence of what it is connected to, or both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,21 +32,26 @@ from powermem.embeddings.base import CachedQueryEmbedder, Vectors
 from powermem.filters import FilterNode
 from powermem.ingest.names import normalize_name
 from powermem.ingest.offline import extract_entities
-from powermem.records import memory_record, relation_record
+from powermem.records import memory_record
 from powermem.search.fusion import reciprocal_rank_fusion
 from powermem.search.graph import GraphRanking, rank_memories
 from powermem.search.text import STOPWORDS, search_terms
-from powermem.stores.base import GraphStore, Hit, MemoryRow, Scope
+from powermem.stores.base import EntityRow, GraphStore, Hit, MemoryRow, Scope
 
 _MAX_NGRAM = 3
 _ENTITY_LINKS = 8
+_TENANT_SIZE_TTL = 60.0  # seconds a tenant's memory count is reused for telling hub names
+_TENANT_SIZE_ENTRIES = 1024
 
 
 @dataclass
 class _Signals:
     vector: list[Hit] = field(default_factory=list)
     fulltext: list[Hit] = field(default_factory=list)
-    entities: dict[int, float] = field(default_factory=dict)
+    named: list[EntityRow] = field(default_factory=list)
+    entities: dict[int, float] = field(default_factory=dict)  # linked entity -> link confidence
+    hubs: set[int] = field(default_factory=set)
+    fused: dict[int, float] = field(default_factory=dict)
     graph: GraphRanking | None = None
 
 
@@ -45,10 +67,53 @@ def query_name_keys(query: str) -> list[str]:
     return [k for k in keys if k][:64]
 
 
+def is_hub(degree: int, tenant_memories: int, pool: int) -> bool:
+    """A name mentioned by at least half the tenant's memories (its BM25 IDF within the tenant
+    is not positive) and by more memories than one candidate pool holds."""
+    return degree >= pool and 2 * degree >= tenant_memories
+
+
+def hub_terms(terms: Sequence[str], hub_names: Sequence[str]) -> list[str]:
+    """``terms`` without the words of the hub names."""
+    dropped = {t for name in hub_names for t in search_terms(name)}
+    return [t for t in terms if t not in dropped]
+
+
+def combined_scores(fused: Mapping[int, float], context: Mapping[int, float], weight: float) -> dict[int, float]:
+    """Ranking score: own fused evidence plus weighted graph context (unclipped)."""
+    scores = dict(fused)
+    if weight > 0:
+        for memory_id, value in context.items():
+            scores[memory_id] = scores.get(memory_id, 0.0) + weight * value
+    return scores
+
+
+class _TenantSizes:
+    """How many memories an entity tenant holds: an indexed count, reused for a minute."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self._store = store
+        self._counts: OrderedDict[Scope, tuple[float, int]] = OrderedDict()
+
+    async def count(self, scope: Scope) -> int:
+        tenant = Scope(user_id=scope.user_id, agent_id=scope.agent_id)
+        now = time.monotonic()
+        cached = self._counts.get(tenant)
+        if cached is not None and now - cached[0] < _TENANT_SIZE_TTL:
+            return cached[1]
+        _, total = await self._store.list_memories(tenant, None, 1, 0, "id", True)
+        self._counts[tenant] = (now, total)
+        self._counts.move_to_end(tenant)
+        if len(self._counts) > _TENANT_SIZE_ENTRIES:
+            self._counts.popitem(last=False)
+        return total
+
+
 class SearchEngine:
     def __init__(self, store: GraphStore, embedder: CachedQueryEmbedder, config: SearchConfig) -> None:
         self._store = store
         self._embedder = embedder
+        self._sizes = _TenantSizes(store)
         self.config = config
 
     async def search(
@@ -57,26 +122,26 @@ class SearchEngine:
     ) -> dict[str, Any]:
         cfg = config or self.config
         vector = await self._embedder.embed_query(query) if (cfg.vector or cfg.graph) else None
-        signals = await self._candidates(cfg, query, scope, filters, vector, max(cfg.candidate_pool, limit))
+        pool = max(cfg.candidate_pool, limit)
+        signals = await self._retrieve(cfg, query, scope, filters, vector, pool)
+        rankings = {"vector": [h.id for h in signals.vector], "fulltext": [h.id for h in signals.fulltext]}
+        weights = {"vector": cfg.vector_weight if cfg.vector else 0.0,
+                   "fulltext": cfg.fulltext_weight if cfg.fulltext else 0.0}
+        signals.fused = reciprocal_rank_fusion(rankings, weights, cfg.rrf_k)
         if cfg.graph:
-            signals.graph = await self._expand(cfg, scope, signals)
-        rankings, rows = await self._rankings(cfg, scope, filters, signals)
-        weights = {"vector": cfg.vector_weight, "fulltext": cfg.fulltext_weight, "graph": cfg.graph_weight}
-        fused = reciprocal_rank_fusion(rankings, weights, cfg.rrf_k)
-        ordered = sorted(fused, key=lambda i: (-fused[i], -i))
+            signals.graph = await self._context(cfg, scope, signals)
+        context = signals.graph.memory_scores if signals.graph is not None else {}
+        scores = combined_scores(signals.fused, context, cfg.graph_weight)
+        ordered = sorted(scores, key=lambda i: (-scores[i], -i))
         results = []
-        for memory_id in ordered:
-            if threshold is not None and fused[memory_id] < threshold:
-                continue
-            record = memory_record(rows[memory_id])
-            record["score"] = round(fused[memory_id], 6)
-            record["scores"] = _signal_scores(memory_id, signals)
+        for row in await self._fetch(ordered, scores, scope, filters, limit, threshold):
+            record = memory_record(row)
+            record["score"] = round(min(1.0, scores[row.id]), 6)
+            record["scores"] = _signal_scores(row.id, signals)
             results.append(record)
-            if len(results) == limit:
-                break
         return {"results": results, "relations": _connecting_relations(signals.graph, results)}
 
-    async def _candidates(
+    async def _retrieve(
         self, cfg: SearchConfig, query: str, scope: Scope, filters: FilterNode | None, vector: Vectors | None,
         pool: int,
     ) -> _Signals:
@@ -84,56 +149,70 @@ class SearchEngine:
         jobs: list[Any] = []
         if cfg.vector and vector is not None:
             jobs.append(self._store.vector_search(scope, filters, vector, pool))
-        if cfg.fulltext:
-            jobs.append(self._store.fulltext_search(scope, filters, search_terms(query), pool))
         if cfg.graph and vector is not None:
             jobs.append(self._link_entities(cfg, query, scope, vector))
         done = iter(await asyncio.gather(*jobs))
         if cfg.vector and vector is not None:
             signals.vector = next(done)
-        if cfg.fulltext:
-            signals.fulltext = next(done)
         if cfg.graph and vector is not None:
-            signals.entities = next(done)
+            signals.named, signals.entities = next(done)
+            signals.hubs = await self._hubs(cfg, scope, signals.entities)
+        if cfg.fulltext:
+            terms = search_terms(query)
+            hub_names = [e.name for e in signals.named if e.id in signals.hubs]
+            if hub_names:
+                terms = hub_terms(terms, hub_names)
+            signals.fulltext = await self._store.fulltext_search(scope, filters, terms, pool)
         return signals
 
-    async def _link_entities(self, cfg: SearchConfig, query: str, scope: Scope, vector: Vectors) -> dict[int, float]:
+    async def _link_entities(
+        self, cfg: SearchConfig, query: str, scope: Scope, vector: Vectors
+    ) -> tuple[list[EntityRow], dict[int, float]]:
         named, similar = await asyncio.gather(
             self._store.entities_by_key(scope, query_name_keys(query)),
             self._store.similar_entities(scope, vector, _ENTITY_LINKS, cfg.entity_link_similarity),
         )
         links = {entity.id: score for entity, score in similar}
         links.update({entity.id: 1.0 for entity in named})
-        return links
+        return named, links
 
-    async def _expand(self, cfg: SearchConfig, scope: Scope, signals: _Signals) -> GraphRanking:
-        seeds: dict[int, float] = {}
-        for hits in (signals.vector, signals.fulltext):
-            for rank, hit in enumerate(hits[: cfg.seed_hits], start=1):
-                seeds[hit.id] = seeds.get(hit.id, 0.0) + 1.0 / rank
+    async def _hubs(self, cfg: SearchConfig, scope: Scope, entities: Mapping[int, float]) -> set[int]:
+        if not entities:
+            return set()
+        degrees = (await self._store.expand(scope, sorted(entities), [], 0, 0)).degrees
+        frequent = {e for e in entities if degrees.get(e, 0) >= cfg.candidate_pool}
+        if not frequent:
+            return set()
+        total = await self._sizes.count(scope)
+        return {e for e in frequent if is_hub(degrees[e], total, cfg.candidate_pool)}
+
+    async def _context(self, cfg: SearchConfig, scope: Scope, signals: _Signals) -> GraphRanking:
+        fused = signals.fused
+        seeds = {i: fused[i] for i in sorted(fused, key=lambda i: (-fused[i], -i))[: cfg.seed_hits]}
+        sources = {e: s for e, s in signals.entities.items() if e not in signals.hubs}
+        if not seeds and not sources:
+            return GraphRanking({}, [])
         subgraph, adjacent = await asyncio.gather(
-            self._store.expand(scope, list(signals.entities), list(seeds), cfg.hops, cfg.max_subgraph_nodes),
-            self._store.adjacent(scope, list(seeds), cfg.adjacent_window),
+            self._store.expand(scope, sorted(sources), sorted(seeds), cfg.hops, cfg.max_subgraph_nodes),
+            self._store.adjacent(scope, sorted(seeds), cfg.adjacent_window),
         )
-        return rank_memories(subgraph, adjacent, signals.entities, seeds)
+        return rank_memories(subgraph, adjacent, sources, seeds, rounds=cfg.hops + 2)
 
-    async def _rankings(
-        self, cfg: SearchConfig, scope: Scope, filters: FilterNode | None, signals: _Signals
-    ) -> tuple[dict[str, list[int]], dict[int, MemoryRow]]:
-        graph_ids: list[int] = []
-        if signals.graph is not None:
-            scores = signals.graph.memory_scores
-            graph_ids = sorted(scores, key=lambda i: (-scores[i], -i))[: cfg.candidate_pool]
-        wanted = {h.id for h in signals.vector} | {h.id for h in signals.fulltext} | set(graph_ids)
-        rows = {row.id: row for row in await self._store.get_many(sorted(wanted), scope, filters)}
-        rankings: dict[str, list[int]] = {}
-        if cfg.vector:
-            rankings["vector"] = [h.id for h in signals.vector if h.id in rows]
-        if cfg.fulltext:
-            rankings["fulltext"] = [h.id for h in signals.fulltext if h.id in rows]
-        if cfg.graph:
-            rankings["graph"] = [i for i in graph_ids if i in rows]
-        return rankings, rows
+    async def _fetch(
+        self, ordered: list[int], scores: Mapping[int, float], scope: Scope, filters: FilterNode | None, limit: int,
+        threshold: float | None,
+    ) -> list[MemoryRow]:
+        """Rows of the best candidates that pass scope, filters and threshold, best first."""
+        if threshold is not None:
+            ordered = [i for i in ordered if min(1.0, scores[i]) >= threshold]
+        found: list[MemoryRow] = []
+        start, chunk = 0, max(limit, 10)
+        while len(found) < limit and start < len(ordered):
+            batch = ordered[start : start + chunk]
+            rows = {row.id: row for row in await self._store.get_many(batch, scope, filters)}
+            found.extend(rows[i] for i in batch if i in rows)
+            start, chunk = start + len(batch), chunk * 2
+        return found[:limit]
 
 
 def _signal_scores(memory_id: int, signals: _Signals) -> dict[str, float]:
@@ -141,27 +220,35 @@ def _signal_scores(memory_id: int, signals: _Signals) -> dict[str, float]:
     for hit in signals.vector:
         if hit.id == memory_id:
             scores["vector"] = round(max(0.0, min(1.0, hit.score)), 6)
+            break
     if signals.fulltext:
         best = signals.fulltext[0].score or 1.0
         for hit in signals.fulltext:
             if hit.id == memory_id:
-                scores["fulltext"] = round(max(0.0, hit.score / best), 6)
+                scores["fulltext"] = round(max(0.0, min(1.0, hit.score / best)), 6)
+                break
     if signals.graph is not None and memory_id in signals.graph.memory_scores:
-        best = max(signals.graph.memory_scores.values())
-        scores["graph"] = round(signals.graph.memory_scores[memory_id] / best, 6)
+        scores["graph"] = round(signals.graph.memory_scores[memory_id], 6)
     return scores
 
 
 def _connecting_relations(graph: GraphRanking | None, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts that connected the results: on a result's best graph path, or stated by a result."""
     if graph is None:
         return []
     score_of = {r["id"]: r["score"] for r in results}
     found: dict[tuple[str, str, str], float] = {}
+
+    def note(source: str, relationship: str, destination: str, score: float) -> None:
+        key = (source, relationship, destination)
+        found[key] = max(found.get(key, 0.0), score)
+
+    for result in results:
+        for rel in graph.relations_to(result["id"]):
+            note(rel.source, rel.relationship, rel.destination, result["score"])
     for rel in graph.relations:
         score = score_of.get(rel.memory_id) if rel.memory_id is not None else None
-        if score is None:
-            continue
-        key = (rel.source, rel.relationship, rel.destination)
-        found[key] = max(found.get(key, 0.0), score)
-    ordered = sorted(found.items(), key=lambda kv: -kv[1])
+        if score is not None:
+            note(rel.source, rel.relationship, rel.destination, score)
+    ordered = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
     return [{"source": s, "relationship": r, "destination": d, "score": sc} for (s, r, d), sc in ordered]

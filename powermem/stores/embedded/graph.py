@@ -82,10 +82,11 @@ def _fill_entities(conn: sqlite3.Connection, graph: Subgraph, visited: set[int])
 
 
 def _fill_mentions(conn: sqlite3.Connection, scope: Scope, graph: Subgraph, visited: set[int], max_nodes: int) -> None:
-    if not visited:
+    if not visited or max_nodes <= 0:
         return
     per_entity = max(_MIN_MENTIONS_PER_ENTITY, max_nodes // len(visited))
-    for entity_id in sorted(visited, key=lambda e: graph.degrees.get(e, 0)):
+    # Rarely mentioned entities first: they say the most about which memories matter.
+    for entity_id in sorted(visited, key=lambda e: (graph.degrees.get(e, 0), e)):
         params: list[Any] = [entity_id]
         where = scope_sql(scope, params, "m.")
         sql = (

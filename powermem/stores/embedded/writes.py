@@ -144,6 +144,13 @@ class PlanWriter:
             if source is None or destination is None:
                 logger.warning("relation %s skipped: an endpoint entity does not exist", rel.relationship)
                 continue
+            # Concurrent adds stating the same fact each planned it before the other committed:
+            # the tenant keeps one valid relation per (source, type, destination).
+            if self._conn.execute(
+                "SELECT 1 FROM relations WHERE source_id = ? AND destination_id = ? AND relationship = ? "
+                "AND invalid_at IS NULL", (source, destination, rel.relationship),
+            ).fetchone() is not None:
+                continue
             self._conn.execute(
                 "INSERT INTO relations (id, tenant, source_id, destination_id, relationship, fact, memory_id, "
                 "valid_at, invalid_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from powermem.embeddings.base import Embedder
-from powermem.embeddings.local import INSTALL_HINT, LocalEmbedder, default_model_dir, gelu, read_safetensors
+from powermem.embeddings.local import (
+    INSTALL_HINT,
+    LocalEmbedder,
+    _batches,
+    default_model_dir,
+    gelu,
+    read_safetensors,
+)
 from powermem.errors import EmbeddingError, InvalidInputError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -154,3 +161,11 @@ def test_read_safetensors_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(tensors["a"], a)
     np.testing.assert_array_equal(tensors["b"], b)
     assert set(tensors) == {"a", "b"}
+
+
+def test_batches_sort_by_length_and_keep_a_long_text_apart() -> None:
+    lengths = [256, 9, 3, 12, 11, 10, 8]
+    batches = list(_batches(lengths, batch_size=4))
+    assert batches == [[2, 6, 1, 5], [4, 3], [0]]
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    assert [len(b) for b in _batches([10] * 70, batch_size=32)] == [32, 32, 6]

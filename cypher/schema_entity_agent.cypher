@@ -1,0 +1,1 @@
+CREATE RANGE INDEX entity_agent_id IF NOT EXISTS FOR (e:Entity) ON (e.agent_id)

@@ -1,0 +1,1 @@
+CREATE RANGE INDEX memory_run_id IF NOT EXISTS FOR (m:Memory) ON (m.run_id)

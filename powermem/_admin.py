@@ -1,0 +1,95 @@
+"""Store-level helpers for the command line: per-tenant counts, bulk import, graph export.
+
+These reach past the public API into the store and the raw ingest path of an AsyncMemory.
+They exist because the API has no call for "add these N texts, each with its own metadata,
+in one transaction" (``add`` applies one metadata dict to every message) nor for reading a
+tenant's whole graph; both are what ``powermem import`` and ``powermem graph export`` need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from powermem._memory import AsyncMemory
+from powermem._validate import metadata_of
+from powermem.errors import InvalidInputError
+from powermem.ingest.pipeline import created_records
+from powermem.ingest.raw import Draft
+from powermem.stores.base import EntityRow, GraphStore, MemoryRow, RelationRow, Scope, TenantStats
+
+__all__ = ["TenantGraph", "add_texts", "graph_of", "store_of", "tenant_stats"]
+
+_PAGE = 1000
+
+
+async def store_of(memory: AsyncMemory) -> GraphStore:
+    store, _, _ = await memory._ready()
+    return store
+
+
+async def tenant_stats(memory: AsyncMemory, scope: Scope) -> list[TenantStats]:
+    """Memories, entities and valid relations per (user_id, agent_id) tenant within scope."""
+    return await (await store_of(memory)).stats(scope)
+
+
+async def add_texts(
+    memory: AsyncMemory, scope: Scope, items: Sequence[tuple[str, dict[str, Any]]], actor: str | None
+) -> list[dict[str, Any]]:
+    """Store each (text, metadata) as one memory, as ``add(infer=False)`` would, in ONE transaction.
+
+    Ids are handed out in the order of ``items``, so creation order follows the input.
+    """
+    if scope.empty:
+        raise InvalidInputError("at least one of user_id, agent_id or run_id is required")
+    drafts = []
+    for text, metadata in items:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError("a memory must be a non-blank string")
+        drafts.append(Draft(text, metadata_of(metadata)))
+    store, pipeline, _ = await memory._ready()
+    # The raw-ingest planner is the exact path of add(infer=False), minus the one-metadata limit.
+    plan = await pipeline._raw.plan(drafts, scope, actor)
+    await store.apply(plan)
+    return created_records(plan)
+
+
+@dataclass
+class TenantGraph:
+    """Everything ``graph export`` draws: memories, entities, mentions and relations."""
+
+    memories: list[MemoryRow] = field(default_factory=list)
+    entities: dict[int, EntityRow] = field(default_factory=dict)
+    mentions: list[tuple[int, int]] = field(default_factory=list)  # (memory_id, entity_id)
+    relations: list[RelationRow] = field(default_factory=list)
+    truncated: bool = False
+
+
+async def _memories(store: GraphStore, scope: Scope, limit: int | None) -> tuple[list[MemoryRow], int]:
+    rows: list[MemoryRow] = []
+    total = 0
+    while limit is None or len(rows) < limit:
+        page = _PAGE if limit is None else min(_PAGE, limit - len(rows))
+        batch, total = await store.list_memories(scope, None, page, len(rows), "id", False)
+        rows.extend(batch)
+        if len(batch) < page:
+            break
+    return rows, total
+
+
+async def graph_of(memory: AsyncMemory, scope: Scope, limit: int | None = None,
+                   relation_limit: int = 1_000_000) -> TenantGraph:
+    """The scope's graph: its oldest ``limit`` memories (all when None) and every relation."""
+    store = await store_of(memory)
+    memories, total = await _memories(store, scope, limit)
+    relations = await store.relations(scope, True, relation_limit)
+    endpoints = sorted({r.source_id for r in relations} | {r.destination_id for r in relations})
+    ids = [m.id for m in memories]
+    # hops=0 returns the seeds and their mentions only; a huge node budget lifts the per-entity
+    # cap that expansion applies during search.
+    budget = max(1_000_000, 50 * (len(ids) + len(endpoints)))
+    sub = await store.expand(scope, endpoints, ids, 0, budget)
+    wanted = set(ids)
+    mentions = sorted({(m, e) for m, e in sub.mentions if m in wanted})
+    return TenantGraph(memories, dict(sub.entities), mentions, relations, truncated=len(memories) < total)

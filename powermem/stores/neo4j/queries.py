@@ -1,0 +1,127 @@
+"""Every Cypher statement the Neo4j store runs, loaded once from ``cypher/*.cypher``.
+
+Statements are files so that they can be read, reviewed and tried in Neo4j Browser as they
+are. A statement may contain ``{{name}}`` slots; only :class:`~.filters.Cypher` fragments
+(built from constants and parameter names, never from data) can fill them.
+
+The files are looked up in the installed package first (``powermem/cypher``, where the build
+copies them into the wheel) and then in the ``cypher/`` folder of a source checkout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from powermem.stores.neo4j.filters import Cypher
+
+_SLOT = re.compile(r"\{\{([a-z_]+)\}\}")
+
+
+@dataclass(frozen=True)
+class Statement:
+    name: str
+    text: str
+
+    @property
+    def slots(self) -> frozenset[str]:
+        return frozenset(_SLOT.findall(self.text))
+
+    def render(self, **fragments: Cypher) -> str:
+        """The statement with each slot filled; every slot must be filled, and only slots."""
+        if set(fragments) != self.slots:
+            raise ValueError(f"{self.name}: expected fragments {sorted(self.slots)}, got {sorted(fragments)}")
+        for fragment in fragments.values():
+            if not isinstance(fragment, Cypher):
+                raise TypeError(f"{self.name}: slot values must be Cypher fragments")
+        return _SLOT.sub(lambda match: fragments[match.group(1)].text, self.text)
+
+    @property
+    def query(self) -> str:
+        """The text of a statement without slots."""
+        if self.slots:
+            raise ValueError(f"{self.name} has slots {sorted(self.slots)}; use render()")
+        return self.text
+
+
+def cypher_dir() -> Path:
+    packaged = resources.files("powermem").joinpath("cypher")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    source = Path(__file__).resolve().parents[3] / "cypher"
+    if source.is_dir():
+        return source
+    raise FileNotFoundError(f"the Cypher statements are missing: neither {packaged} nor {source} exists")
+
+
+def _load(name: str) -> Statement:
+    path = _DIR / (name + ".cypher")
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("//")]
+    return Statement(name, "\n".join(lines).strip())
+
+
+_DIR = cypher_dir()
+
+# Schema, in creation order: constraints first (they bring the id indexes), then the rest.
+SCHEMA = tuple(
+    _load(name)
+    for name in (
+        "schema_memory_id",
+        "schema_entity_id",
+        "schema_event_id",
+        "schema_entity_key",
+        "schema_memory_user",
+        "schema_memory_agent",
+        "schema_memory_run",
+        "schema_memory_tenant",
+        "schema_entity_tenant",
+        "schema_entity_user",
+        "schema_entity_agent",
+        "schema_event_memory",
+        "schema_memory_fulltext",
+        "schema_entity_fulltext",
+    )
+)
+SCHEMA_MEMORY_VECTOR = _load("schema_memory_vector")
+SCHEMA_ENTITY_VECTOR = _load("schema_entity_vector")
+SCHEMA_MEMORY_VECTOR_FILTERED = _load("schema_memory_vector_filtered")
+SCHEMA_ENTITY_VECTOR_FILTERED = _load("schema_entity_vector_filtered")
+VECTOR_INDEX_DIMS = _load("vector_index_dims")
+AWAIT_INDEXES = _load("await_indexes")
+SERVER_COMPONENTS = _load("server_components")
+RESET = _load("reset")
+
+MERGE_ENTITIES = _load("apply_merge_entities")
+CREATE_MEMORIES = _load("apply_create_memories")
+UPDATE_MEMORIES = _load("apply_update_memories")
+DELETE_MEMORIES = _load("apply_delete_memories")
+DROP_MEMORY_RELATIONS = _load("apply_drop_memory_relations")
+DROP_ORPHAN_ENTITIES = _load("apply_drop_orphan_entities")
+CREATE_RELATIONS = _load("apply_create_relations")
+INVALIDATE_RELATIONS = _load("apply_invalidate_relations")
+DELETE_SCOPE_IDS = _load("delete_scope_ids")
+
+GET_MEMORY = _load("get_memory")
+GET_MEMORIES = _load("get_memories")
+LIST_COUNT = _load("list_count")
+LIST_PAGE_ASC = _load("list_page_asc")
+LIST_PAGE_DESC = _load("list_page_desc")
+HISTORY = _load("history")
+
+VECTOR_EXACT = _load("vector_exact")
+VECTOR_ANN = _load("vector_ann")
+VECTOR_SEARCH_FILTERED = _load("vector_search_filtered")
+FULLTEXT_MEMORIES = _load("fulltext_memories")
+ENTITIES_BY_KEY = _load("entities_by_key")
+ENTITY_VECTOR_EXACT = _load("entity_vector_exact")
+ENTITY_VECTOR_ANN = _load("entity_vector_ann")
+
+EXPAND_SEEDS = _load("expand_seeds")
+EXPAND_HOP = _load("expand_hop")
+EXPAND_MENTIONS = _load("expand_mentions")
+ADJACENT = _load("adjacent")
+RELATIONS = _load("relations")
+STATS_MEMORIES = _load("stats_memories")
+STATS_ENTITIES = _load("stats_entities")

@@ -1,0 +1,787 @@
+"""The injection fuzzer: hypothesis programs of API calls full of hostile strings, run
+against one store with a model of what it must hold afterwards.
+
+Every generated value (filter keys and values, metadata keys and values, user/agent/run
+ids, memory ids, memory text, queries with FTS5/Lucene syntax, and the LLM's facts, entity
+names and relation types served by the scripted OpenAI server) comes from ``HOSTILE``
+fragments, arbitrary unicode and control characters. For each call the fuzzer predicts from
+the documented input rules whether it must succeed or raise ``InvalidInputError``; a call
+that raises anything else, or a result that differs from the model, fails the test. After
+each example the tenant's memories, metadata and histories must equal the model, a canary
+tenant created before the fuzzing must be untouched, and no generated string holding a
+quote, backtick, brace or semicolon may appear inside the text of any statement the store
+sent (values travel as parameters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from powermem import AsyncMemory, InvalidInputError, LLMError, PowermemError
+from powermem.filters import parse_filters
+from powermem.ingest.names import RELATIONSHIP_PATTERN, normalize_name
+from powermem.stores.base import Scope
+from tests.reliability.helpers import INT64, Tally, matches, snapshot
+from tests.support.openai_server import ScriptedOpenAIServer
+from tests.support.recording import injected, record_statements
+from tests.support.scripted_llm import ScriptedLLM
+
+HOSTILE = [
+    "MATCH (n) DETACH DELETE n",
+    "'; DROP TABLE memories; --",
+    "} RETURN 1 //",
+    "' OR '1'='1",
+    '" OR ""="',
+    "`) DETACH DELETE m //",
+    "]->(x) SET x.pwned = true //",
+    "{pwned: true}",
+    "$user_id",
+    "$f0",
+    "?",
+    "?1",
+    ":memory:",
+    "'); DELETE FROM history; --",
+    "CALL dbms.components() YIELD name RETURN name",
+    "UNION SELECT sql FROM sqlite_master --",
+    "WITH 1 AS x CALL { MATCH (n) DELETE n } RETURN x",
+    "*:*",
+    "memory:(* OR x)",
+    "a AND NOT b",
+    "NEAR(a b)",
+    '"unterminated',
+    "a* OR b^2~0.5",
+    "title:x AND scope_tokens:*",
+    "\\",
+    "\\'",
+    '\\"',
+    "/* c */",
+    "-- c",
+    "//",
+    ";",
+    "{}",
+    "{{x}}",
+    "``",
+    "''",
+    '""',
+    "%s",
+    "%(x)s",
+    "\x00",
+    "\x1f",
+    "\x1e",
+    "\r\n",
+    "\t",
+    "\x7f",
+    "\u200b",
+    "\u202e",
+    "\ufeff",
+    "\ud800",
+    "\udfff",
+    "\U0001f600",
+    "\ufb01",
+    "\u0130",
+    "\u00df",
+    "\u03a3",
+    "\u01c5",
+    "e\u0301",
+    "\uff2d\uff21\uff34\uff23\uff28",
+    "null",
+    "NULL",
+    "true",
+    "NaN",
+    "-0",
+    "9223372036854775808",
+    " ",
+    "md_x",
+    "memory",
+    "user_id",
+]
+
+SPECIALS = "'\"`{}();\\$?:*~^/-%[]|&!<>=,.#@\x00\x1f\n\r\t"
+OTHER_ROLES = ["boss", "", "USER", "user ", "system\x00"]
+ROLES = ["user", "user", "user", "assistant", "tool", "system", "developer", "function"]
+
+
+def _join(parts: list[str]) -> str:
+    return "".join(parts)
+
+
+_fragment = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.text(alphabet=st.sampled_from(SPECIALS), min_size=1, max_size=4),
+    st.text(max_size=6),
+    st.sampled_from(["alice", "Bob", "acme", "jazz", "Berlin", "x", "42"]),
+)
+hostile_text = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.lists(_fragment, min_size=1, max_size=5).map(_join),
+    st.text(max_size=20),
+)
+# Plain words with hostile glue, so texts are often searchable and hold entity-like names.
+wordy_text = st.lists(
+    st.one_of(st.sampled_from(["Alice", "Bob", "Acme", "jazz", "Berlin", "likes", "works", "at"]), _fragment),
+    min_size=1, max_size=7,
+).map(" ".join)
+any_text = st.one_of(hostile_text, wordy_text)
+ident = st.one_of(st.sampled_from(HOSTILE), st.lists(_fragment, min_size=1, max_size=3).map(_join))
+small_int = st.one_of(st.integers(-1000, 1000), st.sampled_from([INT64[0], INT64[1], 0, -1]))
+scalar = st.one_of(
+    any_text, small_int, st.booleans(), st.none(),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+)
+bad_scalar = st.sampled_from([math.nan, math.inf, -math.inf, 2**64, -(2**70)])
+metadata_key = st.one_of(
+    st.sampled_from(["k", "tag", "prio", "role", "name", "md_x", "memory", "user_id", "a b", "1x", "$gt", "AND"]),
+    ident,
+)
+json_value = st.recursive(
+    scalar, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(ident, inner, max_size=3)),
+    max_leaves=6,
+)
+metadata = st.one_of(
+    st.none(),
+    st.dictionaries(metadata_key, json_value, max_size=4),
+    st.dictionaries(metadata_key, json_value, max_size=4),
+    st.dictionaries(metadata_key, st.one_of(json_value, bad_scalar), min_size=1, max_size=3),
+)
+filter_key = st.one_of(
+    st.sampled_from(["k", "tag", "prio", "memory", "role", "name", "missing", "md_k", "_x"]),
+    ident,
+)
+filter_value = st.one_of(scalar.filter(lambda v: v is not None), bad_scalar, st.lists(scalar, max_size=2))
+OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains", "exists",
+       "$eq", "$in", "$regex", "bogus"]
+
+
+@st.composite
+def _condition(draw: st.DrawFn) -> dict[Any, Any]:
+    key = draw(filter_key)
+    if draw(st.booleans()):
+        return {key: draw(filter_value)}
+    op = draw(st.sampled_from(OPS))
+    if op in ("in", "nin", "$in"):
+        value: Any = draw(st.one_of(st.lists(filter_value, max_size=3), filter_value))
+    elif op == "exists":
+        value = draw(st.one_of(st.booleans(), filter_value))
+    else:
+        value = draw(filter_value)
+    return {key: {op: value}}
+
+
+filters = st.one_of(
+    st.none(),
+    _condition(),
+    st.builds(lambda a, b: {**a, **b}, _condition(), _condition()),
+    st.builds(lambda a, b, op: {op: [a, b]}, _condition(), _condition(), st.sampled_from(["AND", "OR", "$or"])),
+    st.builds(lambda a: {"NOT": a}, _condition()),
+    st.sampled_from([[], "k = 1", {"OR": []}, {"NOT": {}}, {1: 2}]),
+)
+scope_value = st.one_of(st.none(), st.none(), ident)
+
+
+@st.composite
+def message(draw: st.DrawFn) -> dict[str, Any]:
+    msg: dict[str, Any] = {"role": draw(st.one_of(st.sampled_from(ROLES), st.sampled_from(OTHER_ROLES))),
+                           "content": draw(any_text)}
+    if draw(st.integers(0, 4)) == 0:
+        msg["name"] = draw(ident)
+    return msg
+
+
+messages = st.one_of(any_text, message(), st.lists(message(), min_size=1, max_size=3))
+
+
+# -- operations ------------------------------------------------------------------------------------
+
+
+@dataclass
+class AddRaw:
+    messages: Any
+    agent_id: str | None
+    run_id: str | None
+    metadata: Any
+
+
+@dataclass
+class AddInfer:
+    messages: Any
+    agent_id: str | None
+    metadata: Any
+    facts: list[str]
+    entities: list[tuple[str, str]]
+    relations: list[tuple[str, str, str]]
+    garbage: bool  # the LLM answers with JSON of the wrong shape (after the corrective retry too)
+
+
+@dataclass
+class Search:
+    query: str
+    agent_id: str | None
+    filters: Any
+    limit: int
+    threshold: float | None
+
+
+@dataclass
+class GetAll:
+    agent_id: str | None
+    run_id: str | None
+    filters: Any
+    order: str
+
+
+@dataclass
+class Get:
+    ref: int
+
+
+@dataclass
+class Update:
+    ref: int
+    content: Any
+    metadata: Any
+
+
+@dataclass
+class Delete:
+    ref: int
+
+
+@dataclass
+class History:
+    ref: int
+
+
+@dataclass
+class Foreign:
+    """A call of another tenant (or a mismatched agent) on one of this tenant's memories."""
+
+    ref: int
+    method: str
+    other: str
+
+
+@dataclass
+class NastyId:
+    memory_id: str
+    method: str
+
+
+@dataclass
+class DeleteAll:
+    agent_id: str | None
+    run_id: str | None
+
+
+ref = st.integers(0, 6)
+llm_name = st.one_of(ident, st.sampled_from(["Alice", "Bob", "Acme", "Berlin", "jazz"]))
+operation = st.one_of(
+    st.builds(AddRaw, messages, scope_value, scope_value, metadata),
+    st.builds(AddRaw, messages, st.none(), st.none(), metadata),
+    st.builds(
+        AddInfer, messages, scope_value, metadata,
+        st.lists(st.one_of(wordy_text, hostile_text), max_size=3),
+        st.lists(st.tuples(llm_name, ident), max_size=3),
+        st.lists(st.tuples(llm_name, st.one_of(ident, st.sampled_from(["WORKS_AT", "lives in"])), llm_name),
+                 max_size=3),
+        st.integers(0, 9).map(lambda n: n == 0),
+    ),
+    st.builds(Search, any_text, scope_value, filters, st.one_of(st.integers(1, 50), st.sampled_from([0, -1])),
+              st.one_of(st.none(), st.floats(0, 1), st.sampled_from([1.5, -0.1]))),
+    st.builds(GetAll, scope_value, scope_value, filters, st.sampled_from(["asc", "desc"])),
+    st.builds(Get, ref),
+    st.builds(Update, ref, st.one_of(st.none(), any_text), metadata),
+    st.builds(Delete, ref),
+    st.builds(History, ref),
+    st.builds(Foreign, ref, st.sampled_from(["get", "update", "delete", "history", "agent"]), ident),
+    st.builds(NastyId, st.one_of(ident, st.integers(1, 10**6).map(str), st.sampled_from(["0", "-1", " 7 ", "٣"])),
+              st.sampled_from(["get", "update", "delete", "history"])),
+)
+
+
+@dataclass
+class Program:
+    user: str
+    ops: list[Any]
+    delete_all: DeleteAll | None
+
+
+valid_metadata_values = st.dictionaries(metadata_key, scalar, max_size=4)
+# Every program starts with an add that is likely valid, so calls on ids have targets.
+first_add = st.builds(AddRaw, st.lists(wordy_text.map(lambda t: {"role": "user", "content": t}), min_size=1,
+                                       max_size=3), scope_value, scope_value,
+                      valid_metadata_values)
+programs = st.builds(
+    Program, ident, st.tuples(first_add, st.lists(operation, min_size=1, max_size=6)).map(lambda t: [t[0], *t[1]]),
+    st.one_of(st.none(), st.none(), st.none(), st.builds(DeleteAll, scope_value, scope_value)),
+)
+
+
+# -- the input rules, as the API documents them ----------------------------------------------------
+
+
+def encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def clean_text(text: str) -> str:
+    """What the pipeline stores for LLM output holding lone surrogates."""
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+
+
+def valid_id(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, str) and bool(value.strip()) and len(value) <= 256 and "\x00" not in value
+        and "\x1f" not in value and encodable(value)
+    )
+
+
+def _valid_json(value: Any) -> bool:
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return INT64[0] <= value <= INT64[1]
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return encodable(value)
+    if isinstance(value, list):
+        return all(_valid_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and encodable(k) and _valid_json(v) for k, v in value.items())
+    return False
+
+
+def valid_metadata(value: Any, allow_none: bool = False) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, dict):
+        return False
+    for key, item in value.items():
+        if not isinstance(key, str) or not key or not encodable(key):
+            return False
+        if item is None and allow_none:
+            continue
+        if not _valid_json(item):
+            return False
+    return True
+
+
+_ROLES = frozenset({"user", "assistant", "system", "tool", "function", "developer"})
+
+
+def parsed_messages(value: Any) -> list[tuple[str, str, str | None]] | None:
+    """(role, content, name) per message, or None when ``messages`` is invalid."""
+    items = [value] if isinstance(value, dict) else value
+    if isinstance(value, str):
+        items = [{"role": "user", "content": value}]
+    if not isinstance(items, list) or not items:
+        return None
+    out = []
+    for item in items:
+        content, role, name = item.get("content"), item.get("role", "user"), item.get("name")
+        if not isinstance(content, str) or role not in _ROLES or not encodable(content):
+            return None
+        if name is not None and (not isinstance(name, str) or not encodable(name)):
+            return None
+        out.append((role, content, name))
+    return out
+
+
+def storable(parsed: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
+    return [m for m in parsed if m[0] != "system" and m[1].strip()]
+
+
+def parsed_filter(value: Any) -> tuple[bool, Any]:
+    """(valid, AST); filter validation itself is unit-tested, the oracle here is the parser."""
+    try:
+        return True, parse_filters(value)
+    except InvalidInputError:
+        return False, None
+
+
+# -- the model -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Expected:
+    id: int
+    memory: str
+    user_id: str
+    agent_id: str | None
+    run_id: str | None
+    metadata: dict[str, Any]
+    events: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    live: bool = True
+    created_at: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        return {"id": self.id, "memory": self.memory, "hash": hashlib.md5(self.memory.encode()).hexdigest(),
+                "user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id,
+                "metadata": self.metadata}
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string inside a generated value (dict keys included)."""
+    if isinstance(value, str):
+        return [value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return [s for f in fields(value) for s in strings_in(getattr(value, f.name))]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in strings_in(k) + strings_in(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in strings_in(v)]
+    return []
+
+
+class FuzzLLM(ScriptedLLM):
+    """Extraction answers are set per call by the fuzzer; reconciliation ADDs every fact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_extraction({"facts": [], "entities": [], "relations": []})
+
+    def set_extraction(self, answer: dict[str, Any]) -> None:
+        self.next_extraction = json.dumps(answer)
+        self.next_extraction_text = json.dumps(answer, ensure_ascii=False)
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        if "New facts:" in user:
+            return json.dumps(self.reconcile(user))
+        return self.next_extraction
+
+
+def llm_section(server: ScriptedOpenAIServer) -> dict[str, Any]:
+    return {"provider": "openai", "base_url": server.base_url, "api_key": "test", "model": "scripted",
+            "timeout": 5.0, "max_attempts": 2, "retry_initial_wait": 0.01}
+
+
+CANARY = "canary-tenant"
+
+
+class Fuzzer:
+    """One store reused by every example; each example works in a fresh tenant."""
+
+    def __init__(self, memory: AsyncMemory, llm: FuzzLLM, kind: str, tally: Tally) -> None:
+        self.m = memory
+        self.llm = llm
+        self.kind = kind
+        self.tally = tally
+        self.counter = 0
+        self.canary: dict[str, Any] = {}
+        self.failures: list[str] = []
+
+    async def plant_canary(self) -> None:
+        self.llm.set_extraction({
+            "facts": ["Alice works at Acme", "Bob likes jazz in Berlin"],
+            "entities": [{"name": n, "type": "thing"} for n in ("Alice", "Acme", "Bob", "jazz", "Berlin")],
+            "relations": [{"source": "Alice", "relationship": "WORKS_AT", "destination": "Acme"},
+                          {"source": "Bob", "relationship": "LIKES", "destination": "jazz"}],
+        })
+        await self.m.add("canary chat", user_id=CANARY, metadata={"k": "canary", "prio": 1})
+        await self.m.add("Alice likes jazz", user_id=CANARY, agent_id="agent", infer=False, metadata={"tag": "c"})
+        self.canary = await snapshot(self.m, user_id=CANARY)
+        assert self.canary["total"] == 3 and len(self.canary["relations"]) == 2
+
+    async def check_canary(self) -> None:
+        now = await snapshot(self.m, user_id=CANARY)
+        assert now == self.canary, "the canary tenant changed"
+
+    # -- one example ---------------------------------------------------------------------------
+    async def run(self, program: Program) -> None:
+        self.counter += 1
+        # The tenant's own id is hostile but valid (invalid ids are tried by the other calls).
+        base = clean_text(program.user).replace("\x00", "").replace("\x1f", "")[:200]
+        user = f"{base}#{self.counter}"
+        other = f"{program.user}#other{self.counter}"
+        model: list[Expected] = []
+        async with record_statements(self.m) as recorder:
+            for op in program.ops:
+                self.tally.add("cases", f"{self.kind}/{type(op).__name__}")
+                await self.step(op, user, other, model)
+            if program.delete_all is not None:
+                self.tally.add("cases", f"{self.kind}/DeleteAll")
+                await self.delete_all(program.delete_all, user, model)
+            await self.check_tenant(user, model)
+            statements = recorder.clear()
+        self.tally.add("examples", f"{self.kind}/injection")
+        self.tally.add("statements", self.kind, len(statements))
+        generated = strings_in(program) + [user, other]
+        found = injected(statements, generated)
+        self.tally.add("injected", self.kind, len(found))
+        assert not found, f"generated values inside statement text: {found[:3]}"
+        if self.counter % 10 == 0:
+            await self.check_canary()
+
+    async def call(self, valid: bool, coro: Any) -> tuple[bool, Any]:
+        """Run an API call; valid input must succeed, invalid input must raise InvalidInputError."""
+        try:
+            result = await coro
+        except InvalidInputError as exc:
+            assert not valid, f"valid input rejected: {exc!r}"
+            self.tally.add("rejected", self.kind)
+            return False, exc
+        assert valid, f"invalid input accepted: {result!r:.300}"
+        return True, result
+
+    async def step(self, op: Any, user: str, other: str, model: list[Expected]) -> None:
+        m = self.m
+        if isinstance(op, AddRaw):
+            parsed = parsed_messages(op.messages)
+            kept = storable(parsed) if parsed is not None else []
+            valid = (parsed is not None and bool(kept) and valid_id(op.agent_id) and valid_id(op.run_id)
+                     and valid_metadata(op.metadata))
+            ok, result = await self.call(valid, m.add(op.messages, user_id=user, agent_id=op.agent_id,
+                                                      run_id=op.run_id, metadata=op.metadata, infer=False))
+            if ok:
+                assert len(result["results"]) == len(kept)
+                for record, (role, content, name) in zip(result["results"], kept, strict=True):
+                    meta = {**(op.metadata or {}), "role": role, **({"name": name} if name else {})}
+                    expected = Expected(record["id"], content, user, op.agent_id, op.run_id, meta,
+                                        [("ADD", None, content)])
+                    self._same(record, expected)
+                    assert record["event"] == "ADD"
+                    model.append(expected)
+        elif isinstance(op, AddInfer):
+            await self.add_infer(op, user, model)
+        elif isinstance(op, Search):
+            valid_f, node = parsed_filter(op.filters)
+            valid = (valid_f and valid_id(op.agent_id) and encodable(op.query) and op.limit >= 1
+                     and (op.threshold is None or 0 <= op.threshold <= 1))
+            ok, result = await self.call(valid, m.search(op.query, user_id=user, agent_id=op.agent_id,
+                                                         filters=op.filters, limit=op.limit, threshold=op.threshold))
+            if ok:
+                assert len(result["results"]) <= op.limit
+                live = {e.id: e for e in model if e.live}
+                for record in result["results"]:
+                    assert record["id"] in live, f"search returned a memory this tenant does not hold: {record!r:.300}"
+                    expected = live[record["id"]]
+                    self._same(record, expected)
+                    assert op.agent_id is None or record["agent_id"] == op.agent_id
+                    assert matches(node, record), f"search result fails the filter {op.filters!r}"
+                    assert 0 <= record["score"] <= 1
+                    assert op.threshold is None or record["score"] >= op.threshold
+                for r in result["relations"]:
+                    await self.own_relation(user, (r["source"], r["relationship"], r["destination"]))
+        elif isinstance(op, GetAll):
+            valid_f, node = parsed_filter(op.filters)
+            valid = valid_f and valid_id(op.agent_id) and valid_id(op.run_id)
+            ok, result = await self.call(valid, m.get_all(user_id=user, agent_id=op.agent_id, run_id=op.run_id,
+                                                          filters=op.filters, limit=1000, sort_by="id",
+                                                          order=op.order))
+            if ok:
+                want = [e for e in model if e.live and (op.agent_id is None or e.agent_id == op.agent_id)
+                        and (op.run_id is None or e.run_id == op.run_id) and matches(node, e.record())]
+                got = result["results"]
+                ids = [r["id"] for r in got]
+                assert ids == sorted(ids, reverse=op.order == "desc")
+                assert sorted(ids) == sorted(e.id for e in want), f"get_all with filters {op.filters!r}"
+                assert result["total"] == len(want)
+                by_id = {e.id: e for e in want}
+                for record in got:
+                    self._same(record, by_id[record["id"]])
+        elif isinstance(op, (Get, Update, Delete, History)):
+            await self.by_id(op, model)
+        elif isinstance(op, Foreign):
+            await self.foreign(op, user, other, model)
+        elif isinstance(op, NastyId):
+            await self.nasty_id(op)
+
+    async def add_infer(self, op: AddInfer, user: str, model: list[Expected]) -> None:
+        parsed = parsed_messages(op.messages)
+        valid = (parsed is not None and bool(storable(parsed)) and valid_id(op.agent_id)
+                 and valid_metadata(op.metadata))
+        if op.garbage:
+            self.llm.set_extraction({"facts": [{"x": 1}], "entities": "Alice"})
+        else:
+            self.llm.set_extraction({
+                "facts": op.facts,
+                "entities": [{"name": n, "type": t} for n, t in op.entities],
+                "relations": [{"source": s, "relationship": r, "destination": d} for s, r, d in op.relations],
+            })
+        # Lone surrogates are not valid JSON text: the client's parser rejects such an answer.
+        llm_fault = op.garbage or not encodable(self.llm.next_extraction_text)
+        try:
+            ok, result = await self.call(valid, self.m.add(op.messages, user_id=user, agent_id=op.agent_id,
+                                                           metadata=op.metadata))
+        except LLMError:
+            assert valid and llm_fault, "LLMError without a fault"
+            return
+        assert not (ok and llm_fault), "invalid LLM output was accepted"
+        if not ok:
+            return
+        facts = list(dict.fromkeys(clean_text(f).strip() for f in op.facts if clean_text(f).strip()))
+        results = result["results"]
+        assert [r["event"] for r in results] == ["ADD"] * len(facts)
+        assert [r["memory"] for r in results] == facts
+        for record in results:
+            expected = Expected(record["id"], record["memory"], user, op.agent_id, None, dict(op.metadata or {}),
+                                [("ADD", None, record["memory"])])
+            self._same(record, expected)
+            model.append(expected)
+        for rel in result["relations"]["added_entities"]:
+            assert RELATIONSHIP_PATTERN.fullmatch(rel["relationship"]), rel
+
+    async def by_id(self, op: Any, model: list[Expected]) -> None:
+        m = self.m
+        if not model:
+            return
+        target = model[op.ref % len(model)]
+        if isinstance(op, Get):
+            ok, got = await self.call(True, m.get(target.id))
+            if target.live:
+                self._same(got, target)
+            else:
+                assert got is None
+        elif isinstance(op, Update):
+            valid = (op.content is None or (isinstance(op.content, str) and bool(op.content.strip())
+                                            and encodable(op.content)))
+            valid = valid and valid_metadata(op.metadata, allow_none=True)
+            valid = valid and not (op.content is None and op.metadata is None)
+            ok, got = await self.call(valid, m.update(target.id, content=op.content, metadata=op.metadata))
+            if not ok:
+                return
+            if not target.live:
+                assert got is None
+                return
+            old = target.memory
+            if op.content is not None:
+                target.memory = op.content
+            if op.metadata is not None:
+                merged = {**target.metadata, **op.metadata}
+                target.metadata = {k: v for k, v in merged.items() if v is not None}
+            target.events.append(("UPDATE", old, target.memory))
+            self._same(got, target)
+        elif isinstance(op, Delete):
+            _, got = await self.call(True, m.delete(target.id))
+            assert got is target.live
+            if target.live:
+                target.events.append(("DELETE", target.memory, None))
+                target.live = False
+        else:
+            _, got = await self.call(True, m.history(target.id))
+            assert [(h["event"], h["old_memory"], h["new_memory"]) for h in got] == target.events
+            assert all(h["memory_id"] == target.id for h in got)
+
+    async def foreign(self, op: Foreign, user: str, other: str, model: list[Expected]) -> None:
+        m = self.m
+        if not model:
+            return
+        target = model[op.ref % len(model)]
+        stranger = f"{op.other}{other}"
+        valid = valid_id(stranger)
+        if op.method == "get":
+            ok, got = await self.call(valid, m.get(target.id, user_id=stranger))
+            assert not ok or got is None
+        elif op.method == "update":
+            ok, got = await self.call(valid, m.update(target.id, content="taken over", user_id=stranger))
+            assert not ok or got is None
+        elif op.method == "delete":
+            ok, got = await self.call(valid, m.delete(target.id, user_id=stranger))
+            assert not ok or got is False
+        elif op.method == "history":
+            ok, got = await self.call(valid, m.history(target.id, user_id=stranger))
+            assert not ok or got == []
+        else:  # the right user with an agent the memory does not belong to
+            agent = op.other if op.other != target.agent_id else op.other + "!"
+            ok, got = await self.call(valid_id(agent), m.get(target.id, user_id=user, agent_id=agent))
+            assert not ok or got is None
+        if ok:
+            self.tally.add("cases", f"{self.kind}/foreign-probe")
+
+    async def nasty_id(self, op: NastyId) -> None:
+        m = self.m
+        text = op.memory_id.strip()
+        valid = text.isdecimal() and text.isascii() and 0 < int(text) < 2**63
+        calls = {"get": lambda: m.get(op.memory_id), "update": lambda: m.update(op.memory_id, content="x"),
+                 "delete": lambda: m.delete(op.memory_id), "history": lambda: m.history(op.memory_id)}
+        ok, got = await self.call(valid, calls[op.method]())
+        if ok:  # a random id: nobody's memory (ids are 60-bit snowflakes)
+            assert got in (None, False, [])
+
+    async def delete_all(self, op: DeleteAll, user: str, model: list[Expected]) -> None:
+        valid = valid_id(op.agent_id) and valid_id(op.run_id)
+        ok, got = await self.call(valid, self.m.delete_all(user_id=user, agent_id=op.agent_id, run_id=op.run_id))
+        if not ok:
+            return
+        gone = [e for e in model if e.live and (op.agent_id is None or e.agent_id == op.agent_id)
+                and (op.run_id is None or e.run_id == op.run_id)]
+        assert got == {"deleted": len(gone)}
+        for e in gone:
+            e.events.append(("DELETE", e.memory, None))
+            e.live = False
+
+    async def check_tenant(self, user: str, model: list[Expected]) -> None:
+        now = await snapshot(self.m, user_id=user)
+        live = [e for e in model if e.live]
+        assert [r["id"] for r in now["memories"]] == sorted(e.id for e in live), "memories lost or left over"
+        by_id = {e.id: e for e in live}
+        for record in now["memories"]:
+            self._same(record, by_id[record["id"]])
+        for e in model:
+            history = now["history"].get(e.id) if e.live else await self.m.history(e.id)
+            assert [(h["event"], h["old_memory"], h["new_memory"]) for h in history or []] == e.events
+        for relation in now["relations"]:
+            await self.own_relation(user, relation)
+
+    async def own_relation(self, user: str, relation: Any) -> None:
+        """A relation shown to ``user`` joins two entities of ``user``'s own graph."""
+        source, relationship, destination = relation
+        assert RELATIONSHIP_PATTERN.fullmatch(relationship), relation
+        store, _, _ = await self.m._ready()
+        keys = [normalize_name(source), normalize_name(destination)]
+        found = {e.name_key for e in await store.entities_by_key(Scope(user), keys)}
+        assert set(keys) <= found, f"relation {relation!r} is not between entities of this tenant"
+
+    @staticmethod
+    def _same(record: dict[str, Any], expected: Expected) -> None:
+        assert record is not None, f"memory {expected.id} is missing"
+        got = {k: record[k] for k in ("id", "memory", "hash", "user_id", "agent_id", "run_id", "metadata")}
+        assert got == expected.record()
+        if expected.created_at is None:
+            expected.created_at = record["created_at"]
+        assert record["created_at"] == expected.created_at
+
+
+def run_fuzz(config: dict[str, Any], server: ScriptedOpenAIServer, kind: str, tally: Tally, examples: int) -> None:
+    """Run ``examples`` hypothesis programs against one store (config without an llm section)."""
+    llm = FuzzLLM()
+    server.respond_with(llm)
+    loop = asyncio.new_event_loop()
+    memory = AsyncMemory({**config, "llm": llm_section(server)})
+    try:
+        loop.run_until_complete(memory.initialize())
+        loop.run_until_complete(memory.reset())
+        fuzzer = Fuzzer(memory, llm, kind, tally)
+        loop.run_until_complete(fuzzer.plant_canary())
+
+        phases = [Phase.explicit, Phase.generate] if os.environ.get("POWERMEM_FUZZ_NO_SHRINK") else list(Phase)
+
+        @settings(max_examples=examples, deadline=None, database=None, print_blob=True, phases=phases,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                         HealthCheck.filter_too_much, HealthCheck.large_base_example])
+        @given(program=programs)
+        def example(program: Program) -> None:
+            loop.run_until_complete(fuzzer.run(program))
+
+        example()
+        loop.run_until_complete(fuzzer.check_canary())
+    finally:
+        loop.run_until_complete(memory.close())
+        loop.close()
+
+
+__all__ = ["PowermemError", "run_fuzz"]
