@@ -40,7 +40,8 @@ def cli(env: dict[str, str], *argv: str, stream: bool = False) -> subprocess.Com
 
 
 def environment(store: str, folder: Path, embedding: str) -> dict[str, str]:
-    env = {**os.environ, "EMBEDDING_PROVIDER": embedding, "PYTHONPATH": str(ROOT), "HOME": str(folder),
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "EMBEDDING_PROVIDER": embedding, "PYTHONPATH": path, "HOME": str(folder),
            "POWERMEM_ENV_FILE": str(folder / "absent.env")}
     if store == "embedded":
         env.pop("NEO4J_URI", None)
@@ -76,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", choices=["embedded", "neo4j"], default="embedded")
     parser.add_argument("--data", type=Path, default=default_data())
-    parser.add_argument("--batch-sizes", default="64")
+    parser.add_argument("--batch-sizes", default="256")
     parser.add_argument("--embedding", default="local", choices=["local", "hashing"])
     args = parser.parse_args()
     users = [str(s["sample_id"]) for s in json.loads(args.data.read_text())]

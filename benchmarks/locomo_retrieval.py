@@ -101,7 +101,7 @@ async def warm_queries(memory: AsyncMemory, samples: list[dict[str, Any]], cache
     for sample in samples:
         for question, _ in questions(sample):
             if question in stored:
-                embedder._cache[question] = np.asarray(stored[question], dtype=np.float32)  # noqa: SLF001
+                embedder._cache[question] = np.asarray(stored[question], dtype=np.float32)
             else:
                 stored[question] = [float(x) for x in await embedder.embed_query(question)]
     if cache is not None:

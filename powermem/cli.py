@@ -104,7 +104,7 @@ def _bulk_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     imp = commands.add_parser("import", parents=[common], help="bulk import JSONL or LoCoMo files (resumable)")
     imp.add_argument("file", type=Path)
     imp.add_argument("--format", default="auto", choices=["auto", "jsonl", "locomo"])
-    imp.add_argument("--batch-size", type=int, default=64, help="records per transaction (default: 64)")
+    imp.add_argument("--batch-size", type=int, help="records per transaction (default: 256; 16 with --infer)")
     imp.add_argument("--infer", action="store_true", help="run each batch through the LLM pipeline")
     imp.add_argument("--fresh", action="store_true", help="ignore earlier progress: import everything again")
     imp.add_argument("--progress-file", type=Path, help="where resume state is kept (default: beside the store)")
@@ -202,6 +202,15 @@ def _errors() -> Iterator[list[int]]:
         status[0] = _fail("interrupted", 130)
 
 
+def _log_to_stderr() -> None:
+    # powermem's own loggers only: the drivers' debug chatter is not what -v asks for.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("powermem: %(message)s"))
+    logger = logging.getLogger("powermem")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def _fail(message: str, status: int) -> int:
     print(f"powermem: {message}", file=sys.stderr)
     return status
@@ -214,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:  # --help and --version
             return int(exc.code or 0)
         if getattr(args, "verbose", False):
-            logging.basicConfig(level=logging.INFO, format="powermem: %(message)s", stream=sys.stderr)
+            _log_to_stderr()
         if args.command == "demo":
             from powermem.demo import run_demo
 

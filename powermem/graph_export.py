@@ -266,10 +266,11 @@ _PAGE = """<!DOCTYPE html>
   function fit() {
     var xs = nodes.filter(visibleNode), w = canvas.clientWidth, h = canvas.clientHeight - 50;
     if (!xs.length) { view = { x: w / 2, y: h / 2 + 50, k: 1 }; return; }
-    var minX = Math.min.apply(null, xs.map(function (n) { return n.x; })) - 40;
-    var maxX = Math.max.apply(null, xs.map(function (n) { return n.x; })) + 80;
-    var minY = Math.min.apply(null, xs.map(function (n) { return n.y; })) - 40;
-    var maxY = Math.max.apply(null, xs.map(function (n) { return n.y; })) + 40;
+    var minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+    xs.forEach(function (n) {   // a loop, not Math.min.apply: that overflows the stack on big graphs
+      minX = Math.min(minX, n.x); maxX = Math.max(maxX, n.x); minY = Math.min(minY, n.y); maxY = Math.max(maxY, n.y);
+    });
+    minX -= 40; maxX += 80; minY -= 40; maxY += 40;
     var k = Math.min(2, w / (maxX - minX), h / (maxY - minY));
     view = { k: k, x: w / 2 - (minX + maxX) / 2 * k, y: 50 + h / 2 - (minY + maxY) / 2 * k };
   }

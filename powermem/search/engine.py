@@ -1,21 +1,22 @@
-"""Hybrid search: vector and full-text retrieval fused by rank, then graph context.
+"""Hybrid search: vector, full-text and graph retrieval fused by rank, plus graph context.
 
 No LLM call happens here. Every candidate, whichever signal found it, passes the scope and
 filters in the store before it can be returned.
 
-1. Retrieval. The vector top-k, the entities the query names (or whose embeddings are near
-   it), then the full-text top-k. A name that at least half the tenant's memories mention
+1. Retrieval. The vector top-k; the entities the query names (or whose embeddings are near
+   it); then the full-text top-k. A name that at least half the tenant's memories mention
    (a speaker, the user's own name) has no BM25 weight inside the tenant, but the stores'
-   full-text statistics are global across tenants and would count it as rare: such names
-   are left out of the full-text terms and do not seed the graph.
-2. Fusion. Reciprocal-rank fusion of the retrieval signals, normalised so that a memory
-   ranked first by every one of them scores 1.
-3. Graph context (``graph: true``). From the top fused hits and the linked entities, the
-   store fetches the surrounding subgraph (MENTIONS, valid relations up to ``hops``) and the
-   hits' conversation neighbours; each memory gets the strongest evidence that reaches it
-   from another source (see ``powermem.search.graph``).
-4. Score. ``min(1, fused + graph_weight * context)``: a memory ranks high on its own
-   evidence, on the evidence of what it is connected to, or both.
+   full-text statistics are global across tenants and would count it as rare: such *hub*
+   names are left out of the full-text terms and do not seed the graph.
+2. Graph (``graph: true``). The store fetches the subgraph around the linked entities and
+   the top fused hits (MENTIONS, valid relations up to ``hops``) and the hits' conversation
+   neighbours. ``reach`` ranks the memories the query's names lead to, directly or through
+   relations: a third ranked signal. ``context`` scores each memory by the evidence of the
+   other top hits that reaches it (see ``powermem.search.graph``).
+3. Fusion. Reciprocal-rank fusion of the ranked signals, normalised so that a memory ranked
+   first by every enabled signal scores 1; the final score adds ``graph_weight * context``
+   (capped at 1): a memory ranks high on its own evidence, on that of what it is connected
+   to, or both.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from powermem.config import SearchConfig
 from powermem.embeddings.base import CachedQueryEmbedder, Vectors
@@ -53,6 +56,7 @@ class _Signals:
     hubs: set[int] = field(default_factory=set)
     fused: dict[int, float] = field(default_factory=dict)
     graph: GraphRanking | None = None
+    context: dict[int, float] = field(default_factory=dict)
 
 
 def query_name_keys(query: str) -> list[str]:
@@ -122,21 +126,27 @@ class SearchEngine:
     ) -> dict[str, Any]:
         cfg = config or self.config
         vector = await self._embedder.embed_query(query) if (cfg.vector or cfg.graph) else None
+        if vector is not None and not np.any(vector):
+            vector = None  # a query with nothing to embed (only punctuation) has no similarity to anything
         pool = max(cfg.candidate_pool, limit)
         signals = await self._retrieve(cfg, query, scope, filters, vector, pool)
-        rankings = {"vector": [h.id for h in signals.vector], "fulltext": [h.id for h in signals.fulltext]}
+        rankings = {"vector": [h.id for h in signals.vector], "fulltext": [h.id for h in signals.fulltext], "graph": []}
         weights = {"vector": cfg.vector_weight if cfg.vector else 0.0,
-                   "fulltext": cfg.fulltext_weight if cfg.fulltext else 0.0}
+                   "fulltext": cfg.fulltext_weight if cfg.fulltext else 0.0,
+                   "graph": cfg.graph_weight if cfg.graph else 0.0}
         signals.fused = reciprocal_rank_fusion(rankings, weights, cfg.rrf_k)
         if cfg.graph:
-            signals.graph = await self._context(cfg, scope, signals)
-        context = signals.graph.memory_scores if signals.graph is not None else {}
-        scores = combined_scores(signals.fused, context, cfg.graph_weight)
+            signals.graph = await self._graph(cfg, scope, signals)
+            reach, retrieved = signals.graph.reach, signals.fused
+            rankings["graph"] = sorted(reach, key=lambda i: (-reach[i], -retrieved.get(i, 0.0), -i))[:pool]
+            signals.fused = reciprocal_rank_fusion(rankings, weights, cfg.rrf_k)
+            signals.context = signals.graph.context
+        scores = combined_scores(signals.fused, signals.context, cfg.graph_weight if cfg.graph else 0.0)
         ordered = sorted(scores, key=lambda i: (-scores[i], -i))
         results = []
         for row in await self._fetch(ordered, scores, scope, filters, limit, threshold):
             record = memory_record(row)
-            record["score"] = round(min(1.0, scores[row.id]), 6)
+            record["score"] = _reported(scores[row.id])
             record["scores"] = _signal_scores(row.id, signals)
             results.append(record)
         return {"results": results, "relations": _connecting_relations(signals.graph, results)}
@@ -156,7 +166,7 @@ class SearchEngine:
             signals.vector = next(done)
         if cfg.graph and vector is not None:
             signals.named, signals.entities = next(done)
-            signals.hubs = await self._hubs(cfg, scope, signals.entities)
+            signals.hubs = await self._hubs(scope, signals.entities, pool)
         if cfg.fulltext:
             terms = search_terms(query)
             hub_names = [e.name for e in signals.named if e.id in signals.hubs]
@@ -176,22 +186,23 @@ class SearchEngine:
         links.update({entity.id: 1.0 for entity in named})
         return named, links
 
-    async def _hubs(self, cfg: SearchConfig, scope: Scope, entities: Mapping[int, float]) -> set[int]:
+    async def _hubs(self, scope: Scope, entities: Mapping[int, float], pool: int) -> set[int]:
+        """The linked entities that are hubs (``is_hub``): their degree, then the tenant's size."""
         if not entities:
             return set()
         degrees = (await self._store.expand(scope, sorted(entities), [], 0, 0)).degrees
-        frequent = {e for e in entities if degrees.get(e, 0) >= cfg.candidate_pool}
+        frequent = {e for e in entities if degrees.get(e, 0) >= pool}
         if not frequent:
-            return set()
+            return set()  # below one candidate pool no name is a hub: no need to count the tenant
         total = await self._sizes.count(scope)
-        return {e for e in frequent if is_hub(degrees[e], total, cfg.candidate_pool)}
+        return {e for e in frequent if is_hub(degrees[e], total, pool)}
 
-    async def _context(self, cfg: SearchConfig, scope: Scope, signals: _Signals) -> GraphRanking:
+    async def _graph(self, cfg: SearchConfig, scope: Scope, signals: _Signals) -> GraphRanking:
         fused = signals.fused
         seeds = {i: fused[i] for i in sorted(fused, key=lambda i: (-fused[i], -i))[: cfg.seed_hits]}
         sources = {e: s for e, s in signals.entities.items() if e not in signals.hubs}
         if not seeds and not sources:
-            return GraphRanking({}, [])
+            return GraphRanking({}, {}, [])
         subgraph, adjacent = await asyncio.gather(
             self._store.expand(scope, sorted(sources), sorted(seeds), cfg.hops, cfg.max_subgraph_nodes),
             self._store.adjacent(scope, sorted(seeds), cfg.adjacent_window),
@@ -204,7 +215,7 @@ class SearchEngine:
     ) -> list[MemoryRow]:
         """Rows of the best candidates that pass scope, filters and threshold, best first."""
         if threshold is not None:
-            ordered = [i for i in ordered if min(1.0, scores[i]) >= threshold]
+            ordered = [i for i in ordered if _reported(scores[i]) >= threshold]
         found: list[MemoryRow] = []
         start, chunk = 0, max(limit, 10)
         while len(found) < limit and start < len(ordered):
@@ -213,6 +224,11 @@ class SearchEngine:
             found.extend(rows[i] for i in batch if i in rows)
             start, chunk = start + len(batch), chunk * 2
         return found[:limit]
+
+
+def _reported(score: float) -> float:
+    """The ``score`` a result shows, and the one ``threshold`` compares with."""
+    return round(min(1.0, score), 6)
 
 
 def _signal_scores(memory_id: int, signals: _Signals) -> dict[str, float]:
@@ -227,8 +243,11 @@ def _signal_scores(memory_id: int, signals: _Signals) -> dict[str, float]:
             if hit.id == memory_id:
                 scores["fulltext"] = round(max(0.0, min(1.0, hit.score / best)), 6)
                 break
-    if signals.graph is not None and memory_id in signals.graph.memory_scores:
-        scores["graph"] = round(signals.graph.memory_scores[memory_id], 6)
+    if signals.graph is not None:
+        if memory_id in signals.graph.reach:
+            scores["graph"] = round(signals.graph.reach[memory_id], 6)
+        if memory_id in signals.context:
+            scores["context"] = round(signals.context[memory_id], 6)
     return scores
 
 

@@ -1,20 +1,24 @@
-"""Graph context: how strongly the query's evidence reaches each memory through the graph.
+"""Graph evidence: where the query's names lead, and what surrounds its best hits.
 
 The graph a search fetched holds memories and entities; its edges are MENTIONS, valid
 relations between entities, and conversation adjacency between memories. Evidence starts at
-the *sources* — the top fused hits (with their fused score) and the entities the query names
-(with their link confidence) — and flows along edges, scaled by a factor per step:
+*sources* and flows along edges, scaled by a factor per step:
 
 - memory -> entity it mentions: 1 (a memory is about the names it mentions);
-- entity -> memory mentioning it: 1 / degree (an entity's evidence is shared by all the
-  memories that mention it, so a name every memory mentions carries almost nothing);
+- entity -> memory mentioning it: 1 / degree (an entity's evidence is shared by every memory
+  that mentions it, so a name that every memory mentions carries almost nothing);
 - entity -> entity over a valid relation: 1/2;
 - memory -> conversation neighbour ``d`` turns away: (1/2) ** d.
 
-A memory's context score is its best path from any *other* source: the largest product of
-the source's strength and the factors along a path (a widest-path search, bounded by the
-subgraph and by ``rounds`` steps). It lies in [0, 1] and never includes the memory's own
-retrieval score, so ``fused + context`` counts each piece of evidence once.
+A node receives the strongest evidence over any path of at most ``rounds`` steps (a widest
+path: the largest product of the source's strength and the factors along the path). Two
+scores come out, both in [0, 1]:
+
+- ``reach``: from the entities linked to the query (strength: link confidence), over MENTIONS
+  and relations only: the memories the query's names lead to, directly or through relations.
+- ``context``: from the top fused hits (strength: their fused score), over every edge, each
+  memory counting only the evidence of the *other* hits: a memory next to a strong hit in the
+  conversation, or sharing a specific name or a relation with it, is likely relevant too.
 """
 
 from __future__ import annotations
@@ -30,38 +34,25 @@ from powermem.stores.base import RelationRow, Subgraph
 STEP = 0.5  # one relation or one conversation turn halves the evidence
 
 _Node = tuple[str, int]  # ("m", memory id) or ("e", entity id)
+# Edge kinds. Reach (from the query's entities) ranks memories, so it only uses edges that say
+# something about every memory concerned: not conversation order, and not the mentions of an
+# entity whose memories the store capped (the fetched few would be an arbitrary sample).
+_MENTIONS, _MENTIONED_BY, _MENTIONED_BY_SOME, _RELATION, _CONVERSATION = range(5)
+_REACH_KINDS = (_MENTIONS, _MENTIONED_BY, _RELATION)
 _Floats = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True)
-class _Edge:
-    source: int
-    target: int
-    factor: float
-    relation: RelationRow | None = None
-
-
-class GraphRanking:
-    """Context score per memory reached, and the relations of the fetched subgraph."""
-
-    def __init__(
-        self, memory_scores: dict[int, float], relations: list[RelationRow], trace: _Trace | None = None
-    ) -> None:
-        self.memory_scores = memory_scores
-        self.relations = relations
-        self._trace = trace
-
-    def relations_to(self, memory_id: int) -> list[RelationRow]:
-        """The relations on the best path that brought this memory its context (none if unreached)."""
-        if self._trace is None or memory_id not in self.memory_scores:
-            return []
-        return self._trace.relations_to(memory_id)
-
-
 class _Graph:
+    """Nodes and directed edges as parallel lists (an edge per direction)."""
+
     def __init__(self) -> None:
         self.index: dict[_Node, int] = {}
-        self.edges: list[_Edge] = []
+        self.source: list[int] = []
+        self.target: list[int] = []
+        self.factor: list[float] = []
+        self.kind: list[int] = []
+        self.relation: list[int] = []  # index into relations, or -1
+        self.relations: list[RelationRow] = []
 
     def node(self, node: _Node) -> int:
         found = self.index.get(node)
@@ -69,10 +60,16 @@ class _Graph:
             found = self.index[node] = len(self.index)
         return found
 
-    def link(self, a: _Node, b: _Node, forward: float, backward: float, relation: RelationRow | None = None) -> None:
+    def link(
+        self, a: _Node, b: _Node, forward: tuple[float, int], backward: tuple[float, int], relation: int = -1
+    ) -> None:
+        """Two directed edges, each with its (factor, kind)."""
         i, j = self.node(a), self.node(b)
-        self.edges.append(_Edge(i, j, forward, relation))
-        self.edges.append(_Edge(j, i, backward, relation))
+        self.source += (i, j)
+        self.target += (j, i)
+        self.factor += (forward[0], backward[0])
+        self.kind += (forward[1], backward[1])
+        self.relation += (relation, relation)
 
 
 def build_graph(subgraph: Subgraph, adjacent: Sequence[tuple[int, int]]) -> _Graph:
@@ -82,14 +79,17 @@ def build_graph(subgraph: Subgraph, adjacent: Sequence[tuple[int, int]]) -> _Gra
         fetched[entity_id] = fetched.get(entity_id, 0) + 1
     for memory_id, entity_id in subgraph.mentions:
         degree = max(subgraph.degrees.get(entity_id, 0), fetched[entity_id], 1)
-        graph.link(("m", memory_id), ("e", entity_id), 1.0, 1.0 / degree)
+        down = _MENTIONED_BY if fetched[entity_id] >= degree else _MENTIONED_BY_SOME
+        graph.link(("m", memory_id), ("e", entity_id), (1.0, _MENTIONS), (1.0 / degree, down))
     for rel in subgraph.relations:
-        graph.link(("e", rel.source_id), ("e", rel.destination_id), STEP, STEP, rel)
-    for memory_id, neighbours in _sides(adjacent).items():
-        for side in neighbours:
+        step = (STEP, _RELATION)
+        graph.link(("e", rel.source_id), ("e", rel.destination_id), step, step, relation=len(graph.relations))
+        graph.relations.append(rel)
+    for memory_id, sides in _sides(adjacent).items():
+        for side in sides:
             for distance, neighbour in enumerate(side, start=1):
-                factor = STEP**distance
-                graph.link(("m", memory_id), ("m", neighbour), factor, factor)
+                step = (STEP**distance, _CONVERSATION)
+                graph.link(("m", memory_id), ("m", neighbour), step, step)
     return graph
 
 
@@ -105,27 +105,62 @@ def _sides(adjacent: Sequence[tuple[int, int]]) -> dict[int, tuple[list[int], li
     }
 
 
-def _widest_paths(graph: _Graph, sources: list[tuple[int, float]], rounds: int) -> _Floats:
+@dataclass(frozen=True)
+class _Source:
+    node: int
+    strength: float
+    context: bool  # a top hit (every edge) rather than a query entity (reach edges only)
+
+
+def _widest_paths(graph: _Graph, sources: Sequence[_Source], rounds: int) -> _Floats:
     """best[s, v]: the strongest evidence source s gets to node v in at most ``rounds`` steps."""
     best = np.zeros((len(sources), len(graph.index)))
-    for row, (node, strength) in enumerate(sources):
-        best[row, node] = strength
-    if not graph.edges:
+    for row, source in enumerate(sources):
+        best[row, source.node] = source.strength
+    if not graph.source or not sources:
         return best
-    src = np.fromiter((e.source for e in graph.edges), dtype=np.int64, count=len(graph.edges))
-    dst = np.fromiter((e.target for e in graph.edges), dtype=np.int64, count=len(graph.edges))
-    factor = np.fromiter((e.factor for e in graph.edges), dtype=np.float64, count=len(graph.edges))
+    src = np.asarray(graph.source, dtype=np.int64)
+    dst = np.asarray(graph.target, dtype=np.int64)
     order = np.argsort(dst, kind="stable")
-    src, dst, factor = src[order], dst[order], factor[order]
+    src, dst = src[order], dst[order]
+    factor = np.asarray(graph.factor, dtype=np.float64)[order]
+    reaching = np.isin(np.asarray(graph.kind, dtype=np.int64)[order], _REACH_KINDS)
+    context = np.array([s.context for s in sources])
+    factors = np.where(reaching[None, :] | context[:, None], factor[None, :], 0.0)
     starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]])
     targets = dst[starts]
     for _ in range(rounds):
-        arriving = np.maximum.reduceat(best[:, src] * factor, starts, axis=1)
+        arriving = np.maximum.reduceat(best[:, src] * factors, starts, axis=1)
         improved = np.maximum(best[:, targets], arriving)
         if np.array_equal(improved, best[:, targets]):
             break
         best[:, targets] = improved
     return best
+
+
+class GraphRanking:
+    """Reach and context scores per memory, and the relations of the fetched subgraph."""
+
+    def __init__(
+        self, reach: dict[int, float], context: dict[int, float], relations: list[RelationRow],
+        trace: _Trace | None = None,
+    ) -> None:
+        self.reach = reach
+        self.context = context
+        self.relations = relations
+        self._trace = trace
+
+    @property
+    def memory_scores(self) -> dict[int, float]:
+        """The larger of reach and context, per memory."""
+        merged = dict(self.context)
+        for memory_id, value in self.reach.items():
+            merged[memory_id] = max(value, merged.get(memory_id, 0.0))
+        return merged
+
+    def relations_to(self, memory_id: int) -> list[RelationRow]:
+        """The relations on the best path that brought this memory its graph evidence."""
+        return [] if self._trace is None else self._trace.relations_to(memory_id)
 
 
 def rank_memories(
@@ -135,68 +170,73 @@ def rank_memories(
     memory_sources: Mapping[int, float],
     rounds: int = 4,
 ) -> GraphRanking:
-    """Context score of every memory the sources reach (see the module docstring)."""
+    """Reach from ``entity_sources`` and context from ``memory_sources`` (see the module docstring)."""
     graph = build_graph(subgraph, adjacent)
-    sources = [(graph.node(("e", e)), min(1.0, s)) for e, s in entity_sources.items() if s > 0]
-    sources += [(graph.node(("m", m)), min(1.0, s)) for m, s in memory_sources.items() if s > 0]
-    relations = [e.relation for e in graph.edges[::2] if e.relation is not None]
+    sources = [_Source(graph.node(("e", e)), min(1.0, s), False) for e, s in entity_sources.items() if s > 0]
+    sources += [_Source(graph.node(("m", m)), min(1.0, s), True) for m, s in memory_sources.items() if s > 0]
+    relations = list(graph.relations)
     if not sources:
-        return GraphRanking({}, relations)
-    reach = _widest_paths(graph, sources, rounds)
-    others = reach.copy()
-    for row, (node, _) in enumerate(sources):
-        others[row, node] = 0.0  # a source's own strength is not context for itself
-    winner = others.argmax(axis=0)
-    score = others.max(axis=0)
-    memory_scores = {
-        key: float(score[node]) for (kind, key), node in graph.index.items() if kind == "m" and score[node] > 0
-    }
-    return GraphRanking(memory_scores, relations, _Trace(graph, sources, reach, winner, rounds + 1))
+        return GraphRanking({}, {}, relations)
+    best = _widest_paths(graph, sources, rounds)
+    others = best.copy()
+    for row, source in enumerate(sources):
+        others[row, source.node] = 0.0  # a source's own strength is no evidence for itself
+    memories = [(key, node) for (kind, key), node in graph.index.items() if kind == "m"]
+    split = sum(1 for s in sources if not s.context)
+    reach = _column_max(others[:split], memories)
+    context = _column_max(others[split:], memories)
+    return GraphRanking(reach, context, relations, _Trace(graph, sources, best, others, rounds + 1))
+
+
+def _column_max(rows: _Floats, memories: list[tuple[int, int]]) -> dict[int, float]:
+    if rows.shape[0] == 0:
+        return {}
+    top = rows.max(axis=0)
+    return {key: float(top[node]) for key, node in memories if top[node] > 0}
 
 
 class _Trace:
     """What is needed to walk a memory's best path back to its source, on demand."""
 
-    def __init__(
-        self, graph: _Graph, sources: list[tuple[int, float]], reach: _Floats, winner: npt.NDArray[np.intp],
-        steps: int,
-    ) -> None:
+    def __init__(self, graph: _Graph, sources: list[_Source], best: _Floats, others: _Floats, steps: int) -> None:
         self._graph = graph
         self._sources = sources
-        self._reach = reach
-        self._winner = winner
+        self._best = best
+        self._others = others
         self._steps = steps
-        self._incoming: dict[int, list[_Edge]] | None = None
+        self._incoming: dict[int, list[int]] | None = None
 
     def relations_to(self, memory_id: int) -> list[RelationRow]:
+        graph = self._graph
+        node = graph.index.get(("m", memory_id))
+        if not graph.relations or node is None or self._others[:, node].max(initial=0.0) <= 0:
+            return []
         if self._incoming is None:
             self._incoming = {}
-            for edge in self._graph.edges:
-                self._incoming.setdefault(edge.target, []).append(edge)
-        node = self._graph.index[("m", memory_id)]
-        row = int(self._winner[node])
-        return _path_relations(self._reach[row], self._incoming, node, self._sources[row][0], self._steps)
+            for edge, target in enumerate(graph.target):
+                self._incoming.setdefault(target, []).append(edge)
+        row = int(self._others[:, node].argmax())
+        path = self._walk_back(self._best[row], self._sources[row], node, [node], self._steps, set())
+        return [graph.relations[graph.relation[e]] for e in path or [] if graph.relation[e] >= 0]
 
-
-def _path_relations(
-    reach: _Floats, incoming: Mapping[int, list[_Edge]], node: int, source: int, steps: int
-) -> list[RelationRow]:
-    """Walk back from node to the source along edges that account for its best score."""
-    found: list[RelationRow] = []
-    seen = {node}
-    for _ in range(steps):
-        if node == source:
-            return found
-        target = reach[node]
-        step = next(
-            (e for e in incoming.get(node, []) if e.source not in seen
-             and abs(reach[e.source] * e.factor - target) <= 1e-9 * target),
-            None,
-        )
-        if step is None:
-            break
-        if step.relation is not None:
-            found.append(step.relation)
-        node = step.source
-        seen.add(node)
-    return found if node == source else []
+    def _walk_back(
+        self, reach: _Floats, source: _Source, node: int, visited: list[int], steps: int,
+        dead: set[tuple[int, int]],
+    ) -> list[int] | None:
+        """Edges of a path from the source to node that accounts for node's best score, if any."""
+        if node == source.node:
+            return []
+        if steps == 0 or self._incoming is None or (node, steps) in dead:
+            return None
+        graph = self._graph
+        for edge in self._incoming.get(node, []):
+            origin = graph.source[edge]
+            if origin in visited or not (source.context or graph.kind[edge] in _REACH_KINDS):
+                continue
+            if abs(reach[origin] * graph.factor[edge] - reach[node]) > 1e-9 * reach[node]:
+                continue
+            rest = self._walk_back(reach, source, origin, [*visited, origin], steps - 1, dead)
+            if rest is not None:
+                return [edge, *rest]
+        dead.add((node, steps))
+        return None

@@ -3,7 +3,9 @@
 - Every saved query is a leading ``//`` comment (what it shows, the ``:param`` lines it needs)
   and one statement; on the test Neo4j each one passes EXPLAIN and returns what it promises on
   a graph built through the public API (a scripted LLM supplies relations and an invalidation).
-- With Chromium, Node and playwright-core present, Neo4j Browser itself (served by the test
+- With Chromium, Node and playwright-core present, the page of ``powermem graph export
+  --format html`` is opened in headless Chromium (no script error, nothing fetched, a graph
+  drawn), and Neo4j Browser itself (served by the test
   server's HTTP port) is driven headless: log in, load powermem.grass, run a saved query, and
   check the graph shows memories by their text, entities by their name and relations by their
   type. ``POWERMEM_UPDATE_SCREENSHOTS=1`` copies the screenshot to docs/browser.png.
@@ -237,3 +239,29 @@ def test_neo4j_browser_shows_the_graph(seeded: dict[str, Any], neo4j_store_confi
     assert shot.stat().st_size > 10_000
     if os.environ.get("POWERMEM_UPDATE_SCREENSHOTS") == "1":
         shutil.copyfile(shot, ROOT / "docs" / "browser.png")
+
+
+def test_graph_export_page_draws_in_chromium(tmp_path: Path) -> None:
+    chromium, node = _tools()
+    from powermem._admin import TenantGraph
+    from powermem.graph_export import write_html
+    from powermem.stores.base import EntityRow, MemoryRow, RelationRow
+
+    memories = [MemoryRow(i, f"memory {i} about alice </script>", "h", "alice", None, None, {}, "t", "t")
+                for i in range(1, 40)]
+    entities = {100 + k: EntityRow(100 + k, name, name.lower(), "person" if k < 2 else "place")
+                for k, name in enumerate(["alice", "bob", "Paris", "Berlin"])}
+    relations = [RelationRow(200, "alice", "KNOWS", "bob", "alice knows bob", 1, "v", None, 100, 101),
+                 RelationRow(201, "alice", "LIVES_IN", "Berlin", "f", 2, "v", "w", 100, 103),
+                 RelationRow(202, "alice", "LIVES_IN", "Paris", "f", 3, "w", None, 100, 102)]
+    mentions = [(m.id, 100 + m.id % 4) for m in memories]
+    page = tmp_path / "graph.html"
+    write_html(TenantGraph(memories, entities, mentions, relations), page, "test graph")
+    shot = tmp_path / "graph.png"
+    done = subprocess.run([node, str(BROWSER_DIR / "graph_page.mjs"), str(page), chromium, str(shot)],
+                          cwd=BROWSER_DIR, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"graph_page.mjs failed:\n{done.stdout}\n{done.stderr}"
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shown["errors"] == [] and shown["requests"] == []
+    assert shown["stats"] == "39 memories · 4 entities · 3 relations (1 invalidated)"
+    assert shown["inked"] > 5_000 and shot.stat().st_size > 10_000

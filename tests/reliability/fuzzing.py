@@ -519,7 +519,7 @@ class Fuzzer:
             statements = recorder.clear()
         self.tally.add("examples", f"{self.kind}/injection")
         self.tally.add("statements", self.kind, len(statements))
-        generated = strings_in(program) + [user, other]
+        generated = [*strings_in(program), user, other]
         found = injected(statements, generated)
         self.tally.add("injected", self.kind, len(found))
         assert not found, f"generated values inside statement text: {found[:3]}"
@@ -619,6 +619,7 @@ class Fuzzer:
                                                            metadata=op.metadata))
         except LLMError:
             assert valid and llm_fault, "LLMError without a fault"
+            self.tally.add("faults", f"{self.kind}/fuzz-invalid-llm-output")
             return
         assert not (ok and llm_fault), "invalid LLM output was accepted"
         if not ok:
@@ -699,8 +700,6 @@ class Fuzzer:
             agent = op.other if op.other != target.agent_id else op.other + "!"
             ok, got = await self.call(valid_id(agent), m.get(target.id, user_id=user, agent_id=agent))
             assert not ok or got is None
-        if ok:
-            self.tally.add("cases", f"{self.kind}/foreign-probe")
 
     async def nasty_id(self, op: NastyId) -> None:
         m = self.m

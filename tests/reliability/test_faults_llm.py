@@ -70,8 +70,12 @@ async def seeded(m: AsyncMemory) -> dict[str, Any]:
     return await store_snapshot(m)
 
 
-@pytest.mark.parametrize("where", ["extraction", "reconciliation"])
-@pytest.mark.parametrize("fault", list(FAULTS) + list(GARBAGE))
+LLM_CASES = [("extraction", name) for name in [*FAULTS, *GARBAGE]] + [
+    ("reconciliation", name) for name in ("500", "timeout", "dropped-connection", "not-json", "wrong-shape")
+]
+
+
+@pytest.mark.parametrize(("where", "fault"), LLM_CASES, ids=[f"{w}-{f}" for w, f in LLM_CASES])
 async def test_llm_faults_change_nothing(memory_config: dict[str, Any], openai_server: ScriptedOpenAIServer,
                                          store_kind: str, tally: Tally, fault: str, where: str) -> None:
     openai_server.respond_with(ScriptedLLM(LLM.extractions))
@@ -91,12 +95,16 @@ async def test_llm_faults_change_nothing(memory_config: dict[str, Any], openai_s
         assert {r["memory"] for r in added["results"] if r["event"] == "ADD"} >= {"Bob knows Alice"}
 
 
-EMBEDDING_FAULTS = {name: FAULTS[name] for name in ("429", "500", "timeout", "dropped-connection")}
+EMBEDDING_FAULTS = {name: FAULTS[name] for name in ("500", "timeout", "dropped-connection")}
 EMBEDDING_FAULTS["wrong-count"] = [("content", json.dumps({"object": "list", "data": [], "model": "x"}))]
 
 
-@pytest.mark.parametrize("call", ["infer-add", "raw-add", "update"])
-@pytest.mark.parametrize("fault", list(EMBEDDING_FAULTS))
+EMBEDDING_CASES = [("infer-add", name) for name in EMBEDDING_FAULTS] + [
+    (call, name) for call in ("raw-add", "update") for name in ("500", "dropped-connection", "wrong-count")
+]
+
+
+@pytest.mark.parametrize(("call", "fault"), EMBEDDING_CASES, ids=[f"{c}-{f}" for c, f in EMBEDDING_CASES])
 async def test_embedding_faults_change_nothing(memory_config: dict[str, Any], openai_server: ScriptedOpenAIServer,
                                                store_kind: str, tally: Tally, fault: str, call: str) -> None:
     openai_server.respond_with(ScriptedLLM(LLM.extractions))

@@ -165,13 +165,13 @@ async def test_tenant_b_never_reaches_tenant_a(memory_config: dict[str, Any], op
                     & a_entity_ids)
         no_leak("fulltext_search", {h.id for h in await store.fulltext_search(
             b_scope, None, ["alice", "berlin", "zurich", "vault", "savings"], 100)} - b_ids)
+        tally.add("leaked", f"{store_kind}/isolation", len(leaks))
         np.testing.assert_equal(len(leaks), 0, err_msg="\n".join(leaks))
 
         # B wipes its own scope: only its own memories go, A is exactly as it was.
         deleted = await m.delete_all(**b)
         assert deleted == {"deleted": len(b_ids)}
         assert await snapshot(m, **a) == before
-        tally.add("leaked", f"{store_kind}/isolation", len(leaks))
 
 
 async def test_ids_holding_the_tenant_separator_are_refused(memory: AsyncMemory) -> None:

@@ -15,6 +15,7 @@ text (it would be pasted, not bound). Fragments that also occur in the stores' o
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -25,9 +26,9 @@ from typing import Any
 from powermem import AsyncMemory
 
 __all__ = [
+    "SPECIAL_CHARACTERS",
     "CypherRecorder",
     "SqlRecorder",
-    "SPECIAL_CHARACTERS",
     "injected",
     "record_statements",
     "store_source_corpus",
@@ -153,16 +154,30 @@ def store_source_corpus() -> str:
     return "\n".join(parts)
 
 
-def checked_strings(strings: Iterable[str]) -> list[str]:
-    """The generated strings that must never occur in a statement's text."""
+def escaped_forms(text: str) -> set[str]:
+    """``text`` as string-building code could paste it: raw, or with quotes, backslashes and
+    backticks escaped in any of the usual ways (doubled or backslashed), or JSON-encoded."""
+    forms = {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    for backslash in (False, True):
+        base = text.replace("\\", "\\\\") if backslash else text
+        for single in ("'", "''", "\\'"):
+            for double in ('"', '""', '\\"'):
+                for tick in ("`", "``"):
+                    mapping = {"'": single, '"': double, "`": tick}
+                    forms.add("".join(mapping.get(c, c) for c in base))
+    return forms
+
+
+def checked_strings(strings: Iterable[str]) -> dict[str, set[str]]:
+    """The generated strings that must never occur in a statement's text, with their escaped forms."""
     corpus = store_source_corpus()
-    out = []
+    out: dict[str, set[str]] = {}
     for s in set(strings):
         if len(s) < MIN_CHECKED_LENGTH or not SPECIAL_CHARACTERS.intersection(s):
             continue
-        if s in corpus:
-            continue  # could be a constant of the statement itself
-        out.append(s)
+        forms = {f for f in escaped_forms(s) if f not in corpus}  # in the corpus: maybe a constant
+        if forms:
+            out[s] = forms
     return out
 
 
@@ -173,7 +188,7 @@ def injected(statements: Iterable[str], strings: Iterable[str]) -> list[tuple[st
         return []
     found = []
     for statement in set(statements):
-        for s in checked:
-            if s in statement:
+        for s, forms in checked.items():
+            if any(f in statement for f in forms):
                 found.append((s, statement))
     return found

@@ -9,7 +9,6 @@ a parameter; filters and scopes are compiled to fragments by ``filters.py``.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import hashlib
 import json
 import math
@@ -214,14 +213,14 @@ class Neo4jStore:
 
     # -- transactions ----------------------------------------------------------------------
 
-    async def _read(self, query: str, params: Mapping[str, Any]) -> builtins.list[dict[str, Any]]:
-        async def work(tx: AsyncManagedTransaction) -> builtins.list[dict[str, Any]]:
+    async def _read(self, query: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
             return await _rows(await tx.run(_q(query), dict(params)))
 
         return await self._in_read(work)
 
-    async def _write(self, query: str, params: Mapping[str, Any]) -> builtins.list[dict[str, Any]]:
-        async def work(tx: AsyncManagedTransaction) -> builtins.list[dict[str, Any]]:
+    async def _write(self, query: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
             return await _rows(await tx.run(_q(query), dict(params)))
 
         return await self._in_write(work)
@@ -261,14 +260,13 @@ class Neo4jStore:
         params = plan_parameters(plan, self._ids, self._dims)
 
         async def work(tx: AsyncManagedTransaction) -> ApplyResult:
-            return await _apply_work(tx, params)
+            return await _apply_work(tx, params, self._ids)
 
         async with translate_errors(self._target, "write"):
             return await self._in_write(work)
 
     async def delete_scope(self, scope: Scope) -> int:
-        if scope.empty:
-            raise InvalidInputError("delete_scope needs at least one of user_id, agent_id, run_id")
+        # An empty scope deletes every memory: the facade only passes one for delete_all(all=True).
         params = Params("s")
         query = Q.DELETE_SCOPE_IDS.render(scope=memory_scope(scope, params))
         at = now_timestamp()
@@ -278,7 +276,7 @@ class Neo4jStore:
             if not ids:
                 return 0
             plan = WritePlan(scope=scope, deletes=ids, at=at)
-            result = await _apply_work(tx, plan_parameters(plan, self._ids, self._dims))
+            result = await _apply_work(tx, plan_parameters(plan, self._ids, self._dims), self._ids)
             return len(result.deleted)
 
         async with translate_errors(self._target, "delete"):
@@ -293,7 +291,7 @@ class Neo4jStore:
             rows = await self._read(query, {**params.values, "id": int(memory_id)})
         return _memory_row(rows[0]["m"]) if rows else None
 
-    async def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> builtins.list[MemoryRow]:
+    async def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> list[MemoryRow]:
         unique = list(dict.fromkeys(int(i) for i in ids))
         if not unique:
             return []
@@ -303,9 +301,9 @@ class Neo4jStore:
             rows = await self._read(query, {**params.values, "ids": unique})
         return [_memory_row(row["m"]) for row in rows]
 
-    async def list(
+    async def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
-    ) -> tuple[builtins.list[MemoryRow], int]:
+    ) -> tuple[list[MemoryRow], int]:
         if sort_by not in _SORT_FIELDS:
             raise InvalidInputError(f"sort_by must be one of {sorted(_SORT_FIELDS)}, got {sort_by!r}")
         if limit < 0 or offset < 0:
@@ -316,7 +314,7 @@ class Neo4jStore:
         count = Q.LIST_COUNT.render(where=condition)
         page_params = {**params.values, "sort_by": sort_by, "limit": limit, "offset": offset}
 
-        async def work(tx: AsyncManagedTransaction) -> tuple[builtins.list[MemoryRow], int]:
+        async def work(tx: AsyncManagedTransaction) -> tuple[list[MemoryRow], int]:
             total = (await _rows(await tx.run(_q(count), params.values)))[0]["total"]
             rows = await _rows(await tx.run(_q(page), page_params)) if limit else []
             return [_memory_row(row["m"]) for row in rows], int(total)
@@ -324,7 +322,7 @@ class Neo4jStore:
         async with translate_errors(self._target, "read"):
             return await self._in_read(work)
 
-    async def history(self, memory_id: int, scope: Scope) -> builtins.list[HistoryRow]:
+    async def history(self, memory_id: int, scope: Scope) -> list[HistoryRow]:
         params = {"id": int(memory_id), "user_id": scope.user_id, "agent_id": scope.agent_id, "run_id": scope.run_id}
         async with translate_errors(self._target, "read"):
             rows = await self._read(Q.HISTORY.query, params)
@@ -332,7 +330,7 @@ class Neo4jStore:
 
     # -- search ----------------------------------------------------------------------------
 
-    async def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> builtins.list[Hit]:
+    async def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
         if k <= 0:
             return []
         values = self._vector_param(vector)
@@ -351,13 +349,13 @@ class Neo4jStore:
                     return hits
             return await self._ann_search(condition, params.values, values, k)
 
-    async def _search_clause_query(self, scope: Scope, vector: builtins.list[float], k: int) -> builtins.list[Hit]:
+    async def _search_clause_query(self, scope: Scope, vector: list[float], k: int) -> list[Hit]:
         params = Params("s")
         query = Q.VECTOR_SEARCH_FILTERED.render(scope=memory_scope(scope, params))
         rows = await self._read(query, {**params.values, "vector": vector, "k": k})
         return [Hit(int(row["id"]), _cosine(row["score"])) for row in rows]
 
-    async def _ann_search(self, condition: Cypher, params: dict[str, Any], vector: builtins.list[float], k: int) -> builtins.list[Hit]:
+    async def _ann_search(self, condition: Cypher, params: dict[str, Any], vector: list[float], k: int) -> list[Hit]:
         """Post-filtered ANN: grow the over-fetch until k hits match or the index runs dry."""
         fetch = max(k * _FIRST_FETCH_FACTOR, _MIN_FETCH)
         query = Q.VECTOR_ANN.render(where=condition)
@@ -376,7 +374,7 @@ class Neo4jStore:
 
     async def fulltext_search(
         self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int
-    ) -> builtins.list[Hit]:
+    ) -> list[Hit]:
         lucene = lucene_query(terms, scope)
         if lucene is None or k <= 0:
             return []
@@ -391,7 +389,7 @@ class Neo4jStore:
                     return [Hit(int(i), float(s)) for i, s in row["hits"]]
                 fetch = _next_fetch(fetch, len(row["hits"]), k)
 
-    async def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> builtins.list[EntityRow]:
+    async def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         keys = list(dict.fromkeys(name_keys))
         if not keys:
             return []
@@ -403,7 +401,7 @@ class Neo4jStore:
 
     async def similar_entities(
         self, scope: Scope, vector: Vector, k: int, min_score: float
-    ) -> builtins.list[tuple[EntityRow, float]]:
+    ) -> list[tuple[EntityRow, float]]:
         if k <= 0:
             return []
         values = self._vector_param(vector)
@@ -422,8 +420,8 @@ class Neo4jStore:
         return [(row, score) for row, score in scored if score >= min_score][:k]
 
     async def _entity_ann(
-        self, condition: Cypher, params: dict[str, Any], vector: builtins.list[float], k: int, min_score: float
-    ) -> builtins.list[Any]:
+        self, condition: Cypher, params: dict[str, Any], vector: list[float], k: int, min_score: float
+    ) -> list[Any]:
         fetch = max(k * _FIRST_FETCH_FACTOR, _MIN_FETCH)
         query = Q.ENTITY_VECTOR_ANN.render(scope=condition)
         while True:
@@ -435,7 +433,7 @@ class Neo4jStore:
                 return list(row["hits"])
             fetch *= 2
 
-    def _vector_param(self, vector: Vector) -> builtins.list[float]:
+    def _vector_param(self, vector: Vector) -> list[float]:
         return _embedding(vector, self._dims, "query")
 
     # -- graph -----------------------------------------------------------------------------
@@ -451,7 +449,7 @@ class Neo4jStore:
         async with translate_errors(self._target, "graph expansion"):
             return await self._in_read(work)
 
-    async def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> builtins.list[tuple[int, int]]:
+    async def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]:
         ids = list(dict.fromkeys(int(i) for i in memory_ids))
         if window < 1 or not ids:
             return []
@@ -461,7 +459,7 @@ class Neo4jStore:
             rows = await self._read(query, {**params.values, "ids": ids, "window": window})
         return [(int(row["id"]), int(n)) for row in rows for n in row["neighbours"]]
 
-    async def relations(self, scope: Scope, include_invalid: bool, limit: int) -> builtins.list[RelationRow]:
+    async def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]:
         if limit <= 0:
             return []
         params = Params("s")
@@ -470,7 +468,7 @@ class Neo4jStore:
             rows = await self._read(query, {**params.values, "include_invalid": include_invalid, "limit": limit})
         return [_relation_row(row) for row in rows]
 
-    async def stats(self, scope: Scope) -> builtins.list[TenantStats]:
+    async def stats(self, scope: Scope) -> list[TenantStats]:
         mparams, eparams = Params("s"), Params("s")
         mquery = Q.STATS_MEMORIES.render(scope=memory_scope(scope, mparams))
         equery = Q.STATS_ENTITIES.render(scope=entity_scope(scope, eparams))
@@ -483,12 +481,18 @@ class Neo4jStore:
 # -- apply: one transaction, statements in an order where each sees the last ------------------
 
 
-async def _apply_work(tx: AsyncManagedTransaction, p: dict[str, Any]) -> ApplyResult:
+async def _apply_work(tx: AsyncManagedTransaction, p: dict[str, Any], ids: SnowflakeGenerator) -> ApplyResult:
     scope = p["scope"]
     if p["entities"]:
         await tx.run(_q(Q.MERGE_ENTITIES.query), {**scope, "rows": p["entities"]})
     if p["creates"]:
         await tx.run(_q(Q.CREATE_MEMORIES.query), {**scope, "rows": p["creates"]})
+    if p["locks"]:
+        await tx.run(_q(Q.LOCK_MEMORIES.query), {"ids": p["locks"]})
+    # Event ids are drawn once the locks are held, so that history's id order is the order in
+    # which concurrent changes to one memory really happened.
+    for row in p["updates"] + p["deletes"]:
+        row["event_id"] = ids.next_id()
     touched: set[int] = set()  # entities that lost a link: deleted below if left with none
     updated: dict[int, str] = {}
     if p["updates"]:
@@ -522,8 +526,8 @@ async def _delete_work(tx: AsyncManagedTransaction, p: dict[str, Any], touched: 
 def plan_parameters(plan: WritePlan, ids: SnowflakeGenerator, dims: int | None) -> dict[str, Any]:
     """The parameters of every statement of ``apply``: rows ready to UNWIND, plus event ids.
 
-    Event ids are drawn here, outside the transaction function, so a retried transaction
-    reuses them; updates and deletes that turn out not to match leave theirs unused.
+    The ids of ADD events are drawn here; those of UPDATE and DELETE events inside the
+    transaction, once the memories are locked (see _apply_work).
     """
     s = plan.scope
     scope = {
@@ -537,9 +541,11 @@ def plan_parameters(plan: WritePlan, ids: SnowflakeGenerator, dims: int | None) 
         "entities": [_entity_param(entities[key], dims) for key in sorted(entities)],
         "creates": [_create_param(m, ids.next_id(), dims) for m in plan.creates],
         "created_ids": [m.id for m in plan.creates],
-        "updates": [_update_param(c, ids.next_id(), dims) for c in plan.updates],
-        "deletes": [{"id": int(i), "event_id": ids.next_id()} for i in dict.fromkeys(plan.deletes)],
-        "relations": [_relation_param(r) for r in plan.relations],
+        "updates": [_update_param(c, dims) for c in plan.updates],
+        "deletes": [{"id": int(i)} for i in dict.fromkeys(plan.deletes)],
+        "locks": sorted({int(c.id) for c in plan.updates} | {int(i) for i in plan.deletes}),
+        # The same fact twice in one plan is one relation (as concurrent plans are, in Cypher).
+        "relations": [_relation_param(r) for r in _unique_relations(plan.relations)],
         "invalidations": [int(i) for i in plan.invalidations],
     }
 
@@ -576,7 +582,7 @@ def _create_param(m: NewMemory, event_id: int, dims: int | None) -> dict[str, An
     }
 
 
-def _update_param(c: MemoryChange, event_id: int, dims: int | None) -> dict[str, Any]:
+def _update_param(c: MemoryChange, dims: int | None) -> dict[str, Any]:
     meta = c.metadata
     return {
         "id": c.id, "updated_at": c.updated_at, "memory": c.memory, "hash": c.hash,
@@ -584,8 +590,14 @@ def _update_param(c: MemoryChange, event_id: int, dims: int | None) -> dict[str,
         "metadata": None if meta is None else _metadata_json(meta, f"memory {c.id}"),
         "md": None if meta is None else metadata_properties(meta),
         "entity_keys": None if c.entity_keys is None else sorted(set(c.entity_keys)),
-        "event_id": event_id,
     }
+
+
+def _unique_relations(relations: Sequence[RelationInput]) -> list[RelationInput]:
+    unique: dict[tuple[str, str, str], RelationInput] = {}
+    for r in relations:
+        unique.setdefault((r.source_key, r.relationship, r.destination_key), r)
+    return list(unique.values())
 
 
 def _relation_param(r: RelationInput) -> dict[str, Any]:
