@@ -22,15 +22,27 @@ from typing import Any
 
 from powermem import AsyncMemory
 
-WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
-         "quebec romeo sierra tango uniform victor whiskey xray yankee zulu garden coffee travel music paris "
-         "berlin project meeting doctor school football piano recipe holiday camera").split()
 NAMES = ("Alice Bob Carol Dave Erin Frank Grace Heidi Ivan Judy Mallory Niaj Olivia Peggy Rupert Sybil Trent "
          "Victor Walter").split()
+SYLLABLES = "ka lo mi ne ru sa ti vo wen dor pel ris tam gus fen bar lin cor mat hul".split()
+
+
+def vocabulary(rng: random.Random, size: int = 5000) -> list[str]:
+    """Pseudo-words: real text has thousands of distinct words, not a few dozen."""
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))))
+    return sorted(words)
+
+
+VOCABULARY = vocabulary(random.Random(1))
+# Zipf-like weights: a few words are common, most are rare, as in natural language.
+WEIGHTS = [1.0 / (rank + 1) for rank in range(len(VOCABULARY))]
 
 
 def sentence(rng: random.Random) -> str:
-    return f"{rng.choice(NAMES)} " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14)))
+    words = rng.choices(VOCABULARY, weights=WEIGHTS, k=rng.randint(6, 14))
+    return f"{rng.choice(NAMES)} " + " ".join(words)
 
 
 def config(kind: str, folder: Path, preset: str) -> dict[str, Any]:

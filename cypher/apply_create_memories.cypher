@@ -13,9 +13,12 @@ CREATE (:MemoryEvent {
   user_id: row.user_id, agent_id: row.agent_id, run_id: row.run_id
 })
 WITH m, row
-// float32 storage: half the bytes of a list of floats, so exact scans read half as much.
-CALL db.create.setNodeVectorProperty(m, 'embedding', row.embedding)
-WITH m, row
+CALL (m, row) {
+  // float32 storage: half the bytes of a list of floats, so exact scans read half as much.
+  // A zero vector has no cosine: it is not stored (the store sends null for it).
+  WITH m, row WHERE row.embedding IS NOT NULL
+  CALL db.create.setNodeVectorProperty(m, 'embedding', row.embedding)
+}
 CALL (m, row) {
   UNWIND row.entity_keys AS key
   MATCH (e:Entity {tenant: $entity_tenant, name_key: key})

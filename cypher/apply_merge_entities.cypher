@@ -8,5 +8,5 @@ MERGE (e:Entity {tenant: $entity_tenant, name_key: row.name_key})
     e.user_id = $user_id, e.agent_id = $agent_id, e.created_at = $at, e.updated_at = $at
   ON MATCH SET e.updated_at = $at
 // Only a new entity has no embedding yet. Stored as float32 (see apply_create_memories).
-WITH e, row WHERE e.embedding IS NULL
+WITH e, row WHERE e.embedding IS NULL AND row.embedding IS NOT NULL
 CALL db.create.setNodeVectorProperty(e, 'embedding', row.embedding)

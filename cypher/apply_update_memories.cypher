@@ -15,6 +15,11 @@ CALL (m, row) {
   CALL db.create.setNodeVectorProperty(m, 'embedding', row.embedding)
 }
 CALL (m, row) {
+  // The new embedding is a zero vector: it has no cosine, so the memory keeps none.
+  WITH m, row WHERE row.zero_embedding
+  REMOVE m.embedding
+}
+CALL (m, row) {
   // New metadata replaces every md_* property (keys come from the node, not from a query).
   WITH m, row WHERE row.metadata IS NOT NULL
   FOREACH (key IN [k IN keys(m) WHERE k STARTS WITH 'md_'] | REMOVE m[key])

@@ -5,7 +5,8 @@ WITH e LIMIT $cap
 WITH collect(e) AS candidates
 CALL (candidates) {
   UNWIND CASE WHEN size(candidates) < $cap THEN candidates ELSE [] END AS e
-  WITH e, vector.similarity.cosine(e.embedding, $vector) AS score
+  WITH e, CASE WHEN $zero OR e.embedding IS NULL THEN 0.5
+               ELSE vector.similarity.cosine(e.embedding, $vector) END AS score
   ORDER BY score DESC, e.id DESC
   LIMIT $k
   RETURN collect([e {.id, .name, .name_key, .type}, score]) AS hits

@@ -370,6 +370,25 @@ async def test_vector_scores_are_cosines(neo4j_store: Neo4jStore) -> None:
     assert hits[0].score == pytest.approx(1.0, abs=1e-5) and hits[1].score == pytest.approx(-1.0, abs=1e-5)
 
 
+async def test_zero_vectors_score_as_cosine_zero(neo4j_store: Neo4jStore) -> None:
+    # A text without words embeds to a zero vector with the hashing embedder; cosine is then
+    # undefined (and newer servers raise): it must not break the tenant's searches.
+    scope = Scope(user_id="zero")
+    base = unit()[0]
+    zero = new_memory("!!!", scope, np.zeros(TEST_DIMS, dtype=np.float32))
+    same = new_memory("same", scope, base)
+    await neo4j_store.apply(WritePlan(scope=scope, creates=[zero, same], at=now_timestamp(),
+                                      entities=[EntityInput(IDS.next_id(), "Z", "z", "x", np.zeros(TEST_DIMS, np.float32))]))
+    hits = await neo4j_store.vector_search(scope, None, base, 5)
+    assert [(h.id, round(h.score, 4)) for h in hits] == [(same.id, 1.0), (zero.id, 0.0)]
+    hits = await neo4j_store.vector_search(scope, None, np.zeros(TEST_DIMS, dtype=np.float32), 5)
+    assert sorted(h.id for h in hits) == sorted([zero.id, same.id]) and {h.score for h in hits} == {0.0}
+    assert [(e.name_key, s) for e, s in await neo4j_store.similar_entities(scope, base, 5, -1.0)] == [("z", 0.0)]
+    change = MemoryChange(same.id, now_timestamp(), embedding=np.zeros(TEST_DIMS, dtype=np.float32))
+    await neo4j_store.apply(WritePlan(scope=scope, updates=[change], at=now_timestamp()))
+    assert {h.score for h in await neo4j_store.vector_search(scope, None, base, 5)} == {0.0}
+
+
 async def test_fulltext_terms_are_literal_and_scoped(neo4j_store: Neo4jStore) -> None:
     scope, other = Scope(user_id="ft", agent_id="a"), Scope(user_id="ft", agent_id="b")
     texts = ["Alice AND Bob went to the c++ meetup", "NOT this one: a*b?c", "plain words only"]

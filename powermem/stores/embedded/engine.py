@@ -34,6 +34,7 @@ from powermem.stores.embedded.scoping import entity_scope_sql, scope_sql
 from powermem.stores.embedded.vectors import VectorCache
 from powermem.stores.embedded.writes import PlanWriter
 
+_POSTING_BUDGET = 2_000
 _MEMORY_COLUMNS = "id, memory, hash, user_id, agent_id, run_id, metadata, created_at, updated_at"
 _SORT_COLUMNS = {"created_at": "created_at", "updated_at": "updated_at", "id": "id", "memory": "memory"}
 _RELATION_SELECT = (
@@ -69,6 +70,7 @@ class SqliteEngine:
         self._ids = SnowflakeGenerator()
         self._vectors = VectorCache(0)
         self._data_version = -1
+        self._tenant_scopes: dict[str, Scope] | None = None
 
     # lifecycle -------------------------------------------------------------------------------
     def initialize(self, dims: int) -> None:
@@ -92,6 +94,7 @@ class SqliteEngine:
             for table in ("memories", "memory_fts", "entities", "mentions", "relations", "history"):
                 self._conn.execute(f"DELETE FROM {table}")
         self._vectors.clear()
+        self._tenant_scopes = None
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
@@ -101,6 +104,7 @@ class SqliteEngine:
         version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._vectors.clear()
+            self._tenant_scopes = None
             self._data_version = version
 
     # writes ------------------------------------------------------------------------------------
@@ -109,6 +113,9 @@ class SqliteEngine:
         with self._transaction():
             result = writer.run()
         self._sync_cache()
+        if self._tenant_scopes is not None:
+            for memory in plan.creates:
+                self._tenant_scopes.setdefault(memory.scope.memory_tenant, memory.scope)
         for tenant, memory_id, vector in writer.vector_puts:
             self._vectors.put(tenant, memory_id, vector)
         for tenant, memory_id in writer.vector_removes:
@@ -181,30 +188,69 @@ class SqliteEngine:
             allowed = np.asarray(ids, dtype=np.int64)
         hits: list[tuple[int, float]] = []
         for tenant in self._tenants(scope):
-            matrix = self._vectors.loaded(tenant) or self._vectors.load(
-                tenant, self._conn.execute("SELECT id, embedding FROM memories WHERE tenant = ?", (tenant,))
-            )
+            matrix = self._vectors.loaded(tenant)
+            if matrix is None:
+                rows = self._conn.execute("SELECT id, embedding FROM memories WHERE tenant = ?", (tenant,))
+                matrix = self._vectors.load(tenant, rows)
             hits.extend(matrix.top_k(vector, k, allowed))
         hits.sort(key=lambda h: (-h[1], -h[0]))
         return [Hit(i, s) for i, s in hits[:k]]
 
     def _tenants(self, scope: Scope) -> list[str]:
-        params: list[Any] = []
-        where = scope_sql(scope, params)
-        return [r[0] for r in self._conn.execute(f"SELECT DISTINCT tenant FROM memories WHERE {where}", params)]
+        # The tenant list is read once and kept in step with writes: scanning for it per
+        # search would cost more than the vector search itself on a large store.
+        if self._tenant_scopes is None:
+            rows = self._conn.execute("SELECT DISTINCT tenant, user_id, agent_id, run_id FROM memories")
+            self._tenant_scopes = {r[0]: Scope(r[1], r[2], r[3]) for r in rows}
+        return [t for t, s in self._tenant_scopes.items() if _within(s, scope)]
 
     def fulltext_search(self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int) -> list[Hit]:
         if not terms:
             return []
+        terms = self._affordable_terms(terms, k)
         # Each term is a quoted FTS5 string: operators and syntax in user text are searched for.
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         params: list[Any] = [match]
         where = self._where(scope, filters, params)
-        sql = (
-            "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -bm25(memory_fts) AS s FROM memory_fts "
-            f"WHERE memory_fts MATCH ?) ON fts_id = id WHERE {where} ORDER BY s DESC, id DESC LIMIT ?"
-        )
-        return [Hit(r[0], float(r[1])) for r in self._conn.execute(sql, [*params, k])]
+        # FTS5 ranks inside the index with a bounded window first (its ORDER BY rank LIMIT path);
+        # only when scope and filters leave fewer than k does it rank every match.
+        for window in (k * 8, -1):
+            sql = (
+                "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -rank AS s FROM memory_fts "
+                f"WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?) ON fts_id = id WHERE {where} "
+                "ORDER BY s DESC, id DESC LIMIT ?"
+            )
+            hits = [Hit(r[0], float(r[1])) for r in self._conn.execute(sql, [match, window, *params[1:], k])]
+            if len(hits) >= k or window < 0 or not self._window_full(match, window):
+                return hits
+        return hits
+
+    def _affordable_terms(self, terms: Sequence[str], k: int) -> list[str]:
+        """The rarest terms whose postings fit a budget; the rarest always stays.
+
+        FTS5 scores every document a query matches, so one very common word makes a query
+        cost as much as the store is large. Common words carry the least BM25 weight, and the
+        rare ones fill a k-sized pool on their own, so dropping the commonest bounds the cost
+        (the idea behind Lucene's max-score pruning) while keeping the ranking's top.
+        """
+        counts = dict(self._conn.execute(
+            "SELECT term, doc FROM memory_fts_terms WHERE term IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(terms)),),
+        ).fetchall())
+        present = sorted((t for t in terms if t in counts), key=lambda t: counts[t])
+        budget = max(_POSTING_BUDGET, k * 40)
+        kept: list[str] = []
+        spent = 0
+        for term in present:
+            if kept and spent + counts[term] > budget:
+                break
+            kept.append(term)
+            spent += counts[term]
+        return kept
+
+    def _window_full(self, match: str, window: int) -> bool:
+        sql = "SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)"
+        return bool(self._conn.execute(sql, (match, window + 1)).fetchone()[0] > window)
 
     def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         if not name_keys:
@@ -272,6 +318,14 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _within(tenant: Scope, scope: Scope) -> bool:
+    return all(
+        wanted is None or wanted == have
+        for wanted, have in ((scope.user_id, tenant.user_id), (scope.agent_id, tenant.agent_id),
+                             (scope.run_id, tenant.run_id))
+    )
 
 
 def _now() -> str:

@@ -29,6 +29,7 @@ CREATE INDEX IF NOT EXISTS memories_user ON memories (user_id, id);
 CREATE INDEX IF NOT EXISTS memories_agent ON memories (agent_id, id);
 CREATE INDEX IF NOT EXISTS memories_run ON memories (run_id, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS memory_fts USING fts5 (memory, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS memory_fts_terms USING fts5vocab (memory_fts, 'row');
 CREATE TABLE IF NOT EXISTS entities (
     id INTEGER PRIMARY KEY,
     tenant TEXT NOT NULL,

@@ -336,10 +336,13 @@ class Neo4jStore:
         values = self._vector_param(vector)
         params = Params("f")
         condition = where(memory_scope(scope, params), compile_filter(filters, params))
-        limit = self._config.exact_scan_limit
+        # A zero query vector has no cosine to anything: every memory scores 0, exactly scanned.
+        zero = not any(values)
+        limit = _INT64[1] - 1 if zero else self._config.exact_scan_limit
         async with translate_errors(self._target, "vector search"):
             exact = await self._read(
-                Q.VECTOR_EXACT.render(where=condition), {**params.values, "vector": values, "k": k, "cap": limit + 1}
+                Q.VECTOR_EXACT.render(where=condition),
+                {**params.values, "vector": values, "k": k, "cap": limit + 1, "zero": zero},
             )
             if exact[0]["candidates"] <= limit:
                 return _hits(exact[0]["hits"])
@@ -368,7 +371,7 @@ class Neo4jStore:
             fetch = _next_fetch(fetch, len(row["hits"]), k)
         # A selective filter over a large scope: scan the filtered set exactly, without a cap.
         exact = await self._read(
-            Q.VECTOR_EXACT.render(where=condition), {**params, "vector": vector, "k": k, "cap": _INT64[1]}
+            Q.VECTOR_EXACT.render(where=condition), {**params, "vector": vector, "k": k, "cap": _INT64[1], "zero": False}
         )
         return _hits(exact[0]["hits"])
 
@@ -407,10 +410,12 @@ class Neo4jStore:
         values = self._vector_param(vector)
         params = Params("s")
         condition = entity_scope(scope, params)
-        limit = self._config.exact_scan_limit
+        zero = not any(values)
+        limit = _INT64[1] - 1 if zero else self._config.exact_scan_limit
         async with translate_errors(self._target, "entity search"):
             exact = await self._read(
-                Q.ENTITY_VECTOR_EXACT.render(scope=condition), {**params.values, "vector": values, "k": k, "cap": limit + 1}
+                Q.ENTITY_VECTOR_EXACT.render(scope=condition),
+                {**params.values, "vector": values, "k": k, "cap": limit + 1, "zero": zero},
             )
             hits = exact[0]["hits"]
             if exact[0]["candidates"] > limit:
@@ -560,6 +565,12 @@ def _embedding(vector: Vector, dims: int | None, what: str) -> list[float]:
     return values
 
 
+def _stored_embedding(vector: Vector, dims: int | None, what: str) -> list[float] | None:
+    """The embedding to store, or None for a zero vector, which has no cosine to anything."""
+    values = _embedding(vector, dims, what)
+    return values if any(values) else None
+
+
 def _metadata_json(metadata: Mapping[str, Any], what: str) -> str:
     try:
         return json.dumps(metadata)
@@ -568,13 +579,14 @@ def _metadata_json(metadata: Mapping[str, Any], what: str) -> str:
 
 
 def _entity_param(e: EntityInput, dims: int | None) -> dict[str, Any]:
-    embedding = _embedding(e.embedding, dims, f"entity {e.name_key!r}")
+    embedding = _stored_embedding(e.embedding, dims, f"entity {e.name_key!r}")
     return {"id": e.id, "name": e.name, "name_key": e.name_key, "type": e.type, "embedding": embedding}
 
 
 def _create_param(m: NewMemory, event_id: int, dims: int | None) -> dict[str, Any]:
     return {
-        "id": m.id, "memory": m.memory, "hash": m.hash, "embedding": _embedding(m.embedding, dims, f"memory {m.id}"),
+        "id": m.id, "memory": m.memory, "hash": m.hash,
+        "embedding": _stored_embedding(m.embedding, dims, f"memory {m.id}"),
         "user_id": m.scope.user_id, "agent_id": m.scope.agent_id, "run_id": m.scope.run_id,
         "tenant": m.scope.memory_tenant, "scope_tokens": scope_tokens(m.scope),
         "metadata": _metadata_json(m.metadata, f"memory {m.id}"), "md": metadata_properties(m.metadata),
@@ -584,9 +596,10 @@ def _create_param(m: NewMemory, event_id: int, dims: int | None) -> dict[str, An
 
 def _update_param(c: MemoryChange, dims: int | None) -> dict[str, Any]:
     meta = c.metadata
+    embedding = None if c.embedding is None else _stored_embedding(c.embedding, dims, f"memory {c.id}")
     return {
         "id": c.id, "updated_at": c.updated_at, "memory": c.memory, "hash": c.hash,
-        "embedding": None if c.embedding is None else _embedding(c.embedding, dims, f"memory {c.id}"),
+        "embedding": embedding, "zero_embedding": c.embedding is not None and embedding is None,
         "metadata": None if meta is None else _metadata_json(meta, f"memory {c.id}"),
         "md": None if meta is None else metadata_properties(meta),
         "entity_keys": None if c.entity_keys is None else sorted(set(c.entity_keys)),
