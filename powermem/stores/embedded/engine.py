@@ -208,6 +208,8 @@ class SqliteEngine:
         if not terms:
             return []
         terms = self._affordable_terms(terms, k)
+        if not terms:  # no term occurs in any memory
+            return []
         # Each term is a quoted FTS5 string: operators and syntax in user text are searched for.
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         params: list[Any] = [match]

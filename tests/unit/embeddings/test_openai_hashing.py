@@ -83,7 +83,7 @@ def make_embedder(
         dims=dims,
         api_key="emb-key",
         base_url=server.base_url,
-        timeout=0.5,
+        timeout=3.0,  # generous: a loaded CI machine must not turn a slow answer into a retry
         batch_size=batch_size,
     )
     policy = retry_policy(attempts, 10.0, EmbeddingError, initial_wait=0.01, max_wait=0.05)

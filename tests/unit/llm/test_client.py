@@ -28,7 +28,7 @@ EXTRACTION = {
 MESSAGES = [{"role": "system", "content": "Extract."}, {"role": "user", "content": "I work at Acme."}]
 
 
-def make_client(server: ScriptedOpenAIServer, *, attempts: int = 4, timeout: float = 0.5) -> LLMClient:
+def make_client(server: ScriptedOpenAIServer, *, attempts: int = 4, timeout: float = 3.0) -> LLMClient:
     config = LLMConfig(provider="openai", api_key="sk-test", base_url=server.base_url, timeout=timeout)
     policy = retry_policy(attempts, 10.0, LLMError, initial_wait=0.01, max_wait=0.05)
     client = LLMClient.from_config(config, retry=policy)
@@ -98,11 +98,13 @@ async def test_5xx_then_success(client: LLMClient, openai_server: ScriptedOpenAI
 
 
 @pytest.mark.asyncio
-async def test_stall_past_timeout_is_retried(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
-    openai_server.fail(("stall", 3))
+async def test_stall_past_timeout_is_retried(openai_server: ScriptedOpenAIServer) -> None:
+    client = make_client(openai_server, timeout=0.5)
+    openai_server.fail(("stall", 4))
     started = time.monotonic()
     await client.structured(MESSAGES, Extraction)
-    assert time.monotonic() - started < 2.0  # the client gave up on the stall after 0.5 s
+    await client.aclose()
+    assert time.monotonic() - started < 3.5  # the client gave up on the stall after 0.5 s
     assert len(openai_server.requests) == 2
 
 
