@@ -13,7 +13,8 @@ from powermem import AsyncMemory, auto_config
 @pytest.fixture(autouse=True)
 def offline_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray ./.env is read
-    for name in ("NEO4J_URI", "POWERMEM_STORE", "LLM_API_KEY", "OPENAI_API_KEY", "LLM_PROVIDER"):
+    for name in ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE", "POWERMEM_STORE",
+                 "LLM_API_KEY", "OPENAI_API_KEY", "LLM_PROVIDER", "LLM_MODEL", "LLM_BASE_URL", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("POWERMEM_ENV_FILE", str(tmp_path / "absent.env"))
     monkeypatch.setenv("HOME", str(tmp_path))
