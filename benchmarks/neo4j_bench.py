@@ -128,7 +128,7 @@ async def bench_add(store: Neo4jStore, dims: int, batch: int) -> None:
 
 
 async def bench_one_tenant(
-    store: Neo4jStore, config: StoreConfig, dims: int, batch: int, queries: int, tune: bool
+    store: Neo4jStore, config: StoreConfig, dims: int, batch: int, queries: int, tune: bool, settle: float
 ) -> None:
     await store.reset()
     n = 100_000
@@ -140,6 +140,7 @@ async def bench_one_tenant(
     scopes += [Scope(user_id="big", run_id="rest")] * (n - start)
     rate = await insert(store, unit_vectors(n, dims), scopes, batch, 2)
     print(f"  (loaded 100,000 memories in one tenant at {rate:.0f}/s)")
+    await asyncio.sleep(settle)
     queries_v = unit_vectors(queries + 20, dims)
     scope = Scope(user_id="big")
     p50, p95 = await latencies(lambda i: store.vector_search(scope, None, queries_v[i], 10), queries)
@@ -168,7 +169,7 @@ async def tune_exact_scan(config: StoreConfig, queries_v: np.ndarray, queries: i
         await index.close()
 
 
-async def bench_many_tenants(store: Neo4jStore, dims: int, batch: int, queries: int) -> None:
+async def bench_many_tenants(store: Neo4jStore, dims: int, batch: int, queries: int, settle: float) -> None:
     await store.reset()
     n, tenants = 100_000, 1_000
     scopes = [Scope(user_id=f"user{i % tenants}") for i in range(n)]
@@ -176,6 +177,7 @@ async def bench_many_tenants(store: Neo4jStore, dims: int, batch: int, queries: 
     scopes = [scopes[i] for i in order]
     rate = await insert(store, unit_vectors(n, dims), scopes, batch, 2)
     print(f"  (loaded 100,000 memories over 1,000 tenants at {rate:.0f}/s)")
+    await asyncio.sleep(settle)
     queries_v = unit_vectors(queries + 20, dims)
     p50, p95 = await latencies(
         lambda i: store.vector_search(Scope(user_id=f"user{(i * 37) % tenants}"), None, queries_v[i], 10), queries
@@ -191,6 +193,8 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--tune", action="store_true", help="also compare exact scan and index per scope size")
+    parser.add_argument("--settle", type=float, default=30.0,
+                        help="seconds to wait after a bulk load before timing searches (index segment merges)")
     parser.add_argument("--exact-scan-limit", type=int, default=None, help="override StoreConfig.exact_scan_limit")
     parser.add_argument("--only", choices=["add", "one", "many"], action="append")
     args = parser.parse_args()
@@ -210,9 +214,9 @@ async def main() -> None:
         if "add" in only:
             await bench_add(store, args.dims, args.batch)
         if "one" in only:
-            await bench_one_tenant(store, config, args.dims, args.batch, args.queries, args.tune)
+            await bench_one_tenant(store, config, args.dims, args.batch, args.queries, args.tune, args.settle)
         if "many" in only:
-            await bench_many_tenants(store, args.dims, args.batch, args.queries)
+            await bench_many_tenants(store, args.dims, args.batch, args.queries, args.settle)
         await store.reset()
         await drop_vector_indexes(config)
     finally:
