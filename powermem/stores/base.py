@@ -213,7 +213,8 @@ class GraphStore(Protocol):
     - ``adjacent``: for each given memory, up to ``window`` memories before and after it in id
       order within its own (user, agent, run), restricted to scope: (memory_id, neighbour_id).
     - ``relations``: relations of the scope's entity tenants, newest first.
-    - ``delete_scope`` deletes every memory matching the (non-empty) scope, with DELETE events.
+    - ``delete_scope`` deletes every memory matching the scope (an empty scope: every memory),
+      with DELETE events.
     - ``initialize`` creates the schema idempotently and raises ConfigError when the store
       was created with a different embedding dimension.
     """
