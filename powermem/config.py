@@ -46,7 +46,7 @@ class StoreConfig(_Section):
     database: str | None = None
     connection_timeout: float = Field(10.0, gt=0)
     exact_scan_limit: int = Field(
-        2_000, ge=0, description="Neo4j: scopes with at most this many candidates are scanned exactly."
+        20_000, ge=0, description="Neo4j: scopes with at most this many candidates are scanned exactly."
     )
 
 
