@@ -23,8 +23,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from powermem import AsyncMemory  # noqa: E402
-from tests.support.openai_server import ScriptedOpenAIServer  # noqa: E402
+from powermem import AsyncMemory
+from tests.support.openai_server import ScriptedOpenAIServer
 
 FACTS = [
     "Maya lives in Lisbon", "Maya works at Northwind Labs as a robotics lead", "Maya is vegetarian",
@@ -82,7 +82,7 @@ def config(folder: Path, server: ScriptedOpenAIServer, name: str, embedding: str
 
 async def per_add(folder: Path, server: ScriptedOpenAIServer) -> None:
     turns = conversation()
-    server.respond_with(responder({text: extraction for text, extraction in turns}))
+    server.respond_with(responder(dict(turns)))
     async with AsyncMemory(config(folder, server, "calls", "local")) as memory:
         for text, _ in turns:
             await memory.add(text, user_id="maya")

@@ -22,9 +22,8 @@ from typing import Any
 
 from powermem import AsyncMemory
 
-NAMES = ("Alice Bob Carol Dave Erin Frank Grace Heidi Ivan Judy Mallory Niaj Olivia Peggy Rupert Sybil Trent "
-         "Victor Walter").split()
-SYLLABLES = "ka lo mi ne ru sa ti vo wen dor pel ris tam gus fen bar lin cor mat hul".split()
+NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory", "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor", "Walter"]
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "wen", "dor", "pel", "ris", "tam", "gus", "fen", "bar", "lin", "cor", "mat", "hul"]
 
 
 def vocabulary(rng: random.Random, size: int = 5000) -> list[str]:
