@@ -15,8 +15,8 @@ from typing import Any
 from powermem._memory import AsyncMemory
 from powermem._validate import metadata_of
 from powermem.errors import InvalidInputError
-from powermem.ingest.pipeline import created_records
 from powermem.ingest.raw import Draft
+from powermem.records import added_record
 from powermem.stores.base import EntityRow, GraphStore, MemoryRow, RelationRow, Scope, TenantStats
 
 __all__ = ["TenantGraph", "add_texts", "graph_of", "store_of", "tenant_stats"]
@@ -52,7 +52,7 @@ async def add_texts(
     # The raw-ingest planner is the exact path of add(infer=False), minus the one-metadata limit.
     plan = await pipeline._raw.plan(drafts, scope, actor)
     await store.apply(plan)
-    return created_records(plan)
+    return [added_record(m) for m in plan.creates]
 
 
 @dataclass

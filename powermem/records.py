@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from powermem.stores.base import HistoryRow, MemoryRow, RelationRow
+from powermem.stores.base import HistoryRow, MemoryRow, NewMemory, RelationRow
 
 
 def memory_record(row: MemoryRow) -> dict[str, Any]:
@@ -34,3 +34,11 @@ def history_record(row: HistoryRow) -> dict[str, Any]:
         "new_memory": row.new_memory,
         "created_at": row.created_at,
     }
+
+
+def added_record(memory: NewMemory) -> dict[str, Any]:
+    """The record of a memory a plan creates, with its ADD event, without reading it back."""
+    s = memory.scope
+    row = MemoryRow(memory.id, memory.memory, memory.hash, s.user_id, s.agent_id, s.run_id,
+                    memory.metadata, memory.created_at, memory.created_at)
+    return {**memory_record(row), "event": "ADD"}

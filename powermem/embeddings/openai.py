@@ -11,7 +11,7 @@ from openai.types import CreateEmbeddingResponse
 from powermem.config import EmbeddingConfig
 from powermem.embeddings.base import Vectors, l2_normalise
 from powermem.errors import ConfigError, EmbeddingError
-from powermem.llm.client import DEFAULT_BASE_URL
+from powermem.llm.client import DEFAULT_BASE_URL, resolve_api_key
 from powermem.llm.retry import RetryPolicy, call_with_retry, retry_policy
 
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "KNOWN_DIMS", "OpenAIEmbedder"]
@@ -93,11 +93,4 @@ def _dims(model: str, configured: int | None) -> int:
 
 
 def _api_key(config: EmbeddingConfig) -> str:
-    if config.api_key:
-        return config.api_key
-    if config.base_url:
-        return "not-needed"  # local OpenAI-compatible servers accept any key
-    raise ConfigError(
-        "EMBEDDING_API_KEY is required for the openai embedding provider; "
-        "set it, or set EMBEDDING_BASE_URL to a server that needs no key"
-    )
+    return resolve_api_key(config.api_key, config.base_url, "EMBEDDING_API_KEY", "EMBEDDING_BASE_URL", "embedding")

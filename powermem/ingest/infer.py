@@ -25,7 +25,7 @@ from powermem.ingest.raw import memory_hash
 from powermem.llm.client import LLMClient, Usage
 from powermem.llm.prompts import extraction_messages, reconciliation_messages
 from powermem.llm.schemas import Extraction, Reconciliation
-from powermem.records import memory_record
+from powermem.records import added_record, memory_record
 from powermem.stores.base import (
     ApplyResult,
     GraphStore,
@@ -124,7 +124,7 @@ class InferIngest:
         rows = await self._store.get_many(sorted(similar), scope, filters)
         rows.sort(key=lambda r: (-similar[r.id], r.id))
         names = [e.name for e in extraction.entities] + [n for r in extraction.relations for n in (r.source, r.destination)]
-        known = await self._store.entities_by_key(scope, sorted({k for n in names if (k := _key(n))}))
+        known = await self._store.entities_by_key(scope, sorted({k for n in names if (k := normalize_name(n))}))
         relations: list[RelationRow] = []
         if known and rows:
             graph = await self._store.expand(scope, [e.id for e in known], [], 1, _RELATION_CONTEXT)
@@ -174,10 +174,6 @@ class InferIngest:
         outcome.updated[row.id] = row.memory
 
 
-def _key(name: str) -> str:
-    return normalize_name(name)
-
-
 def _decide(facts: list[str], context: _Context,
             decisions: Reconciliation | None) -> list[tuple[str, int | None, str | None]]:
     """(event, existing small id, text) per fact; facts without a usable decision are ADDed."""
@@ -216,11 +212,7 @@ def _empty() -> dict[str, Any]:
 def _result(outcome: _Outcome, context: _Context, applied: ApplyResult) -> dict[str, Any]:
     plan = outcome.plan
     results: list[dict[str, Any]] = []
-    for memory in plan.creates:
-        s = memory.scope
-        row = MemoryRow(memory.id, memory.memory, memory.hash, s.user_id, s.agent_id, s.run_id,
-                        memory.metadata, memory.created_at, memory.created_at)
-        results.append({**memory_record(row), "event": "ADD"})
+    results.extend(added_record(memory) for memory in plan.creates)
     by_id = {m.id: m for m in context.memories}
     for change in (c for c in plan.updates if c.id in applied.updated):
         old = by_id[change.id]

@@ -13,25 +13,10 @@ from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver
 from powermem.ingest.messages import parse_messages, storable
 from powermem.ingest.raw import RawIngest, drafts_from_messages, memory_hash
-from powermem.records import memory_record
-from powermem.stores.base import GraphStore, MemoryChange, MemoryRow, NewMemory, Scope, WritePlan
+from powermem.records import added_record, memory_record
+from powermem.stores.base import GraphStore, MemoryChange, MemoryRow, Scope, WritePlan
 
 logger = logging.getLogger("powermem")
-
-
-def created_records(plan: WritePlan) -> list[dict[str, Any]]:
-    records = []
-    for memory in plan.creates:
-        record = memory_record(_row_of(memory))
-        record["event"] = "ADD"
-        records.append(record)
-    return records
-
-
-def _row_of(memory: NewMemory) -> MemoryRow:
-    s = memory.scope
-    return MemoryRow(memory.id, memory.memory, memory.hash, s.user_id, s.agent_id, s.run_id,
-                     memory.metadata, memory.created_at, memory.created_at)
 
 
 class AddPipeline:
@@ -66,7 +51,7 @@ class AddPipeline:
             raise InvalidInputError("messages hold no non-system message with non-blank content to store")
         plan = await self._raw.plan(drafts_from_messages(kept, metadata), scope, actor=kept[0].role)
         await self._store.apply(plan)
-        return {"results": created_records(plan), "relations": {"added_entities": [], "deleted_entities": []}}
+        return {"results": [added_record(m) for m in plan.creates], "relations": {"added_entities": [], "deleted_entities": []}}
 
     async def update(
         self, memory_id: int, scope: Scope, content: str | None, metadata: dict[str, Any] | None

@@ -164,13 +164,19 @@ class LLMClient:
 
 
 def _api_key(config: LLMConfig) -> str:
-    if config.api_key:
-        return config.api_key
-    if config.base_url:
-        return "not-needed"  # local OpenAI-compatible servers accept any key
+    return resolve_api_key(config.api_key, config.base_url, "LLM_API_KEY (or OPENAI_API_KEY)", "LLM_BASE_URL", "LLM")
+
+
+def resolve_api_key(api_key: str | None, base_url: str | None, key_variable: str, url_variable: str,
+                    what: str) -> str:
+    """The key to send; local OpenAI-compatible servers (a base_url) accept any key."""
+    if api_key:
+        return api_key
+    if base_url:
+        return "not-needed"
     raise ConfigError(
-        "LLM_API_KEY (or OPENAI_API_KEY) is required for the openai LLM provider; "
-        "set it, or set LLM_BASE_URL to a server that needs no key"
+        f"{key_variable} is required for the openai {what} provider; "
+        f"set it, or set {url_variable} to a server that needs no key"
     )
 
 
