@@ -1,5 +1,7 @@
-// The dimension of each existing vector index, and whether it was created with filter
-// properties (listed after the vector property) for in-index filtered SEARCH.
-SHOW VECTOR INDEXES YIELD name, options, properties
-WHERE name IN ['memory_embedding', 'entity_embedding']
-RETURN name, options.indexConfig['vector.dimensions'] AS dims, size(properties) > 1 AS filtered
+// Every vector index over Memory or Entity embeddings: its name (another index on the same
+// property makes CREATE ... IF NOT EXISTS a silent no-op), its dimension, and whether it was
+// created with filter properties (listed after the vector property) for in-index SEARCH.
+SHOW VECTOR INDEXES YIELD name, labelsOrTypes, properties, options
+WHERE labelsOrTypes IN [['Memory'], ['Entity']] AND properties[0] = 'embedding'
+RETURN name, labelsOrTypes[0] AS label, options.indexConfig['vector.dimensions'] AS dims,
+       size(properties) > 1 AS filtered

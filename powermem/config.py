@@ -45,8 +45,11 @@ class StoreConfig(_Section):
     password: str | None = None
     database: str | None = None
     connection_timeout: float = Field(10.0, gt=0)
+    # Measured on 5.26 (benchmarks/neo4j_bench.py --tune): an exact scan costs ~23 us per
+    # candidate, the post-filtered index ~100 ms for a small scope in a large store; they
+    # cross near 5,000.
     exact_scan_limit: int = Field(
-        20_000, ge=0, description="Neo4j: scopes with at most this many candidates are scanned exactly."
+        5_000, ge=0, description="Neo4j: scopes with at most this many candidates are scanned exactly."
     )
 
 
@@ -84,7 +87,12 @@ class EmbeddingConfig(_Section):
 class IngestConfig(_Section):
     entity_similarity_threshold: float = Field(0.92, ge=0, le=1)
     reconcile_candidates: int = Field(5, ge=1, le=50, description="Similar memories fetched per new fact.")
-    reconcile_min_similarity: float = Field(0.5, ge=-1, le=1)
+    # Sentences about the same person share a subject, so MiniLM puts unrelated facts of one
+    # user at cosine 0.5-0.7; a fact that changes an earlier one ("moved from Lisbon to Porto"
+    # vs "lives in Lisbon") sits above 0.8. 0.7 keeps the second LLM call for the latter.
+    reconcile_min_similarity: float = Field(
+        0.7, ge=-1, le=1, description="Existing memories below this cosine are not shown to the reconciliation call."
+    )
 
 
 SearchPreset = Literal["hybrid", "vector", "fulltext", "vector+fulltext"]

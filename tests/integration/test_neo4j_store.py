@@ -92,6 +92,27 @@ async def test_initialize_with_another_dimension_is_a_config_error(neo4j_store: 
         await neo4j_store.initialize(TEST_DIMS + 1)
 
 
+async def test_another_vector_index_on_memory_embeddings_is_named_in_the_error(
+    neo4j_store: Neo4jStore, neo4j_config: StoreConfig
+) -> None:
+    # CREATE ... IF NOT EXISTS is a silent no-op when another index covers the property; the
+    # store would then query an index that does not exist.
+    await cypher(neo4j_config, "DROP INDEX memory_embedding IF EXISTS")
+    await cypher(
+        neo4j_config,
+        "CREATE VECTOR INDEX stray_vectors FOR (m:Memory) ON (m.embedding) "
+        "OPTIONS {indexConfig: {`vector.dimensions`: $dims, `vector.similarity_function`: 'cosine'}}",
+        dims=TEST_DIMS,
+    )
+    try:
+        with pytest.raises(ConfigError, match="'stray_vectors' on :Memory\\(embedding\\)"):
+            await neo4j_store.initialize(TEST_DIMS)
+    finally:
+        await cypher(neo4j_config, "DROP INDEX stray_vectors IF EXISTS")
+    await neo4j_store.initialize(TEST_DIMS)
+    assert "memory_embedding" in await schema_names(neo4j_config)
+
+
 INIT_SCRIPT = """
 import asyncio, sys
 from powermem.config import StoreConfig
@@ -357,6 +378,28 @@ async def test_vector_search_returns_k_for_a_small_tenant_among_20000(
         assert len({h.id for h in rare_hits} & {ids[i] for i in truth(vectors, query, rare, 10)}) >= 8
     finally:
         await ann.close()
+
+
+async def test_a_scope_remembered_as_large_still_searches_right_after_shrinking(neo4j_config: StoreConfig) -> None:
+    # The store remembers that a scope outgrew the exact scan and then skips the count; when
+    # deletes shrink the scope, the index path must still return the exact k that remain.
+    store = Neo4jStore(neo4j_config.model_copy(update={"exact_scan_limit": 20}))
+    try:
+        await store.initialize(TEST_DIMS)
+        await store.reset()
+        scope, other = Scope(user_id="shrinks"), Scope(user_id="crowd")
+        vectors = unit(60)
+        mine = [new_memory(f"mine {i}", scope, vectors[i]) for i in range(30)]
+        crowd = [new_memory(f"crowd {i}", other, vectors[30 + i]) for i in range(30)]
+        await store.apply(WritePlan(scope=scope, creates=mine, at=now_timestamp()))
+        await store.apply(WritePlan(scope=other, creates=crowd, at=now_timestamp()))
+        query = unit()[0]
+        assert len(await store.vector_search(scope, None, query, 5)) == 5  # 30 > 20: remembered as large
+        await store.apply(WritePlan(scope=scope, deletes=[m.id for m in mine[3:]], at=now_timestamp()))
+        hits = await store.vector_search(scope, None, query, 5)
+        assert [h.id for h in hits] == [mine[i].id for i in truth(vectors[:3], query, [0, 1, 2], 5)]
+    finally:
+        await store.close()
 
 
 async def test_vector_scores_are_cosines(neo4j_store: Neo4jStore) -> None:

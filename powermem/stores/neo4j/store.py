@@ -15,7 +15,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, LiteralString, TypeVar
 
 import numpy as np
@@ -55,6 +55,7 @@ from powermem.stores.neo4j.filters import (
     memory_scope,
     where,
 )
+from powermem.stores.neo4j.vector_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, VectorPlans, next_fetch
 
 __all__ = ["Neo4jStore", "lucene_query", "metadata_properties", "scope_tokens"]
 
@@ -82,9 +83,7 @@ _LOCK_CODES = frozenset(
         "Neo.TransientError.Transaction.LockClientStopped",
     }
 )
-_FIRST_FETCH_FACTOR = 4  # first over-fetch of a post-filtered index query, as a multiple of k
-_MIN_FETCH = 32
-_ANN_MAX_FETCH = 16_384  # past this, an exact scan of the filtered set is both cheaper and exact
+_VECTOR_INDEX_NAMES = {"Memory": "memory_embedding", "Entity": "entity_embedding"}
 _HUB_ROWS_PER_NODE = 4  # expansion rows per allowed node, so one hub cannot flood a hop
 _MIN_MENTIONS_PER_ENTITY = 8  # as the embedded store: both return the same subgraph
 _INT64 = (-(1 << 63), (1 << 63) - 1)
@@ -113,6 +112,7 @@ class Neo4jStore:
         self._search_clause = False  # Cypher 25 SEARCH with in-index filtering is usable
         self._version = ""
         self._ids = SnowflakeGenerator(worker_id)
+        self._plans = VectorPlans()
 
     @property
     def server_version(self) -> str:
@@ -180,6 +180,13 @@ class Neo4jStore:
             await self._schema(statement.query, {"dims": dims})
         filtered = True
         for row in await self._read(Q.VECTOR_INDEX_DIMS.query, {}):
+            expected = _VECTOR_INDEX_NAMES[row["label"]]
+            if row["name"] != expected:
+                raise ConfigError(
+                    f"the Neo4j store at {self._config.uri} has a vector index {row['name']!r} on "
+                    f":{row['label']}(embedding), so powermem cannot create {expected!r}; drop it "
+                    "or use a fresh database"
+                )
             existing = row["dims"]
             if existing is not None and int(existing) != dims:
                 raise ConfigError(
@@ -206,6 +213,7 @@ class Neo4jStore:
 
     async def reset(self) -> None:
         driver = self._require_driver()
+        self._plans.clear()
         # CALL ... IN TRANSACTIONS runs only in an auto-commit transaction, hence session.run.
         async with translate_errors(self._target, "reset"), driver.session(database=self._database) as session:
             result = await session.run(Query(_q(Q.RESET.query)))
@@ -267,6 +275,7 @@ class Neo4jStore:
 
     async def delete_scope(self, scope: Scope) -> int:
         # An empty scope deletes every memory: the facade only passes one for delete_all(all=True).
+        self._plans.clear()
         params = Params("s")
         query = Q.DELETE_SCOPE_IDS.render(scope=memory_scope(scope, params))
         at = now_timestamp()
@@ -339,18 +348,23 @@ class Neo4jStore:
         # A zero query vector has no cosine to anything: every memory scores 0, exactly scanned.
         zero = not any(values)
         limit = _INT64[1] - 1 if zero else self._config.exact_scan_limit
+        # Filters vary per call; only a plain scope search is planned from the ones before it.
+        plan_key = ("memory", scope) if filters is None and not zero else None
         async with translate_errors(self._target, "vector search"):
-            exact = await self._read(
-                Q.VECTOR_EXACT.render(where=condition),
-                {**params.values, "vector": values, "k": k, "cap": limit + 1, "zero": zero},
-            )
-            if exact[0]["candidates"] <= limit:
-                return _hits(exact[0]["hits"])
+            if plan_key is None or not self._plans.is_large(plan_key):
+                exact = await self._read(
+                    Q.VECTOR_EXACT.render(where=condition),
+                    {**params.values, "vector": values, "k": k, "cap": limit + 1, "zero": zero},
+                )
+                if exact[0]["candidates"] <= limit:
+                    return _hits(exact[0]["hits"])
+                if plan_key is not None:
+                    self._plans.mark_large(plan_key)
             if filters is None and self._search_clause and not scope.empty:
                 hits = await self._search_clause_query(scope, values, k)
                 if len(hits) >= k:
                     return hits
-            return await self._ann_search(condition, params.values, values, k)
+            return await self._ann_search(condition, params.values, values, k, plan_key)
 
     async def _search_clause_query(self, scope: Scope, vector: list[float], k: int) -> list[Hit]:
         params = Params("s")
@@ -358,17 +372,20 @@ class Neo4jStore:
         rows = await self._read(query, {**params.values, "vector": vector, "k": k})
         return [Hit(int(row["id"]), _cosine(row["score"])) for row in rows]
 
-    async def _ann_search(self, condition: Cypher, params: dict[str, Any], vector: list[float], k: int) -> list[Hit]:
+    async def _ann_search(
+        self, condition: Cypher, params: dict[str, Any], vector: list[float], k: int, plan_key: Hashable | None
+    ) -> list[Hit]:
         """Post-filtered ANN: grow the over-fetch until k hits match or the index runs dry."""
-        fetch = max(k * _FIRST_FETCH_FACTOR, _MIN_FETCH)
+        fetch = self._plans.first_fetch(plan_key, k)
         query = Q.VECTOR_ANN.render(where=condition)
-        while fetch <= _ANN_MAX_FETCH:
+        while fetch <= MAX_FETCH:
             row = (await self._read(query, {**params, "vector": vector, "k": k, "fetch": fetch}))[0]
+            self._plans.record(plan_key, row["fetched"], row["matched"])
             if len(row["hits"]) >= k:
                 return _hits(row["hits"])
             if row["fetched"] < fetch:
                 break  # the index gave all it would (HNSW may stop short of the whole store)
-            fetch = _next_fetch(fetch, len(row["hits"]), k)
+            fetch = next_fetch(fetch, len(row["hits"]), k)
         # A selective filter over a large scope: scan the filtered set exactly, without a cap.
         exact = await self._read(
             Q.VECTOR_EXACT.render(where=condition), {**params, "vector": vector, "k": k, "cap": _INT64[1], "zero": False}
@@ -384,13 +401,13 @@ class Neo4jStore:
         params = Params("f")
         query = Q.FULLTEXT_MEMORIES.render(where=where(memory_scope(scope, params), compile_filter(filters, params)))
         # Scope is filtered inside Lucene (scope tokens): only filters make over-fetch necessary.
-        fetch = k if filters is None else max(k * _FIRST_FETCH_FACTOR, _MIN_FETCH)
+        fetch = k if filters is None else max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
         async with translate_errors(self._target, "full-text search"):
             while True:
                 row = (await self._read(query, {**params.values, "query": lucene, "k": k, "fetch": fetch}))[0]
                 if len(row["hits"]) >= k or row["fetched"] < fetch:
                     return [Hit(int(i), float(s)) for i, s in row["hits"]]
-                fetch = _next_fetch(fetch, len(row["hits"]), k)
+                fetch = next_fetch(fetch, len(row["hits"]), k)
 
     async def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         keys = list(dict.fromkeys(name_keys))
@@ -427,11 +444,11 @@ class Neo4jStore:
     async def _entity_ann(
         self, condition: Cypher, params: dict[str, Any], vector: list[float], k: int, min_score: float
     ) -> list[Any]:
-        fetch = max(k * _FIRST_FETCH_FACTOR, _MIN_FETCH)
+        fetch = max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
         query = Q.ENTITY_VECTOR_ANN.render(scope=condition)
         while True:
             row = (await self._read(query, {**params, "vector": vector, "k": k, "fetch": fetch}))[0]
-            exhausted = row["fetched"] < fetch or fetch >= _ANN_MAX_FETCH
+            exhausted = row["fetched"] < fetch or fetch >= MAX_FETCH
             # Scores come best first: once the worst one fetched is below min_score, more cannot help.
             below = row["lowest"] is not None and _cosine(row["lowest"]) < min_score
             if len(row["hits"]) >= k or exhausted or below:
@@ -720,13 +737,6 @@ async def _expand_mentions(tx: AsyncManagedTransaction, scope: Scope, graph: Sub
 
 
 # -- rows ----------------------------------------------------------------------------------------
-
-
-def _next_fetch(fetch: int, matched: int, k: int) -> int:
-    """The next over-fetch: enough for k at the match rate seen so far (x8 when none matched)."""
-    if matched == 0:
-        return fetch * 8
-    return max(fetch * 2, math.ceil(fetch * k / matched * 1.25))
 
 
 def _supports_search_clause(version: str) -> bool:

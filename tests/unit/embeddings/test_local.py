@@ -21,6 +21,7 @@ from powermem.embeddings.local import (
     gelu,
     read_safetensors,
 )
+from powermem.config import IngestConfig
 from powermem.errors import EmbeddingError, InvalidInputError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -169,3 +170,22 @@ def test_batches_sort_by_length_and_keep_a_long_text_apart() -> None:
     assert batches == [[2, 6, 1, 5], [4, 3], [0]]
     assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
     assert [len(b) for b in _batches([10] * 70, batch_size=32)] == [32, 32, 6]
+
+
+@needs_model
+def test_default_reconcile_threshold_separates_changed_facts_from_other_facts(embedder: LocalEmbedder) -> None:
+    """The default ``reconcile_min_similarity`` is calibrated for this model: a fact that changes
+    an earlier one clears it (so reconciliation sees the old memory), while another fact about the
+    same person does not (so the add costs one LLM call, not two)."""
+    threshold = IngestConfig().reconcile_min_similarity
+    pairs = {
+        ("Maya moved from Lisbon to Porto", "Maya lives in Lisbon"): True,
+        ("Maya now works at Globex Robotics", "Maya works at Northwind Labs as a robotics lead"): True,
+        ("Maya finished her half marathon", "Maya is training for a half marathon"): True,
+        ("Maya is vegetarian", "Maya lives in Lisbon"): False,
+        ("Maya's manager is Daniel Okafor", "Maya works at Northwind Labs as a robotics lead"): False,
+        ("Maya collects vintage cameras", "Maya reads science fiction novels"): False,
+    }
+    for (new, old), related in pairs.items():
+        cosine = float(np.dot(*embedder.encode([new, old])))
+        assert (cosine >= threshold) is related, (new, old, cosine)

@@ -25,7 +25,8 @@ import org.neo4j.logging.log4j.Log4jLogProvider;
  *
  * <p>Usage: {@code Neo4jLocal HOME BOLT_PORT HTTP_PORT READY_FILE}; HTTP_PORT 0
  * turns HTTP off. Environment: NEO4J_PASSWORD (password of user neo4j),
- * NEO4J_LOCAL_PAGECACHE (e.g. 256m).
+ * NEO4J_LOCAL_PAGECACHE (e.g. 256m), NEO4J_LOCAL_CONF (a neo4j.conf-style file of extra
+ * settings, for benchmarks that tune the server; the settings made here override it).
  */
 public final class Neo4jLocal {
     private static final String DEFAULT_PASSWORD = "powermem-test-pw";
@@ -45,7 +46,12 @@ public final class Neo4jLocal {
         // Removed first so the script never mistakes a previous run's file for readiness.
         Files.deleteIfExists(readyFile);
 
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home);
+        String extraConf = System.getenv().getOrDefault("NEO4J_LOCAL_CONF", "");
+        if (!extraConf.isEmpty()) {
+            builder.loadPropertiesFromFile(Path.of(extraConf));
+        }
+        DatabaseManagementService dbms = builder
                 // Loopback only: this is a test instance with a well-known password.
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", boltPort))

@@ -1,0 +1,79 @@
+"""What the Neo4j store remembers between vector searches of a scope, to plan the next one.
+
+Choosing between an exact scan and the index needs the scope's candidate count, a query of its
+own; a post-filtered index query needs a guess of how many results to fetch so that k of them
+pass the scope. Both are remembered per scope for a short while. They are estimates that
+change how fast a search is, never what it returns: a scope wrongly taken as large uses the
+index, which falls back to an exact scan when it cannot find k; a stale match rate only
+changes the size of the first fetch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+FIRST_FETCH_FACTOR = 4  # first over-fetch of a post-filtered index query, as a multiple of k
+MIN_FETCH = 32  # HNSW explores as many candidates as it is asked for: fewer loses recall
+MAX_FETCH = 16_384  # past this, an exact scan of the filtered set is both cheaper and exact
+_RATE_MARGIN = 1.25  # fetch a quarter more than the last match rate says is enough
+
+
+@dataclass
+class _Plan:
+    large_until: float = 0.0
+    match_rate: float | None = None
+
+
+class VectorPlans:
+    """Per-scope planning facts, least recently used first out, each trusted for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 60.0, entries: int = 1024) -> None:
+        self._ttl = ttl
+        self._entries = entries
+        self._plans: OrderedDict[Hashable, _Plan] = OrderedDict()
+
+    def clear(self) -> None:
+        self._plans.clear()
+
+    def is_large(self, key: Hashable) -> bool:
+        """Whether the scope was recently seen holding more candidates than an exact scan takes."""
+        plan = self._plans.get(key)
+        return plan is not None and plan.large_until > time.monotonic()
+
+    def mark_large(self, key: Hashable) -> None:
+        self._plan(key).large_until = time.monotonic() + self._ttl
+
+    def forget(self, key: Hashable) -> None:
+        self._plans.pop(key, None)
+
+    def first_fetch(self, key: Hashable | None, k: int) -> int:
+        """How many index results to ask for first: enough for k at the scope's last match rate."""
+        plan = self._plans.get(key) if key is not None else None
+        if plan is None or plan.match_rate is None:
+            return max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
+        wanted = math.ceil(k / plan.match_rate * _RATE_MARGIN)
+        return min(MAX_FETCH, max(MIN_FETCH, wanted))
+
+    def record(self, key: Hashable | None, fetched: int, matched: int) -> None:
+        if key is not None and fetched > 0:
+            self._plan(key).match_rate = max(matched, 1) / fetched
+
+    def _plan(self, key: Hashable) -> _Plan:
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan()
+            if len(self._plans) > self._entries:
+                self._plans.popitem(last=False)
+        self._plans.move_to_end(key)
+        return plan
+
+
+def next_fetch(fetch: int, matched: int, k: int) -> int:
+    """The next over-fetch: enough for k at the match rate seen so far (x8 when none matched)."""
+    if matched == 0:
+        return fetch * 8
+    return max(fetch * 2, math.ceil(fetch * k / matched * _RATE_MARGIN))

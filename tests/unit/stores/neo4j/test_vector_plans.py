@@ -1,0 +1,60 @@
+"""Per-scope planning of Neo4j vector searches: what is remembered, for how long, and the fetch sizes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from powermem.stores.base import Scope
+from powermem.stores.neo4j.vector_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, VectorPlans, next_fetch
+
+KEY = ("memory", Scope(user_id="alice"))
+
+
+def test_an_unknown_scope_is_not_large_and_gets_the_default_first_fetch() -> None:
+    plans = VectorPlans()
+    assert not plans.is_large(KEY)
+    assert plans.first_fetch(KEY, 10) == max(10 * FIRST_FETCH_FACTOR, MIN_FETCH)
+    assert plans.first_fetch(None, 100) == 100 * FIRST_FETCH_FACTOR
+
+
+def test_large_is_trusted_only_for_the_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    plans = VectorPlans(ttl=60)
+    now = time.monotonic()
+    plans.mark_large(KEY)
+    assert plans.is_large(KEY)
+    assert not plans.is_large(("memory", Scope(user_id="bob")))
+    monkeypatch.setattr(time, "monotonic", lambda: now + 61)
+    assert not plans.is_large(KEY)
+
+
+def test_first_fetch_follows_the_last_match_rate() -> None:
+    plans = VectorPlans()
+    plans.record(KEY, fetched=40, matched=40)  # the scope is the whole index
+    assert plans.first_fetch(KEY, 10) == MIN_FETCH
+    plans.record(KEY, fetched=1000, matched=10)  # one memory in a hundred passes
+    assert plans.first_fetch(KEY, 10) == 1250
+    plans.record(KEY, fetched=1000, matched=0)  # none passed: counted as one, capped
+    assert plans.first_fetch(KEY, 100) == MAX_FETCH
+
+
+def test_clear_forget_and_least_recently_used_eviction() -> None:
+    plans = VectorPlans(entries=2)
+    a, b, c = (("memory", Scope(user_id=u)) for u in "abc")
+    plans.mark_large(a)
+    plans.mark_large(b)
+    plans.is_large(a)
+    plans.mark_large(a)  # a used again: b is now the oldest
+    plans.mark_large(c)
+    assert (plans.is_large(a), plans.is_large(b), plans.is_large(c)) == (True, False, True)
+    plans.forget(a)
+    assert not plans.is_large(a)
+    plans.clear()
+    assert not plans.is_large(c)
+
+
+def test_next_fetch_grows_by_the_observed_rate() -> None:
+    assert next_fetch(40, 0, 10) == 320
+    assert next_fetch(40, 5, 10) == 100
+    assert next_fetch(40, 9, 10) == 80
