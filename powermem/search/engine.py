@@ -156,23 +156,27 @@ class SearchEngine:
         pool: int,
     ) -> _Signals:
         signals = _Signals()
-        jobs: list[Any] = []
+        # The vector search runs beside the rest: the full-text terms wait only for entity linking.
+        vector_job = None
         if cfg.vector and vector is not None:
-            jobs.append(self._store.vector_search(scope, filters, vector, pool))
-        if cfg.graph and vector is not None:
-            jobs.append(self._link_entities(cfg, query, scope, vector))
-        done = iter(await asyncio.gather(*jobs))
-        if cfg.vector and vector is not None:
-            signals.vector = next(done)
-        if cfg.graph and vector is not None:
-            signals.named, signals.entities = next(done)
-            signals.hubs = await self._hubs(scope, signals.entities, pool)
-        if cfg.fulltext:
-            terms = search_terms(query)
-            hub_names = [e.name for e in signals.named if e.id in signals.hubs]
-            if hub_names:
-                terms = hub_terms(terms, hub_names)
-            signals.fulltext = await self._store.fulltext_search(scope, filters, terms, pool)
+            vector_job = asyncio.ensure_future(self._store.vector_search(scope, filters, vector, pool))
+        try:
+            if cfg.graph and vector is not None:
+                signals.named, signals.entities = await self._link_entities(cfg, query, scope, vector)
+                signals.hubs = await self._hubs(scope, signals.entities, pool)
+            if cfg.fulltext:
+                terms = search_terms(query)
+                hub_names = [e.name for e in signals.named if e.id in signals.hubs]
+                if hub_names:
+                    terms = hub_terms(terms, hub_names)
+                signals.fulltext = await self._store.fulltext_search(scope, filters, terms, pool)
+        except BaseException:
+            if vector_job is not None:
+                vector_job.cancel()
+                await asyncio.gather(vector_job, return_exceptions=True)
+            raise
+        if vector_job is not None:
+            signals.vector = await vector_job
         return signals
 
     async def _link_entities(

@@ -113,17 +113,17 @@ def test_add_reads_stdin_and_agent_scope(embedded: CliEnv) -> None:
 SCRIPT = ScriptedLLM(
     extractions={
         "I live in Berlin": {
-            "facts": ["alice lives in Berlin", "alice works at Acme"],
+            "facts": ["alice lives in the city of Berlin", "alice works at Acme"],
             "entities": [{"name": "alice", "type": "person"}, {"name": "Berlin", "type": "place"},
                          {"name": "Acme", "type": "organization"}],
             "relations": [{"source": "alice", "relationship": "LIVES_IN", "destination": "Berlin"},
                           {"source": "alice", "relationship": "WORKS_AT", "destination": "Acme"}]},
         "moved to Paris": {
-            "facts": ["alice lives in Paris"],
+            "facts": ["alice lives in the city of Paris"],
             "entities": [{"name": "alice", "type": "person"}, {"name": "Paris", "type": "place"}],
             "relations": [{"source": "alice", "relationship": "LIVES_IN", "destination": "Paris"}]},
     },
-    rules=[Rule("lives in Paris", "UPDATE", target="lives in Berlin", text="alice lives in Paris",
+    rules=[Rule("city of Paris", "UPDATE", target="city of Berlin", text="alice lives in the city of Paris",
                 contradicts="LIVES_IN")],
 )
 
@@ -147,7 +147,7 @@ def test_graph_export_with_llm_relations(cli: CliEnv, openai_server: ScriptedOpe
     assert relations == {("alice", "LIVES_IN", "Berlin", False), ("alice", "LIVES_IN", "Paris", True),
                          ("alice", "WORKS_AT", "Acme", True)}
     memories = {d["label"] for _, d in g.nodes(data=True) if d["kind"] == "memory"}
-    assert memories == {"alice lives in Paris", "alice works at Acme"}
+    assert memories == {"alice lives in the city of Paris", "alice works at Acme"}
     assert any(d["kind"] == "MENTIONS" for _, _, d in g.edges(data=True))
 
     page = cli.tmp / "g.html"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from powermem.errors import ConfigError
 from powermem.filters import FilterNode, now_timestamp
@@ -31,7 +32,7 @@ from powermem.stores.embedded import graph
 from powermem.stores.embedded.filters import compile_filter
 from powermem.stores.embedded.schema import PRAGMAS, SCHEMA
 from powermem.stores.embedded.scoping import entity_scope_sql, scope_sql
-from powermem.stores.embedded.vectors import VectorCache
+from powermem.stores.embedded.vectors import TenantMatrix, VectorCache, rank
 from powermem.stores.embedded.writes import PlanWriter
 
 _POSTING_BUDGET = 2_000
@@ -179,6 +180,13 @@ class SqliteEngine:
 
     # search ------------------------------------------------------------------------------------
     def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
+        matrices, allowed = self.vector_candidates(scope, filters)
+        return [Hit(i, s) for i, s in rank(matrices, vector, k, allowed)]
+
+    def vector_candidates(
+        self, scope: Scope, filters: FilterNode | None
+    ) -> tuple[list[TenantMatrix], npt.NDArray[np.int64] | None]:
+        """The matrices of the scope's tenants (loaded if need be) and the ids filters allow."""
         self._sync_cache()
         allowed = None
         if filters is not None:
@@ -186,15 +194,14 @@ class SqliteEngine:
             where = self._where(scope, filters, params)
             ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]
             allowed = np.asarray(ids, dtype=np.int64)
-        hits: list[tuple[int, float]] = []
+        matrices = []
         for tenant in self._tenants(scope):
             matrix = self._vectors.loaded(tenant)
             if matrix is None:
                 rows = self._conn.execute("SELECT id, embedding FROM memories WHERE tenant = ?", (tenant,))
                 matrix = self._vectors.load(tenant, rows)
-            hits.extend(matrix.top_k(vector, k, allowed))
-        hits.sort(key=lambda h: (-h[1], -h[0]))
-        return [Hit(i, s) for i, s in hits[:k]]
+            matrices.append(matrix)
+        return matrices, allowed
 
     def _tenants(self, scope: Scope) -> list[str]:
         # The tenant list is read once and kept in step with writes: scanning for it per

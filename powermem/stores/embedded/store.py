@@ -32,6 +32,7 @@ from powermem.stores.base import (
     WritePlan,
 )
 from powermem.stores.embedded.engine import SqliteEngine
+from powermem.stores.embedded.vectors import rank
 
 T = TypeVar("T")
 
@@ -40,6 +41,9 @@ class EmbeddedStore:
     def __init__(self, config: StoreConfig) -> None:
         self.path = Path(config.path).expanduser() if config.path else default_embedded_path()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="powermem-sqlite")
+        # Vector ranking is numpy work that releases the GIL: on its own thread it overlaps the
+        # full-text and graph queries of the same search on the SQLite thread.
+        self._ranker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="powermem-vectors")
         self._engine: SqliteEngine | None = None
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
@@ -70,6 +74,7 @@ class EmbeddedStore:
             await self._run(self._engine.close)
             self._engine = None
         self._executor.shutdown(wait=True)
+        self._ranker.shutdown(wait=True)
 
     async def reset(self) -> None:
         await self._run(self.engine.reset)
@@ -95,7 +100,9 @@ class EmbeddedStore:
         return await self._run(self.engine.history, memory_id, scope)
 
     async def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
-        return await self._run(self.engine.vector_search, scope, filters, vector, k)
+        matrices, allowed = await self._run(self.engine.vector_candidates, scope, filters)
+        ranked = await asyncio.get_running_loop().run_in_executor(self._ranker, rank, matrices, vector, k, allowed)
+        return [Hit(i, s) for i, s in ranked]
 
     async def fulltext_search(
         self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int

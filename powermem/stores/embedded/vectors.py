@@ -2,11 +2,14 @@
 
 SQLite stays the source of truth; these matrices are a cache loaded lazily per tenant and
 kept in step with each committed write. Rows are unit vectors, so cosine is a dot product.
+Writes happen on the SQLite thread while searches rank on another (numpy releases the GIL,
+so ranking overlaps the next SQLite job): each matrix has a lock, held briefly by both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -23,13 +26,18 @@ class TenantMatrix:
         self._ids = np.zeros(capacity, dtype=np.int64)
         self._row_of: dict[int, int] = {}
         self._count = 0
+        self._lock = threading.Lock()
         for memory_id, blob in zip(ids, rows, strict=False):
-            self.put(memory_id, np.frombuffer(blob, dtype=np.float32))
+            self._put(memory_id, np.frombuffer(blob, dtype=np.float32))
 
     def __len__(self) -> int:
         return self._count
 
     def put(self, memory_id: int, vector: Vector) -> None:
+        with self._lock:
+            self._put(memory_id, vector)
+
+    def _put(self, memory_id: int, vector: Vector) -> None:
         row = self._row_of.get(memory_id)
         if row is None:
             if self._count == len(self._ids):
@@ -41,6 +49,10 @@ class TenantMatrix:
         self._matrix[row] = vector
 
     def remove(self, memory_id: int) -> None:
+        with self._lock:
+            self._remove(memory_id)
+
+    def _remove(self, memory_id: int) -> None:
         row = self._row_of.pop(memory_id, None)
         if row is None:
             return
@@ -55,12 +67,13 @@ class TenantMatrix:
     def top_k(
         self, query: Vector, k: int, allowed: npt.NDArray[np.int64] | None
     ) -> list[tuple[int, float]]:
-        ids = self._ids[: self._count]
-        if allowed is not None:
-            rows = np.flatnonzero(np.isin(ids, allowed))
-            ids, scores = ids[rows], self._matrix[rows] @ query
-        else:
-            scores = self._matrix[: self._count] @ query
+        with self._lock:
+            ids = self._ids[: self._count].copy()
+            if allowed is not None:
+                rows = np.flatnonzero(np.isin(ids, allowed))
+                ids, scores = ids[rows], self._matrix[rows] @ query
+            else:
+                scores = self._matrix[: self._count] @ query
         if len(ids) > k:
             best = np.argpartition(-scores, k - 1)[:k]
             ids, scores = ids[best], scores[best]
@@ -100,3 +113,12 @@ class VectorCache:
         matrix = self._tenants.get(tenant)
         if matrix is not None:
             matrix.remove(memory_id)
+
+
+def rank(matrices: Sequence[TenantMatrix], query: Vector, k: int, allowed: npt.NDArray[np.int64] | None) -> list[tuple[int, float]]:
+    """The k best (id, cosine) over several tenants' matrices, best first, ties by larger id."""
+    hits: list[tuple[int, float]] = []
+    for matrix in matrices:
+        hits.extend(matrix.top_k(query, k, allowed))
+    hits.sort(key=lambda h: (-h[1], -h[0]))
+    return hits[:k]
