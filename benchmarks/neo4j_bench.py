@@ -14,6 +14,10 @@ Server: NEO4J_URI/NEO4J_USERNAME/NEO4J_PASSWORD/NEO4J_DATABASE if set, else it s
 ``scripts/neo4j-local --target <target>`` and stops it afterwards.
 
     python benchmarks/neo4j_bench.py --wipe [--target 5.26|latest] [--dims 384] [--tune]
+
+The figures in docs/benchmarks.md come from a server started with
+``NEO4J_LOCAL_CONF=benchmarks/neo4j-bulk.conf NEO4J_LOCAL_PAGECACHE=1g`` (see docs/neo4j.md,
+"Vector search performance").
 """
 
 from __future__ import annotations

@@ -9,6 +9,6 @@ CALL (candidates) {
                ELSE vector.similarity.cosine(e.embedding, $vector) END AS score
   ORDER BY score DESC, e.id DESC
   LIMIT $k
-  RETURN collect([e {.id, .name, .name_key, .type}, score]) AS hits
+  RETURN collect([e {.id, .name, .name_key, .type, mentions: COUNT { ()-[:MENTIONS]->(e) }}, score]) AS hits
 }
 RETURN size(candidates) AS candidates, hits

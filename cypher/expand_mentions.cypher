@@ -9,4 +9,4 @@ CALL (e) {
   LIMIT $per_entity
   RETURN collect(m.id) AS memory_ids
 }
-RETURN eid AS id, memory_ids, COUNT { (:Memory)-[:MENTIONS]->(e) } AS degree
+RETURN eid AS id, memory_ids, COUNT { ()-[:MENTIONS]->(e) } AS degree

@@ -53,6 +53,7 @@ class _Signals:
     fulltext: list[Hit] = field(default_factory=list)
     named: list[EntityRow] = field(default_factory=list)
     entities: dict[int, float] = field(default_factory=dict)  # linked entity -> link confidence
+    mentions: dict[int, int] = field(default_factory=dict)  # linked entity -> memories mentioning it
     hubs: set[int] = field(default_factory=set)
     fused: dict[int, float] = field(default_factory=dict)
     graph: GraphRanking | None = None
@@ -162,8 +163,8 @@ class SearchEngine:
             vector_job = asyncio.ensure_future(self._store.vector_search(scope, filters, vector, pool))
         try:
             if cfg.graph and vector is not None:
-                signals.named, signals.entities = await self._link_entities(cfg, query, scope, vector)
-                signals.hubs = await self._hubs(scope, signals.entities, pool)
+                await self._link_entities(cfg, query, scope, vector, signals)
+                signals.hubs = await self._hubs(scope, signals.mentions, pool)
             if cfg.fulltext:
                 terms = search_terms(query)
                 hub_names = [e.name for e in signals.named if e.id in signals.hubs]
@@ -180,22 +181,20 @@ class SearchEngine:
         return signals
 
     async def _link_entities(
-        self, cfg: SearchConfig, query: str, scope: Scope, vector: Vectors
-    ) -> tuple[list[EntityRow], dict[int, float]]:
+        self, cfg: SearchConfig, query: str, scope: Scope, vector: Vectors, signals: _Signals
+    ) -> None:
         named, similar = await asyncio.gather(
             self._store.entities_by_key(scope, query_name_keys(query)),
             self._store.similar_entities(scope, vector, _ENTITY_LINKS, cfg.entity_link_similarity),
         )
-        links = {entity.id: score for entity, score in similar}
-        links.update({entity.id: 1.0 for entity in named})
-        return named, links
+        signals.named = named
+        signals.entities = {entity.id: score for entity, score in similar}
+        signals.entities.update({entity.id: 1.0 for entity in named})
+        signals.mentions = {entity.id: entity.mentions for entity in [*named, *(e for e, _ in similar)]}
 
-    async def _hubs(self, scope: Scope, entities: Mapping[int, float], pool: int) -> set[int]:
+    async def _hubs(self, scope: Scope, degrees: Mapping[int, int], pool: int) -> set[int]:
         """The linked entities that are hubs (``is_hub``): their degree, then the tenant's size."""
-        if not entities:
-            return set()
-        degrees = (await self._store.expand(scope, sorted(entities), [], 0, 0)).degrees
-        frequent = {e for e in entities if degrees.get(e, 0) >= pool}
+        frequent = {e for e, degree in degrees.items() if degree >= pool}
         if not frequent:
             return set()  # below one candidate pool no name is a hub: no need to count the tenant
         total = await self._sizes.count(scope)

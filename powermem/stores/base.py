@@ -166,6 +166,9 @@ class EntityRow:
     name: str
     name_key: str
     type: str
+    # How many memories mention it, where the lookup reports it (entities_by_key and
+    # similar_entities do, so that search can tell hub names without another query).
+    mentions: int = 0
 
 
 @dataclass(frozen=True)

@@ -309,3 +309,16 @@ async def test_a_name_in_a_small_tenant_stays_a_full_text_term(
     found = await search(preset(memory_config, "hybrid"), "Where did Zed paddle the kayak?", user_id="zed", limit=5)
     assert found["results"][0]["memory"] == "Zed: I paddled my kayak to the island"
     assert sum(1 for r in found["results"] if "fulltext" in r["scores"]) > 1
+
+
+async def test_entity_lookups_report_how_many_memories_mention_each(memory: AsyncMemory) -> None:
+    # Search tells hub names from these counts, without a query of its own.
+    graph = await write(memory, lena_graph())
+    store, _, _ = await memory._ready()
+    scope = Scope(user_id=graph.user)
+    by_key = {e.name_key: e.mentions for e in await store.entities_by_key(scope, ["lena", "marco", "giulia"])}
+    assert by_key == {"lena": 1, "marco": 2, "giulia": 1}
+    marco = EMBEDDER.embed_sync(["Marco"])[0]
+    similar = await store.similar_entities(scope, marco, 3, -1.0)
+    assert {e.name_key: e.mentions for e, _ in similar} == by_key
+    assert similar[0][0].name_key == "marco"

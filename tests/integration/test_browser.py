@@ -108,7 +108,9 @@ async def seeded(neo4j_store_config: dict[str, Any], openai_server: ScriptedOpen
     openai_server.respond_with(ScriptedLLM(SCRIPT.extractions, SCRIPT.rules))
     user = f"browser-{uuid.uuid4().hex[:8]}"
     config = {"store": {"provider": "neo4j", **neo4j_store_config}, "embedding": {"provider": "hashing", "dims": 64},
-              "llm": {"provider": "openai", "base_url": openai_server.base_url, "api_key": "test", "model": "scripted"}}
+              "llm": {"provider": "openai", "base_url": openai_server.base_url, "api_key": "test", "model": "scripted"},
+              # 64 hashed dimensions put "lives in Berlin" and "lives in Paris" at 0.66 (MiniLM: 0.8+).
+              "ingest": {"reconcile_min_similarity": 0.5}}
     async with AsyncMemory(config) as memory:
         await memory.add("I live in Berlin and work at Acme, like my friend Bob", user_id=user)
         await memory.add("Bob plays jazz piano; he is at Acme too", user_id=user)

@@ -61,6 +61,9 @@ def _relation(raw: Sequence[Any]) -> RelationRow:
     return RelationRow(*raw)
 
 
+# Memories mentioning the entity of the enclosing row (an index-only count).
+_MENTION_COUNT = "SELECT count(*) FROM mentions WHERE mentions.entity_id = entities.id"
+
 class SqliteEngine:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -267,7 +270,7 @@ class SqliteEngine:
         params: list[Any] = [json.dumps(list(name_keys))]
         where = entity_scope_sql(scope, params)
         sql = (
-            "SELECT id, name, name_key, type FROM entities "
+            f"SELECT id, name, name_key, type, ({_MENTION_COUNT}) FROM entities "
             f"WHERE name_key IN (SELECT value FROM json_each(?)) AND {where}"
         )
         return [EntityRow(*r) for r in self._conn.execute(sql, params)]
@@ -282,8 +285,16 @@ class SqliteEngine:
             return []
         matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         scores = matrix @ vector
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [(EntityRow(*rows[i][:4]), float(scores[i])) for i in order if scores[i] >= min_score]
+        best = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] >= min_score]
+        counts = dict(self._conn.execute(
+            f"SELECT id, ({_MENTION_COUNT}) FROM entities WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps([rows[i][0] for i in best]),),
+        ).fetchall())
+        found = []
+        for i in best:
+            entity_id, name, name_key, kind = rows[i][:4]
+            found.append((EntityRow(entity_id, name, name_key, kind, counts.get(entity_id, 0)), float(scores[i])))
+        return found
 
     def expand(
         self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int

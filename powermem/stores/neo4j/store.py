@@ -771,7 +771,9 @@ def _history_row(ev: Mapping[str, Any]) -> HistoryRow:
 
 
 def _entity_row(e: Mapping[str, Any]) -> EntityRow:
-    return EntityRow(id=int(e["id"]), name=e["name"], name_key=e["name_key"], type=e["type"] or "")
+    return EntityRow(
+        id=int(e["id"]), name=e["name"], name_key=e["name_key"], type=e["type"] or "", mentions=int(e.get("mentions") or 0)
+    )
 
 
 def _relation_row(row: Mapping[str, Any]) -> RelationRow:

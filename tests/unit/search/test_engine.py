@@ -61,7 +61,7 @@ class StubStore:
         return [Hit(self.memories, 2.0)] if "kayak" in terms else []
 
     async def entities_by_key(self, scope: Scope, keys: Sequence[str]) -> list[EntityRow]:
-        return [EntityRow(7, "Zed", "zed", "person")] if "zed" in keys else []
+        return [EntityRow(7, "Zed", "zed", "person", self.zed_degree)] if "zed" in keys else []
 
     async def similar_entities(self, scope: Scope, vector: Any, k: int, min_score: float) -> list[Any]:
         return []
@@ -93,8 +93,8 @@ async def test_hub_names_are_not_full_text_terms_nor_graph_sources() -> None:
     found = await run(store)
     assert ("fulltext", ["kayak"]) in store.calls
     assert ("count", Scope(user_id="u")) in store.calls
-    # The degree probe, then the expansion: from the top hits only, not from the hub.
-    assert [c[1] for c in store.calls if c[0] == "expand"] == [([7], 0), ([], 2)]
+    # The lookup reports the degree (no probe): the expansion starts from the top hits only.
+    assert [c[1] for c in store.calls if c[0] == "expand"] == [([], 2)]
     assert found["results"][0]["id"] == 200
 
 
