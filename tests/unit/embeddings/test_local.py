@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from powermem.config import IngestConfig
 from powermem.embeddings.base import Embedder
 from powermem.embeddings.local import (
     INSTALL_HINT,
@@ -21,7 +22,6 @@ from powermem.embeddings.local import (
     gelu,
     read_safetensors,
 )
-from powermem.config import IngestConfig
 from powermem.errors import EmbeddingError, InvalidInputError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
