@@ -233,7 +233,7 @@ def test_neo4j_browser_shows_the_graph(seeded: dict[str, Any], neo4j_store_confi
     assert done.returncode == 0, f"browse.mjs failed:\n{done.stdout}\n{done.stderr}"
     [shown] = json.loads(done.stdout.strip().splitlines()[-1])["steps"]
     captions = " ".join(shown["nodeCaptions"])
-    assert shown["nodes"] >= 8 and shown["relationships"] >= 8
+    assert shown["nodes"] >= 8 and shown["relationships"] >= 8, shown["text"]
     assert "alice" in captions and "Acme" in captions and "jazz" in captions  # entities by name
     assert "Paris" in captions and "lives in" in captions  # memories by their text (wrapped over lines)
     assert {"LIVES_IN", "WORKS_AT", "PLAYS", "MENTIONS"} <= set(shown["relationshipCaptions"])

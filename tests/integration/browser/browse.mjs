@@ -66,7 +66,11 @@ async function settle(page, frame) {
 }
 
 async function inspect(page, frame, step) {
-  if (await frame.locator('[data-testid=cypherFrameSidebarVisualization]').count() > 0) {
+  // A graph result gets its Graph tab a moment after the status bar on a busy machine; a
+  // table-only result never does, hence the bounded wait.
+  const graphTab = frame.locator('[data-testid=cypherFrameSidebarVisualization]');
+  await graphTab.first().waitFor({ timeout: 20000 }).catch(() => {});
+  if (await graphTab.count() > 0) {
     await settle(page, frame);
   }
   const shown = {
