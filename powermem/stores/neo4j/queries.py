@@ -14,6 +14,9 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, LiteralString
+
+from neo4j import AsyncResult
 
 from powermem.stores.neo4j.filters import Cypher
 
@@ -126,3 +129,14 @@ ADJACENT = _load("adjacent")
 RELATIONS = _load("relations")
 STATS_MEMORIES = _load("stats_memories")
 STATS_ENTITIES = _load("stats_entities")
+
+
+def as_query(text: str) -> LiteralString:
+    # The driver asks for a LiteralString: statement texts are the cypher/ files plus compiled
+    # fragments (constants and parameter names), never data. mypy treats both types alike.
+    return text
+
+
+async def fetch_rows(result: AsyncResult) -> list[dict[str, Any]]:
+    return [record.data() async for record in result]
+

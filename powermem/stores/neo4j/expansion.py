@@ -1,0 +1,71 @@
+"""Graph expansion: breadth-first over valid relations, then the memories mentioning what was reached."""
+
+from __future__ import annotations
+
+from neo4j import AsyncManagedTransaction
+
+from powermem.stores.base import RelationRow, Scope, Subgraph
+from powermem.stores.neo4j import queries as Q
+from powermem.stores.neo4j.filters import Params, entity_scope, memory_scope
+from powermem.stores.neo4j.queries import as_query, fetch_rows
+from powermem.stores.neo4j.rows import entity_row, relation_row
+
+__all__ = ["expand_work"]
+
+_HUB_ROWS_PER_NODE = 4  # expansion rows per allowed node, so one hub cannot flood a hop
+_MIN_MENTIONS_PER_ENTITY = 8  # as the embedded store: both return the same subgraph
+
+
+async def expand_work(
+    tx: AsyncManagedTransaction, scope: Scope, entity_ids: list[int], memory_ids: list[int], hops: int,
+    max_nodes: int,
+) -> Subgraph:
+    """Breadth-first over valid relations, one query per hop, visiting at most max_nodes entities."""
+    params = Params("s")
+    seeds = Q.EXPAND_SEEDS.render(scope=entity_scope(scope, params))
+    rows = await fetch_rows(await tx.run(as_query(seeds), {**params.values, "entity_ids": entity_ids, "memory_ids": memory_ids}))
+    graph = Subgraph(entities={int(r["e"]["id"]): entity_row(r["e"]) for r in rows})
+    frontier = sorted(graph.entities)
+    relations: dict[int, RelationRow] = {}
+    for _ in range(hops):
+        if not frontier or len(graph.entities) >= max_nodes:
+            break
+        frontier = await _expand_hop(tx, graph, relations, frontier, max_nodes)
+    graph.relations = [
+        r for r in relations.values() if r.source_id in graph.entities and r.destination_id in graph.entities
+    ]
+    await _expand_mentions(tx, scope, graph, max_nodes)
+    return graph
+
+
+async def _expand_hop(
+    tx: AsyncManagedTransaction, graph: Subgraph, relations: dict[int, RelationRow], frontier: list[int],
+    max_nodes: int,
+) -> list[int]:
+    params = {"frontier": frontier, "max_rows": max_nodes * _HUB_ROWS_PER_NODE}
+    found: list[int] = []
+    for row in await fetch_rows(await tx.run(as_query(Q.EXPAND_HOP.query), params)):
+        relation = relation_row(row)
+        relations[relation.id] = relation
+        neighbour = entity_row(row["neighbour"])
+        if neighbour.id not in graph.entities and len(graph.entities) < max_nodes:
+            graph.entities[neighbour.id] = neighbour
+            found.append(neighbour.id)
+    return found
+
+
+async def _expand_mentions(tx: AsyncManagedTransaction, scope: Scope, graph: Subgraph, max_nodes: int) -> None:
+    if not graph.entities:
+        return
+    per_entity = max(_MIN_MENTIONS_PER_ENTITY, max_nodes // len(graph.entities))
+    params = Params("s")
+    query = Q.EXPAND_MENTIONS.render(scope=memory_scope(scope, params))
+    values = {**params.values, "entity_ids": sorted(graph.entities), "per_entity": per_entity}
+    rows = await fetch_rows(await tx.run(as_query(query), values))
+    graph.degrees = {int(row["id"]): int(row["degree"]) for row in rows}
+    # Rarely mentioned entities first: they say the most about which memories matter.
+    for row in sorted(rows, key=lambda r: (int(r["degree"]), int(r["id"]))):
+        graph.mentions.extend((int(mid), int(row["id"])) for mid in row["memory_ids"])
+        if len(graph.mentions) >= max_nodes:
+            break
+
