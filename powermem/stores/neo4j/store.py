@@ -3,7 +3,9 @@
 One session and one managed transaction per operation (``execute_read``/``execute_write``),
 so the driver retries transient failures and deadlocks; ``apply`` writes a whole plan in one
 transaction with ``UNWIND`` batches. Every statement lives in ``cypher/`` and every value is
-a parameter; filters and scopes are compiled to fragments by ``filters.py``.
+a parameter; filters and scopes are compiled to fragments by ``filters.py``. Beside it:
+``writes.py`` (a write plan as parameters, and the apply transaction), ``expansion.py`` (graph
+expansion), ``vector_plans.py`` (what vector searches remember per scope), ``rows.py``.
 """
 
 from __future__ import annotations
