@@ -7,10 +7,10 @@ import math
 from typing import Any
 
 from powermem.errors import InvalidInputError
+from powermem.filters import INT64
 from powermem.stores.base import Scope
 
 MAX_ID_LENGTH = 256
-_INT64 = (-(1 << 63), (1 << 63) - 1)
 # Scope.entity_tenant / memory_tenant join the ids with this character: allowing it in an id
 # would let two different tenants share one tenant key (and so entities and relations).
 _TENANT_SEPARATOR = "\x1f"
@@ -77,7 +77,7 @@ def _check_portable(value: object, where: str) -> None:
     """Integers must fit in 64 bits and strings must be encodable, as both stores require."""
     if isinstance(value, bool):
         return
-    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+    if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
         raise InvalidInputError(f"{where} is an integer outside the 64-bit range")
     if isinstance(value, str):
         text_of(value, where)

@@ -109,11 +109,9 @@ async def cmd_stats(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) 
 
 
 async def cmd_import(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) -> None:
-    from powermem.importing import ImportOptions, ScopeOverride, import_records
+    from powermem.importing import ImportOptions, import_records
 
-    scope = _scope(args)
-    options = ImportOptions(args.format, ScopeOverride(scope.user_id, scope.agent_id, scope.run_id),
-                            args.batch_size, args.infer, args.fresh, args.progress_file)
+    options = ImportOptions(args.format, _scope(args), args.batch_size, args.infer, args.fresh, args.progress_file)
     bar = None if args.quiet else cli_output.ProgressBar(sys.stderr, f"import {args.file.name}", 0)
     report = await import_records(memory, args.file, options, bar.update if bar else None)
     if bar is not None and not report.already_done:

@@ -28,7 +28,7 @@ BUILTIN_FIELDS = frozenset({"created_at", "updated_at", "memory"})
 _TIME_FIELDS = frozenset({"created_at", "updated_at"})
 _COMPARISONS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 _OPERATORS = _COMPARISONS | {"in", "nin", "contains", "icontains", "exists"}
-_INT64 = (-(1 << 63), (1 << 63) - 1)
+INT64 = (-(1 << 63), (1 << 63) - 1)  # the range Neo4j and SQLite store integers in
 _LOGICAL = {"AND", "OR", "NOT", "$and", "$or", "$not", "and", "or", "not"}
 
 
@@ -143,7 +143,7 @@ def _scalar(key: str, value: object, path: str) -> Scalar:
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        if not _INT64[0] <= value <= _INT64[1]:
+        if not INT64[0] <= value <= INT64[1]:
             raise InvalidFilterError(f"{path}: {value} is outside the 64-bit integer range")
         return value
     if isinstance(value, float):

@@ -60,29 +60,19 @@ class Record:
     role: str | None = None
 
 
-@dataclass(frozen=True)
-class ScopeOverride:
-    user_id: str | None = None
-    agent_id: str | None = None
-    run_id: str | None = None
-
-    @property
-    def empty(self) -> bool:
-        return self.user_id is None and self.agent_id is None and self.run_id is None
-
-    def apply(self, user_id: Any, agent_id: Any, run_id: Any) -> Scope:
-        """Flags given on the command line replace the record's own scope entirely."""
-        if not self.empty:
-            return Scope(self.user_id, self.agent_id, self.run_id)
-        return scope_of(user_id, agent_id, run_id, required=False)
+def _record_scope(override: Scope, user_id: Any, agent_id: Any, run_id: Any) -> Scope:
+    """Flags given on the command line (``override``) replace the record's own scope entirely."""
+    if not override.empty:
+        return override
+    return scope_of(user_id, agent_id, run_id, required=False)
 
 
 # -- reading ------------------------------------------------------------------------------------
 
 
-def read_records(path: Path, fmt: Format = "auto", scope: ScopeOverride | None = None) -> tuple[list[Record], str]:
+def read_records(path: Path, fmt: Format = "auto", scope: Scope | None = None) -> tuple[list[Record], str]:
     """Parse and validate the whole file before anything is written; returns (records, format)."""
-    override = scope or ScopeOverride()
+    override = scope or Scope()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -109,7 +99,7 @@ def _looks_like_locomo(text: str) -> bool:
     return isinstance(data, list) and bool(data) and isinstance(data[0], dict) and "conversation" in data[0]
 
 
-def _jsonl_records(path: Path, text: str, override: ScopeOverride) -> list[Record]:
+def _jsonl_records(path: Path, text: str, override: Scope) -> list[Record]:
     records = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -127,13 +117,13 @@ def _jsonl_records(path: Path, text: str, override: ScopeOverride) -> list[Recor
     return records
 
 
-def _jsonl_record(number: int, item: Any, override: ScopeOverride) -> Record:
+def _jsonl_record(number: int, item: Any, override: Scope) -> Record:
     if not isinstance(item, dict):
         raise InvalidInputError("expected a JSON object with 'memory' or 'role' and 'content'")
     metadata = item.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise InvalidInputError("'metadata' must be an object")
-    scope = override.apply(item.get("user_id"), item.get("agent_id"), item.get("run_id"))
+    scope = _record_scope(override, item.get("user_id"), item.get("agent_id"), item.get("run_id"))
     if "memory" in item:  # the shape `powermem export` writes
         text, role = item["memory"], metadata.get("role")
         metadata = dict(metadata)
@@ -151,7 +141,7 @@ def _jsonl_record(number: int, item: Any, override: ScopeOverride) -> Record:
     return Record(number, text, metadata, scope, role)
 
 
-def _locomo_records(path: Path, text: str, override: ScopeOverride) -> list[Record]:
+def _locomo_records(path: Path, text: str, override: Scope) -> list[Record]:
     try:
         samples = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -161,7 +151,7 @@ def _locomo_records(path: Path, text: str, override: ScopeOverride) -> list[Reco
     records: list[Record] = []
     for index, sample in enumerate(samples):
         user = str(sample.get("sample_id") or f"conversation-{index + 1}")
-        scope = override.apply(user, None, None)
+        scope = _record_scope(override, user, None, None)
         for turn in _locomo_turns(sample["conversation"]):
             records.append(Record(len(records) + 1, turn[0], turn[1], scope, "user"))
     if not records:
@@ -245,7 +235,7 @@ def default_progress_dir(config: MemoryConfig) -> Path:
 @dataclass(frozen=True)
 class ImportOptions:
     fmt: Format = "auto"
-    scope: ScopeOverride = field(default_factory=ScopeOverride)
+    scope: Scope = field(default_factory=Scope)
     batch_size: int | None = None  # None: DEFAULT_BATCH, or INFER_BATCH with infer
     infer: bool = False
     fresh: bool = False  # ignore earlier progress: import everything again

@@ -32,7 +32,7 @@ from powermem.stores.embedded import graph
 from powermem.stores.embedded.filters import compile_filter
 from powermem.stores.embedded.schema import PRAGMAS, SCHEMA
 from powermem.stores.embedded.scoping import entity_scope_sql, scope_sql
-from powermem.stores.embedded.vectors import TenantMatrix, VectorCache, rank
+from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
 from powermem.stores.embedded.writes import PlanWriter
 
 _POSTING_BUDGET = 2_000
@@ -63,6 +63,7 @@ def _relation(raw: Sequence[Any]) -> RelationRow:
 
 # Memories mentioning the entity of the enclosing row (an index-only count).
 _MENTION_COUNT = "SELECT count(*) FROM mentions WHERE mentions.entity_id = entities.id"
+
 
 class SqliteEngine:
     def __init__(self, path: Path) -> None:
@@ -182,10 +183,6 @@ class SqliteEngine:
         return where
 
     # search ------------------------------------------------------------------------------------
-    def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
-        matrices, allowed = self.vector_candidates(scope, filters)
-        return [Hit(i, s) for i, s in rank(matrices, vector, k, allowed)]
-
     def vector_candidates(
         self, scope: Scope, filters: FilterNode | None
     ) -> tuple[list[TenantMatrix], npt.NDArray[np.int64] | None]:

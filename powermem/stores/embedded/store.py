@@ -101,8 +101,7 @@ class EmbeddedStore:
 
     async def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
         matrices, allowed = await self._run(self.engine.vector_candidates, scope, filters)
-        ranked = await asyncio.get_running_loop().run_in_executor(self._ranker, rank, matrices, vector, k, allowed)
-        return [Hit(i, s) for i, s in ranked]
+        return await asyncio.get_running_loop().run_in_executor(self._ranker, rank, matrices, vector, k, allowed)
 
     async def fulltext_search(
         self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int

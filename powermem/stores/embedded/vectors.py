@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from powermem.stores.base import Hit
+
 Vector = npt.NDArray[np.float32]
 
 
@@ -115,10 +117,10 @@ class VectorCache:
             matrix.remove(memory_id)
 
 
-def rank(matrices: Sequence[TenantMatrix], query: Vector, k: int, allowed: npt.NDArray[np.int64] | None) -> list[tuple[int, float]]:
-    """The k best (id, cosine) over several tenants' matrices, best first, ties by larger id."""
+def rank(matrices: Sequence[TenantMatrix], query: Vector, k: int, allowed: npt.NDArray[np.int64] | None) -> list[Hit]:
+    """The k best hits (cosine) over several tenants' matrices, best first, ties by larger id."""
     hits: list[tuple[int, float]] = []
     for matrix in matrices:
         hits.extend(matrix.top_k(query, k, allowed))
     hits.sort(key=lambda h: (-h[1], -h[0]))
-    return hits[:k]
+    return [Hit(i, s) for i, s in hits[:k]]

@@ -23,7 +23,8 @@ async def expand_work(
     """Breadth-first over valid relations, one query per hop, visiting at most max_nodes entities."""
     params = Params("s")
     seeds = Q.EXPAND_SEEDS.render(scope=entity_scope(scope, params))
-    rows = await fetch_rows(await tx.run(as_query(seeds), {**params.values, "entity_ids": entity_ids, "memory_ids": memory_ids}))
+    values = {**params.values, "entity_ids": entity_ids, "memory_ids": memory_ids}
+    rows = await fetch_rows(await tx.run(as_query(seeds), values))
     graph = Subgraph(entities={int(r["e"]["id"]): entity_row(r["e"]) for r in rows})
     frontier = sorted(graph.entities)
     relations: dict[int, RelationRow] = {}
@@ -68,4 +69,3 @@ async def _expand_mentions(tx: AsyncManagedTransaction, scope: Scope, graph: Sub
         graph.mentions.extend((int(mid), int(row["id"])) for mid in row["memory_ids"])
         if len(graph.mentions) >= max_nodes:
             break
-

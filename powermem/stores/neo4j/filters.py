@@ -16,13 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from powermem.filters import And, Condition, FilterNode, Not, Or, Scalar
+from powermem.filters import INT64, And, Condition, FilterNode, Not, Or, Scalar
 from powermem.stores.base import Scope
 
 __all__ = ["Cypher", "Params", "compile_filter", "entity_scope", "memory_scope", "where"]
 
 METADATA_PREFIX = "md_"
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 # The node variables a fragment may refer to; statements bind these names.
 _VARIABLES = frozenset({"m", "e", "a"})
@@ -157,6 +156,6 @@ def _kind(value: Scalar) -> str:
 
 def _param_value(value: Scalar) -> Scalar:
     """Integers beyond 64 bits cannot be sent to Neo4j; as floats they still order correctly."""
-    if isinstance(value, int) and not isinstance(value, bool) and not _INT64_MIN <= value <= _INT64_MAX:
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
         return float(value)
     return value

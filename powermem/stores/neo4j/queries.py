@@ -139,4 +139,3 @@ def as_query(text: str) -> LiteralString:
 
 async def fetch_rows(result: AsyncResult) -> list[dict[str, Any]]:
     return [record.data() async for record in result]
-

@@ -59,4 +59,3 @@ def merge_stats(memories: list[dict[str, Any]], entities: list[dict[str, Any]]) 
         counts[2] += int(row["relations"])
     # Same order as the embedded store: by the (user_id, agent_id) pair's text.
     return [TenantStats(u, a, *counts) for (u, a), counts in sorted(table.items(), key=lambda t: str(t[0]))]
-

@@ -22,7 +22,7 @@ from neo4j import exceptions as neo
 
 from powermem.config import StoreConfig
 from powermem.errors import ConfigError, InvalidInputError
-from powermem.filters import FilterNode, now_timestamp
+from powermem.filters import INT64, FilterNode, now_timestamp
 from powermem.ids import SnowflakeGenerator
 from powermem.stores.base import (
     ApplyResult,
@@ -52,7 +52,7 @@ from powermem.stores.neo4j.filters import (
 from powermem.stores.neo4j.queries import as_query, fetch_rows
 from powermem.stores.neo4j.rows import cosine, entity_row, history_row, hits_of, memory_row, merge_stats, relation_row
 from powermem.stores.neo4j.vector_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, VectorPlans, next_fetch
-from powermem.stores.neo4j.writes import INT64, apply_work, embedding_values, plan_parameters, scope_tokens
+from powermem.stores.neo4j.writes import apply_work, embedding_values, plan_parameters, scope_tokens
 
 __all__ = ["Neo4jStore", "lucene_query"]
 
@@ -333,7 +333,7 @@ class Neo4jStore:
         zero = not any(values)
         limit = INT64[1] - 1 if zero else self._config.exact_scan_limit
         # Filters vary per call; only a plain scope search is planned from the ones before it.
-        plan_key = ("memory", scope) if filters is None and not zero else None
+        plan_key = scope if filters is None and not zero else None
         async with translate_errors(self._target, "vector search"):
             if plan_key is None or not self._plans.is_large(plan_key):
                 exact = await self._read(

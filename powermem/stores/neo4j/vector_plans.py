@@ -47,9 +47,6 @@ class VectorPlans:
     def mark_large(self, key: Hashable) -> None:
         self._plan(key).large_until = time.monotonic() + self._ttl
 
-    def forget(self, key: Hashable) -> None:
-        self._plans.pop(key, None)
-
     def first_fetch(self, key: Hashable | None, k: int) -> int:
         """How many index results to ask for first: enough for k at the scope's last match rate."""
         plan = self._plans.get(key) if key is not None else None

@@ -17,7 +17,7 @@ import numpy as np
 from neo4j import AsyncManagedTransaction
 
 from powermem.errors import InvalidInputError
-from powermem.filters import KEY_PATTERN, now_timestamp
+from powermem.filters import INT64, KEY_PATTERN, now_timestamp
 from powermem.ids import SnowflakeGenerator
 from powermem.stores.base import (
     ApplyResult,
@@ -33,9 +33,7 @@ from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.filters import METADATA_PREFIX
 from powermem.stores.neo4j.queries import as_query, fetch_rows
 
-__all__ = ["INT64", "apply_work", "embedding_values", "metadata_properties", "plan_parameters", "scope_tokens"]
-
-INT64 = (-(1 << 63), (1 << 63) - 1)
+__all__ = ["apply_work", "embedding_values", "metadata_properties", "plan_parameters", "scope_tokens"]
 
 
 async def apply_work(tx: AsyncManagedTransaction, p: dict[str, Any], ids: SnowflakeGenerator) -> ApplyResult:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from powermem.importing import ImportFileError, ScopeOverride, _batches, read_records
+from powermem.importing import ImportFileError, _batches, read_records
 from powermem.stores.base import Scope
 
 
@@ -35,7 +35,7 @@ def test_jsonl_messages_and_memories(tmp_path: Path) -> None:
 
 def test_scope_flags_replace_the_records_scope(tmp_path: Path) -> None:
     path = write(tmp_path, [{"memory": "m", "user_id": "bob", "run_id": "r1"}])
-    records, _ = read_records(path, scope=ScopeOverride(user_id="carol"))
+    records, _ = read_records(path, scope=Scope(user_id="carol"))
     assert records[0].scope == Scope("carol")
 
 
@@ -81,7 +81,7 @@ def test_locomo_turns(tmp_path: Path) -> None:
     assert records[0].metadata == {"dia_id": "D1:1", "speaker": "Ann", "session": "session_1",
                                    "session_date_time": "1 May", "role": "user"}
     assert {r.scope for r in records} == {Scope("conv-1")}
-    assert read_records(path, scope=ScopeOverride(user_id="me"))[0][0].scope == Scope("me")
+    assert read_records(path, scope=Scope(user_id="me"))[0][0].scope == Scope("me")
 
 
 def test_batches_split_on_size_and_scope(tmp_path: Path) -> None:

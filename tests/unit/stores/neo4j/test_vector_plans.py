@@ -9,7 +9,7 @@ import pytest
 from powermem.stores.base import Scope
 from powermem.stores.neo4j.vector_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, VectorPlans, next_fetch
 
-KEY = ("memory", Scope(user_id="alice"))
+KEY = Scope(user_id="alice")
 
 
 def test_an_unknown_scope_is_not_large_and_gets_the_default_first_fetch() -> None:
@@ -24,7 +24,7 @@ def test_large_is_trusted_only_for_the_ttl(monkeypatch: pytest.MonkeyPatch) -> N
     now = time.monotonic()
     plans.mark_large(KEY)
     assert plans.is_large(KEY)
-    assert not plans.is_large(("memory", Scope(user_id="bob")))
+    assert not plans.is_large(Scope(user_id="bob"))
     monkeypatch.setattr(time, "monotonic", lambda: now + 61)
     assert not plans.is_large(KEY)
 
@@ -39,17 +39,14 @@ def test_first_fetch_follows_the_last_match_rate() -> None:
     assert plans.first_fetch(KEY, 100) == MAX_FETCH
 
 
-def test_clear_forget_and_least_recently_used_eviction() -> None:
+def test_clear_and_least_recently_used_eviction() -> None:
     plans = VectorPlans(entries=2)
-    a, b, c = (("memory", Scope(user_id=u)) for u in "abc")
+    a, b, c = (Scope(user_id=u) for u in "abc")
     plans.mark_large(a)
     plans.mark_large(b)
-    plans.is_large(a)
     plans.mark_large(a)  # a used again: b is now the oldest
     plans.mark_large(c)
     assert (plans.is_large(a), plans.is_large(b), plans.is_large(c)) == (True, False, True)
-    plans.forget(a)
-    assert not plans.is_large(a)
     plans.clear()
     assert not plans.is_large(c)
 
