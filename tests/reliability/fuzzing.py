@@ -11,6 +11,9 @@ each example the tenant's memories, metadata and histories must equal the model,
 tenant created before the fuzzing must be untouched, and no generated string holding a
 quote, backtick, brace or semicolon may appear inside the text of any statement the store
 sent (values travel as parameters).
+
+What is generated lives in ``programs.py``, the documented input rules in ``input_rules.py``;
+this module holds the model and the runner.
 """
 
 from __future__ import annotations
@@ -18,399 +21,43 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import os
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 from powermem import AsyncMemory, InvalidInputError, LLMError, PowermemError
-from powermem.filters import parse_filters
 from powermem.ingest.names import RELATIONSHIP_PATTERN, normalize_name
 from powermem.stores.base import Scope
-from tests.reliability.helpers import INT64, Tally, matches, snapshot
+from tests.reliability.helpers import Tally, matches, snapshot
+from tests.reliability.input_rules import (
+    clean_text,
+    encodable,
+    parsed_filter,
+    parsed_messages,
+    storable,
+    valid_id,
+    valid_metadata,
+)
+from tests.reliability.programs import (
+    AddInfer,
+    AddRaw,
+    Delete,
+    DeleteAll,
+    Foreign,
+    Get,
+    GetAll,
+    History,
+    NastyId,
+    Program,
+    Search,
+    Update,
+    programs,
+)
 from tests.support.openai_server import ScriptedOpenAIServer
 from tests.support.recording import injected, record_statements
 from tests.support.scripted_llm import ScriptedLLM
-
-HOSTILE = [
-    "MATCH (n) DETACH DELETE n",
-    "'; DROP TABLE memories; --",
-    "} RETURN 1 //",
-    "' OR '1'='1",
-    '" OR ""="',
-    "`) DETACH DELETE m //",
-    "]->(x) SET x.pwned = true //",
-    "{pwned: true}",
-    "$user_id",
-    "$f0",
-    "?",
-    "?1",
-    ":memory:",
-    "'); DELETE FROM history; --",
-    "CALL dbms.components() YIELD name RETURN name",
-    "UNION SELECT sql FROM sqlite_master --",
-    "WITH 1 AS x CALL { MATCH (n) DELETE n } RETURN x",
-    "*:*",
-    "memory:(* OR x)",
-    "a AND NOT b",
-    "NEAR(a b)",
-    '"unterminated',
-    "a* OR b^2~0.5",
-    "title:x AND scope_tokens:*",
-    "\\",
-    "\\'",
-    '\\"',
-    "/* c */",
-    "-- c",
-    "//",
-    ";",
-    "{}",
-    "{{x}}",
-    "``",
-    "''",
-    '""',
-    "%s",
-    "%(x)s",
-    "\x00",
-    "\x1f",
-    "\x1e",
-    "\r\n",
-    "\t",
-    "\x7f",
-    "\u200b",
-    "\u202e",
-    "\ufeff",
-    "\ud800",
-    "\udfff",
-    "\U0001f600",
-    "\ufb01",
-    "\u0130",
-    "\u00df",
-    "\u03a3",
-    "\u01c5",
-    "e\u0301",
-    "\uff2d\uff21\uff34\uff23\uff28",
-    "null",
-    "NULL",
-    "true",
-    "NaN",
-    "-0",
-    "9223372036854775808",
-    " ",
-    "md_x",
-    "memory",
-    "user_id",
-]
-
-SPECIALS = "'\"`{}();\\$?:*~^/-%[]|&!<>=,.#@\x00\x1f\n\r\t"
-OTHER_ROLES = ["boss", "", "USER", "user ", "system\x00"]
-ROLES = ["user", "user", "user", "assistant", "tool", "system", "developer", "function"]
-
-
-def _join(parts: list[str]) -> str:
-    return "".join(parts)
-
-
-_fragment = st.one_of(
-    st.sampled_from(HOSTILE),
-    st.text(alphabet=st.sampled_from(SPECIALS), min_size=1, max_size=4),
-    st.text(max_size=6),
-    st.sampled_from(["alice", "Bob", "acme", "jazz", "Berlin", "x", "42"]),
-)
-hostile_text = st.one_of(
-    st.sampled_from(HOSTILE),
-    st.lists(_fragment, min_size=1, max_size=5).map(_join),
-    st.text(max_size=20),
-)
-# Plain words with hostile glue, so texts are often searchable and hold entity-like names.
-wordy_text = st.lists(
-    st.one_of(st.sampled_from(["Alice", "Bob", "Acme", "jazz", "Berlin", "likes", "works", "at"]), _fragment),
-    min_size=1, max_size=7,
-).map(" ".join)
-any_text = st.one_of(hostile_text, wordy_text)
-ident = st.one_of(st.sampled_from(HOSTILE), st.lists(_fragment, min_size=1, max_size=3).map(_join))
-small_int = st.one_of(st.integers(-1000, 1000), st.sampled_from([INT64[0], INT64[1], 0, -1]))
-scalar = st.one_of(
-    any_text, small_int, st.booleans(), st.none(),
-    st.floats(allow_nan=False, allow_infinity=False, width=32),
-)
-bad_scalar = st.sampled_from([math.nan, math.inf, -math.inf, 2**64, -(2**70)])
-metadata_key = st.one_of(
-    st.sampled_from(["k", "tag", "prio", "role", "name", "md_x", "memory", "user_id", "a b", "1x", "$gt", "AND"]),
-    ident,
-)
-json_value = st.recursive(
-    scalar, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(ident, inner, max_size=3)),
-    max_leaves=6,
-)
-metadata = st.one_of(
-    st.none(),
-    st.dictionaries(metadata_key, json_value, max_size=4),
-    st.dictionaries(metadata_key, json_value, max_size=4),
-    st.dictionaries(metadata_key, st.one_of(json_value, bad_scalar), min_size=1, max_size=3),
-)
-filter_key = st.one_of(
-    st.sampled_from(["k", "tag", "prio", "memory", "role", "name", "missing", "md_k", "_x"]),
-    ident,
-)
-filter_value = st.one_of(scalar.filter(lambda v: v is not None), bad_scalar, st.lists(scalar, max_size=2))
-OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains", "exists",
-       "$eq", "$in", "$regex", "bogus"]
-
-
-@st.composite
-def _condition(draw: st.DrawFn) -> dict[Any, Any]:
-    key = draw(filter_key)
-    if draw(st.booleans()):
-        return {key: draw(filter_value)}
-    op = draw(st.sampled_from(OPS))
-    if op in ("in", "nin", "$in"):
-        value: Any = draw(st.one_of(st.lists(filter_value, max_size=3), filter_value))
-    elif op == "exists":
-        value = draw(st.one_of(st.booleans(), filter_value))
-    else:
-        value = draw(filter_value)
-    return {key: {op: value}}
-
-
-filters = st.one_of(
-    st.none(),
-    _condition(),
-    st.builds(lambda a, b: {**a, **b}, _condition(), _condition()),
-    st.builds(lambda a, b, op: {op: [a, b]}, _condition(), _condition(), st.sampled_from(["AND", "OR", "$or"])),
-    st.builds(lambda a: {"NOT": a}, _condition()),
-    st.sampled_from([[], "k = 1", {"OR": []}, {"NOT": {}}, {1: 2}]),
-)
-scope_value = st.one_of(st.none(), st.none(), ident)
-
-
-@st.composite
-def message(draw: st.DrawFn) -> dict[str, Any]:
-    msg: dict[str, Any] = {"role": draw(st.one_of(st.sampled_from(ROLES), st.sampled_from(OTHER_ROLES))),
-                           "content": draw(any_text)}
-    if draw(st.integers(0, 4)) == 0:
-        msg["name"] = draw(ident)
-    return msg
-
-
-messages = st.one_of(any_text, message(), st.lists(message(), min_size=1, max_size=3))
-
-
-# -- operations ------------------------------------------------------------------------------------
-
-
-@dataclass
-class AddRaw:
-    messages: Any
-    agent_id: str | None
-    run_id: str | None
-    metadata: Any
-
-
-@dataclass
-class AddInfer:
-    messages: Any
-    agent_id: str | None
-    metadata: Any
-    facts: list[str]
-    entities: list[tuple[str, str]]
-    relations: list[tuple[str, str, str]]
-    garbage: bool  # the LLM answers with JSON of the wrong shape (after the corrective retry too)
-
-
-@dataclass
-class Search:
-    query: str
-    agent_id: str | None
-    filters: Any
-    limit: int
-    threshold: float | None
-
-
-@dataclass
-class GetAll:
-    agent_id: str | None
-    run_id: str | None
-    filters: Any
-    order: str
-
-
-@dataclass
-class Get:
-    ref: int
-
-
-@dataclass
-class Update:
-    ref: int
-    content: Any
-    metadata: Any
-
-
-@dataclass
-class Delete:
-    ref: int
-
-
-@dataclass
-class History:
-    ref: int
-
-
-@dataclass
-class Foreign:
-    """A call of another tenant (or a mismatched agent) on one of this tenant's memories."""
-
-    ref: int
-    method: str
-    other: str
-
-
-@dataclass
-class NastyId:
-    memory_id: str
-    method: str
-
-
-@dataclass
-class DeleteAll:
-    agent_id: str | None
-    run_id: str | None
-
-
-ref = st.integers(0, 6)
-llm_name = st.one_of(ident, st.sampled_from(["Alice", "Bob", "Acme", "Berlin", "jazz"]))
-operation = st.one_of(
-    st.builds(AddRaw, messages, scope_value, scope_value, metadata),
-    st.builds(AddRaw, messages, st.none(), st.none(), metadata),
-    st.builds(
-        AddInfer, messages, scope_value, metadata,
-        st.lists(st.one_of(wordy_text, hostile_text), max_size=3),
-        st.lists(st.tuples(llm_name, ident), max_size=3),
-        st.lists(st.tuples(llm_name, st.one_of(ident, st.sampled_from(["WORKS_AT", "lives in"])), llm_name),
-                 max_size=3),
-        st.integers(0, 9).map(lambda n: n == 0),
-    ),
-    st.builds(Search, any_text, scope_value, filters, st.one_of(st.integers(1, 50), st.sampled_from([0, -1])),
-              st.one_of(st.none(), st.floats(0, 1), st.sampled_from([1.5, -0.1]))),
-    st.builds(GetAll, scope_value, scope_value, filters, st.sampled_from(["asc", "desc"])),
-    st.builds(Get, ref),
-    st.builds(Update, ref, st.one_of(st.none(), any_text), metadata),
-    st.builds(Delete, ref),
-    st.builds(History, ref),
-    st.builds(Foreign, ref, st.sampled_from(["get", "update", "delete", "history", "agent"]), ident),
-    st.builds(NastyId, st.one_of(ident, st.integers(1, 10**6).map(str), st.sampled_from(["0", "-1", " 7 ", "٣"])),
-              st.sampled_from(["get", "update", "delete", "history"])),
-)
-
-
-@dataclass
-class Program:
-    user: str
-    ops: list[Any]
-    delete_all: DeleteAll | None
-
-
-valid_metadata_values = st.dictionaries(metadata_key, scalar, max_size=4)
-# Every program starts with an add that is likely valid, so calls on ids have targets.
-first_add = st.builds(AddRaw, st.lists(wordy_text.map(lambda t: {"role": "user", "content": t}), min_size=1,
-                                       max_size=3), scope_value, scope_value,
-                      valid_metadata_values)
-programs = st.builds(
-    Program, ident, st.tuples(first_add, st.lists(operation, min_size=1, max_size=6)).map(lambda t: [t[0], *t[1]]),
-    st.one_of(st.none(), st.none(), st.none(), st.builds(DeleteAll, scope_value, scope_value)),
-)
-
-
-# -- the input rules, as the API documents them ----------------------------------------------------
-
-
-def encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def clean_text(text: str) -> str:
-    """What the pipeline stores for LLM output holding lone surrogates."""
-    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
-
-
-def valid_id(value: Any) -> bool:
-    return value is None or (
-        isinstance(value, str) and bool(value.strip()) and len(value) <= 256 and "\x00" not in value
-        and "\x1f" not in value and encodable(value)
-    )
-
-
-def _valid_json(value: Any) -> bool:
-    if isinstance(value, bool) or value is None:
-        return True
-    if isinstance(value, int):
-        return INT64[0] <= value <= INT64[1]
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, str):
-        return encodable(value)
-    if isinstance(value, list):
-        return all(_valid_json(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and encodable(k) and _valid_json(v) for k, v in value.items())
-    return False
-
-
-def valid_metadata(value: Any, allow_none: bool = False) -> bool:
-    if value is None:
-        return True
-    if not isinstance(value, dict):
-        return False
-    for key, item in value.items():
-        if not isinstance(key, str) or not key or not encodable(key):
-            return False
-        if item is None and allow_none:
-            continue
-        if not _valid_json(item):
-            return False
-    return True
-
-
-_ROLES = frozenset({"user", "assistant", "system", "tool", "function", "developer"})
-
-
-def parsed_messages(value: Any) -> list[tuple[str, str, str | None]] | None:
-    """(role, content, name) per message, or None when ``messages`` is invalid."""
-    items = [value] if isinstance(value, dict) else value
-    if isinstance(value, str):
-        items = [{"role": "user", "content": value}]
-    if not isinstance(items, list) or not items:
-        return None
-    out = []
-    for item in items:
-        content, role, name = item.get("content"), item.get("role", "user"), item.get("name")
-        if not isinstance(content, str) or role not in _ROLES or not encodable(content):
-            return None
-        if name is not None and (not isinstance(name, str) or not encodable(name)):
-            return None
-        out.append((role, content, name))
-    return out
-
-
-def storable(parsed: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
-    return [m for m in parsed if m[0] != "system" and m[1].strip()]
-
-
-def parsed_filter(value: Any) -> tuple[bool, Any]:
-    """(valid, AST); filter validation itself is unit-tested, the oracle here is the parser."""
-    try:
-        return True, parse_filters(value)
-    except InvalidInputError:
-        return False, None
-
 
 # -- the model -------------------------------------------------------------------------------------
 
