@@ -33,7 +33,8 @@ from powermem.stores.base import (
     WritePlan,
 )
 from powermem.stores.neo4j import Neo4jStore
-from powermem.stores.neo4j.store import lucene_query
+from powermem.stores.neo4j import store as neo4j_module
+from powermem.stores.neo4j.store import lucene_query, scope_clause
 from tests.support.neo4j import ROOT, TEST_DIMS, neo4j_config_fixture, neo4j_store_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.neo4j
@@ -188,6 +189,60 @@ async def test_routing_scheme_works_on_a_single_server(neo4j_store: Neo4jStore, 
         assert row is not None and row.memory == "via neo4j://"
     finally:
         await routed.close()
+
+
+class DroppingProxy:
+    """A loopback TCP relay to the test server that can cut the next request's connection."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.cut_next_request = False
+        self.cuts = 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(*self.target)
+
+        async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, is_request: bool) -> None:
+            while data := await reader.read(65536):
+                if is_request and self.cut_next_request:
+                    self.cut_next_request, self.cuts = False, self.cuts + 1
+                    break
+                writer.write(data)
+                await writer.drain()
+            for w in (client_w, server_w):
+                w.close()
+
+        await asyncio.gather(pump(client_r, server_w, True), pump(server_r, client_w, False), return_exceptions=True)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_read_cut_off_by_the_network_is_retried(
+    neo4j_store: Neo4jStore, neo4j_config: StoreConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    scope = Scope(user_id="flaky")
+    memory = new_memory("read me twice", scope)
+    await neo4j_store.apply(WritePlan(scope=scope, creates=[memory], at=now_timestamp()))
+    host, port = neo4j_config.uri.split("://")[1].split(":")
+    proxy = DroppingProxy(host, int(port))
+    store = Neo4jStore(neo4j_config.model_copy(update={"uri": f"bolt://127.0.0.1:{await proxy.start()}"}))
+    try:
+        await store.initialize(TEST_DIMS)
+        proxy.cut_next_request = True
+        row = await store.get(memory.id, scope)  # an auto-commit read: the driver would not retry it
+        assert row is not None and row.memory == "read me twice"
+        assert proxy.cuts == 1
+        assert any("retrying" in r.getMessage() for r in caplog.records)
+    finally:
+        await store.close()
+        await proxy.close()
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -446,13 +501,52 @@ async def test_fulltext_terms_are_literal_and_scoped(neo4j_store: Neo4jStore) ->
     assert await neo4j_store.fulltext_search(scope, parse_filters({"memory": {"contains": "plain"}}), ["words"], 10)
 
 
+async def test_fulltext_plans_return_what_lucene_scoping_returns(
+    neo4j_store: Neo4jStore, neo4j_config: StoreConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big tenant's search post-filters (cheaper), a small one's scopes inside Lucene; hits and
+    scores are those of the scoped Lucene query either way."""
+    big, small = Scope(user_id="ft-big"), Scope(user_id="ft-small")
+    words = ["kayak", "island", "paddle", "harbour", "ferry"]
+    big_memories = [new_memory(f"{words[i % 5]} {words[(i * 3) % 7 % 5]} trip {i} " + "x " * (i % 4), big)
+                    for i in range(120)]
+    small_memories = [new_memory(f"{words[i % 5]} note {i}", small) for i in range(6)]
+    await neo4j_store.apply(WritePlan(scope=big, creates=big_memories, at=now_timestamp()))
+    await neo4j_store.apply(WritePlan(scope=small, creates=small_memories, at=now_timestamp()))
+    terms = ["kayak", "ferry", "trip"]
+
+    async def scoped(scope: Scope, k: int) -> list[tuple[int, float]]:
+        rows = await cypher(
+            neo4j_config, "CALL db.index.fulltext.queryNodes('memory_text', $q, {limit: $k}) YIELD node, score "
+            "RETURN node.id AS id, score", q=f"{lucene_query(terms)}{scope_clause(scope)}", k=k)
+        return [(r["id"], r["score"]) for r in rows]
+
+    for scope, k in [(big, 10), (big, 50), (small, 4), (small, 10)]:
+        for _ in range(2):  # the first search of a scope plans the second
+            hits = [(h.id, h.score) for h in await neo4j_store.fulltext_search(scope, None, terms, k)]
+            expected = await scoped(scope, k)
+            assert [s for _, s in hits] == [s for _, s in expected]
+            # Ties aside: which of the memories tied at the k-th score make the cut is Lucene's choice.
+            last = expected[-1][1] if len(expected) == k else -1.0
+            assert {i for i, s in hits if s > last} == {i for i, s in expected if s > last}
+            assert hits == sorted(hits, key=lambda h: (-h[1], -h[0]))
+    assert {h.id for h in await neo4j_store.fulltext_search(small, None, terms, 10)} <= {m.id for m in small_memories}
+    # Each scope's share of the matches sizes its next fetch.
+    assert neo4j_store._text_plans.first_fetch(big, 10) < 40 < neo4j_store._text_plans.first_fetch(small, 10)
+    # Past the post-filter's largest fetch, the scope goes into the Lucene query (the same hits).
+    monkeypatch.setattr(neo4j_module, "_MAX_POST_FILTER_FETCH", 48)
+    neo4j_store._text_plans.clear()
+    hits = await neo4j_store.fulltext_search(small, None, terms, 4)
+    assert [(h.id, h.score) for h in hits] == sorted(await scoped(small, 4), key=lambda h: (-h[1], -h[0]))
+
+
 def test_lucene_query_escapes_every_special_character() -> None:
-    query = lucene_query(['a+b-c&&d||e!f(g)h{i}j[k]l^m"n~o*p?q:r\\s/t', "AND", "OR", "NOT"], Scope())
+    query = lucene_query(['a+b-c&&d||e!f(g)h{i}j[k]l^m"n~o*p?q:r\\s/t', "AND", "OR", "NOT"])
     assert query == (
         'memory:("a\\+b\\-c\\&\\&d\\|\\|e\\!f\\(g\\)h\\{i\\}j\\[k\\]l\\^m\\"n\\~o\\*p\\?q\\:r\\\\s\\/t"'
         ' OR "AND" OR "OR" OR "NOT")'
     )
-    assert lucene_query(["", "  "], Scope()) is None
+    assert lucene_query(["", "  "]) is None
 
 
 # -- filters -----------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
-"""What the Neo4j store remembers between vector searches of a scope, to plan the next one.
+"""What the Neo4j store remembers between searches of a scope, to plan the next one.
 
-Choosing between an exact scan and the index needs the scope's candidate count, a query of its
-own; a post-filtered index query needs a guess of how many results to fetch so that k of them
-pass the scope. Both are remembered per scope for a short while. They are estimates that
-change how fast a search is, never what it returns: a scope wrongly taken as large uses the
-index, which falls back to an exact scan when it cannot find k; a stale match rate only
-changes the size of the first fetch.
+Choosing between an exact scan and the vector index needs the scope's candidate count, a
+query of its own; a post-filtered index query (vector, or full-text without the scope in the
+Lucene query) needs a guess of how many results to fetch so that k of them pass the scope.
+Both are remembered per scope for a short while. They are estimates that change how fast a
+search is, never what it returns: a scope wrongly taken as large uses the index, which falls
+back to an exact scan when it cannot find k; a stale match rate only changes the size of the
+first fetch.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class _Plan:
     match_rate: float | None = None
 
 
-class VectorPlans:
+class ScopePlans:
     """Per-scope planning facts, least recently used first out, each trusted for ``ttl`` seconds."""
 
     def __init__(self, ttl: float = 60.0, entries: int = 1024) -> None:

@@ -1,4 +1,4 @@
-"""Per-scope planning of Neo4j vector searches: what is remembered, for how long, and the fetch sizes."""
+"""Per-scope planning of Neo4j searches: what is remembered, for how long, and the fetch sizes."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ import time
 import pytest
 
 from powermem.stores.base import Scope
-from powermem.stores.neo4j.vector_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, VectorPlans, next_fetch
+from powermem.stores.neo4j.scope_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, ScopePlans, next_fetch
 
 KEY = Scope(user_id="alice")
 
 
 def test_an_unknown_scope_is_not_large_and_gets_the_default_first_fetch() -> None:
-    plans = VectorPlans()
+    plans = ScopePlans()
     assert not plans.is_large(KEY)
     assert plans.first_fetch(KEY, 10) == max(10 * FIRST_FETCH_FACTOR, MIN_FETCH)
     assert plans.first_fetch(None, 100) == 100 * FIRST_FETCH_FACTOR
 
 
 def test_large_is_trusted_only_for_the_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
-    plans = VectorPlans(ttl=60)
+    plans = ScopePlans(ttl=60)
     now = time.monotonic()
     plans.mark_large(KEY)
     assert plans.is_large(KEY)
@@ -30,7 +30,7 @@ def test_large_is_trusted_only_for_the_ttl(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_first_fetch_follows_the_last_match_rate() -> None:
-    plans = VectorPlans()
+    plans = ScopePlans()
     plans.record(KEY, fetched=40, matched=40)  # the scope is the whole index
     assert plans.first_fetch(KEY, 10) == MIN_FETCH
     plans.record(KEY, fetched=1000, matched=10)  # one memory in a hundred passes
@@ -40,7 +40,7 @@ def test_first_fetch_follows_the_last_match_rate() -> None:
 
 
 def test_clear_and_least_recently_used_eviction() -> None:
-    plans = VectorPlans(entries=2)
+    plans = ScopePlans(entries=2)
     a, b, c = (Scope(user_id=u) for u in "abc")
     plans.mark_large(a)
     plans.mark_large(b)
