@@ -242,12 +242,11 @@ class SqliteEngine:
         rare ones fill a k-sized pool on their own, so dropping the commonest bounds the cost
         (the idea behind Lucene's max-score pruning) while keeping the ranking's top.
         """
-        counts = dict(self._conn.execute(
-            "SELECT term, doc FROM memory_fts_terms WHERE term IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(terms)),),
-        ).fetchall())
-        present = sorted((t for t in terms if t in counts), key=lambda t: counts[t])
         budget = max(_POSTING_BUDGET, k * 40)
+        counts = self._posting_counts(terms, budget + 1)
+        if min((n for n in counts.values() if n), default=0) > budget:
+            counts = self._posting_counts(terms, None)  # every term is common: find the rarest
+        present = sorted((t for t in terms if counts.get(t)), key=lambda t: counts[t])
         kept: list[str] = []
         spent = 0
         for term in present:
@@ -256,6 +255,18 @@ class SqliteEngine:
             kept.append(term)
             spent += counts[term]
         return kept
+
+    def _posting_counts(self, terms: Sequence[str], cap: int | None) -> dict[str, int]:
+        """How many memories hold each term, counted up to ``cap``: a capped count stops
+        reading the term's postings (FTS5's vocabulary table reads them all, 3 ms at 100k)."""
+        if cap is None:
+            return dict(self._conn.execute(
+                "SELECT term, doc FROM memory_fts_terms WHERE term IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(terms)),),
+            ).fetchall())
+        one = "SELECT ?, (SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?))"
+        params = [v for term in terms for v in (term, '"' + term.replace('"', '""') + '"', cap)]
+        return dict(self._conn.execute(" UNION ALL ".join([one] * len(terms)), params).fetchall())
 
     def _window_full(self, match: str, window: int) -> bool:
         sql = "SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)"

@@ -26,6 +26,7 @@ class TenantMatrix:
         capacity = max(64, len(ids) * 2)
         self._matrix = np.zeros((capacity, dims), dtype=np.float32)
         self._ids = np.zeros(capacity, dtype=np.int64)
+        self._scores = np.zeros(capacity, dtype=np.float32)
         self._row_of: dict[int, int] = {}
         self._count = 0
         self._lock = threading.Lock()
@@ -70,21 +71,25 @@ class TenantMatrix:
         self, query: Vector, k: int, allowed: npt.NDArray[np.int64] | None
     ) -> list[tuple[int, float]]:
         with self._lock:
-            ids = self._ids[: self._count].copy()
             if allowed is not None:
-                rows = np.flatnonzero(np.isin(ids, allowed))
-                ids, scores = ids[rows], self._matrix[rows] @ query
+                rows = np.flatnonzero(np.isin(self._ids[: self._count], allowed))
+                ids, scores = self._ids[rows], self._matrix[rows] @ query
             else:
-                scores = self._matrix[: self._count] @ query
-        if len(ids) > k:
-            best = np.argpartition(-scores, k - 1)[:k]
-            ids, scores = ids[best], scores[best]
-        order = np.argsort(-scores, kind="stable")
-        return [(int(ids[i]), float(scores[i])) for i in order]
+                # Into a kept buffer: a fresh 100,000-float result is a fresh mapping to fault in.
+                ids = self._ids[: self._count]
+                scores = np.dot(
+                    self._matrix[: self._count], query.astype(np.float32, copy=False), out=self._scores[: self._count]
+                )
+            if len(ids) > k:
+                best = np.argpartition(scores, len(ids) - k)[len(ids) - k :]
+                ids, scores = ids[best], scores[best]
+            order = np.argsort(-scores, kind="stable")
+            return [(int(ids[i]), float(scores[i])) for i in order]
 
     def _grow(self) -> None:
         self._matrix = np.concatenate([self._matrix, np.zeros_like(self._matrix)])
         self._ids = np.concatenate([self._ids, np.zeros_like(self._ids)])
+        self._scores = np.zeros(len(self._ids), dtype=np.float32)
 
 
 class VectorCache:
