@@ -1,7 +1,7 @@
 """Write throughput and search latency through the public API, on either store.
 
     .venv/bin/python benchmarks/store_bench.py --store embedded --sizes 10000,100000
-    .venv/bin/python benchmarks/store_bench.py --store neo4j --tenants 1000   # NEO4J_* env vars
+    .venv/bin/python benchmarks/store_bench.py --store neo4j --settle 120   # NEO4J_* env vars
 
 Adds use ``add(list_of_messages, infer=False)`` in batches with the hashing embedder. Search
 latency excludes the query embedding: every query is run once to warm the query cache, then
@@ -85,6 +85,9 @@ async def main() -> None:
     parser.add_argument("--tenants", type=int, default=1)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds to wait after each fill before timing searches (Neo4j merges its "
+                             "vector index segments in the background after a bulk load; docs/neo4j.md)")
     args = parser.parse_args()
     rng = random.Random(7)
     folder = Path(tempfile.mkdtemp(prefix="store-bench-"))
@@ -97,6 +100,7 @@ async def main() -> None:
         print(f"store={args.store} added {size - filled} memories over {args.tenants} tenant(s) in {seconds:.1f}s: "
               f"{(size - filled) / seconds:.0f} memories/s (batches of {args.batch})", flush=True)
         filled = size
+        await asyncio.sleep(args.settle)
         for preset in ("vector", "hybrid"):
             async with AsyncMemory(config(args.store, folder, preset)) as memory:
                 p50, p95 = await latency(memory, args.tenants, args.queries, rng)
