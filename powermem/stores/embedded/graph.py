@@ -11,6 +11,7 @@ from powermem.stores.base import EntityRow, RelationRow, Scope, Subgraph, Tenant
 from powermem.stores.embedded.scoping import entity_scope_sql, scope_sql
 
 _MIN_MENTIONS_PER_ENTITY = 8
+_HUB_ROWS_PER_NODE = 4  # relation rows read per allowed node and hop, as the Neo4j store
 
 
 def _json(ids: Sequence[int] | set[int]) -> str:
@@ -27,7 +28,7 @@ def expand(
     for _ in range(hops):
         if not frontier or len(visited) >= max_nodes:
             break
-        found = _valid_relations_touching(conn, frontier)
+        found = _valid_relations_touching(conn, frontier, max_nodes * _HUB_ROWS_PER_NODE)
         frontier = set()
         for rel in found:
             relations[rel.id] = rel
@@ -55,16 +56,17 @@ def _seed_entities(
     return {r[0] for r in conn.execute(sql, params)}
 
 
-def _valid_relations_touching(conn: sqlite3.Connection, frontier: set[int]) -> list[RelationRow]:
+def _valid_relations_touching(conn: sqlite3.Connection, frontier: set[int], max_rows: int) -> list[RelationRow]:
+    """At most ``max_rows`` valid relations with an end in ``frontier``: a hub cannot flood a hop."""
     ids = _json(frontier)
     sql = (
         "SELECT r.id, s.name, r.relationship, d.name, r.fact, r.memory_id, r.valid_at, r.invalid_at, "
         "r.source_id, r.destination_id FROM relations r "
         "JOIN entities s ON s.id = r.source_id JOIN entities d ON d.id = r.destination_id "
         "WHERE r.invalid_at IS NULL AND (r.source_id IN (SELECT value FROM json_each(?)) "
-        "OR r.destination_id IN (SELECT value FROM json_each(?)))"
+        "OR r.destination_id IN (SELECT value FROM json_each(?))) LIMIT ?"
     )
-    return [RelationRow(*r) for r in conn.execute(sql, (ids, ids))]
+    return [RelationRow(*r) for r in conn.execute(sql, (ids, ids, max_rows))]
 
 
 def _fill_entities(conn: sqlite3.Connection, graph: Subgraph, visited: set[int]) -> None:
