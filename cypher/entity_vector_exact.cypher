@@ -5,8 +5,8 @@ WITH e LIMIT $cap
 WITH collect(e) AS candidates
 CALL (candidates) {
   UNWIND CASE WHEN size(candidates) < $cap THEN candidates ELSE [] END AS e
-  WITH e, CASE WHEN $zero OR e.embedding IS NULL THEN 0.5
-               ELSE vector.similarity.cosine(e.embedding, $vector) END AS score
+  WITH e, CASE WHEN $zero THEN 0.5
+               ELSE coalesce(vector.similarity.cosine(e.embedding, $vector), 0.5) END AS score
   ORDER BY score DESC, e.id DESC
   LIMIT $k
   RETURN collect([e {.id, .name, .name_key, .type, mentions: COUNT { ()-[:MENTIONS]->(e) }}, score]) AS hits
