@@ -33,8 +33,8 @@ from powermem.stores.base import (
     WritePlan,
 )
 from powermem.stores.neo4j import Neo4jStore
-from powermem.stores.neo4j import store as neo4j_module
-from powermem.stores.neo4j.store import lucene_query, scope_clause
+from powermem.stores.neo4j import fulltext as fulltext_module
+from powermem.stores.neo4j.fulltext import lucene_query, scope_clause
 from tests.support.neo4j import ROOT, TEST_DIMS, neo4j_config_fixture, neo4j_store_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.neo4j
@@ -534,7 +534,7 @@ async def test_fulltext_plans_return_what_lucene_scoping_returns(
     # Each scope's share of the matches sizes its next fetch.
     assert neo4j_store._text_plans.first_fetch(big, 10) < 40 < neo4j_store._text_plans.first_fetch(small, 10)
     # Past the post-filter's largest fetch, the scope goes into the Lucene query (the same hits).
-    monkeypatch.setattr(neo4j_module, "_MAX_POST_FILTER_FETCH", 48)
+    monkeypatch.setattr(fulltext_module, "MAX_POST_FILTER_FETCH", 48)
     neo4j_store._text_plans.clear()
     hits = await neo4j_store.fulltext_search(small, None, terms, 4)
     assert [(h.id, h.score) for h in hits] == sorted(await scoped(small, 4), key=lambda h: (-h[1], -h[0]))

@@ -1,11 +1,13 @@
 """The Neo4j implementation of the GraphStore protocol (see ``powermem.stores.base``).
 
-One session and one managed transaction per operation (``execute_read``/``execute_write``),
-so the driver retries transient failures and deadlocks; ``apply`` writes a whole plan in one
-transaction with ``UNWIND`` batches. Every statement lives in ``cypher/`` and every value is
-a parameter; filters and scopes are compiled to fragments by ``filters.py``. Beside it:
-``writes.py`` (a write plan as parameters, and the apply transaction), ``expansion.py`` (graph
-expansion), ``scope_plans.py`` (what vector searches remember per scope), ``rows.py``.
+A read of one statement is an auto-commit query (one round trip), retried here on retryable
+errors; a read of several statements and every write is a managed transaction, which the
+driver retries; ``apply`` writes a whole plan in one transaction with ``UNWIND`` batches.
+Every statement lives in ``cypher/`` and every value is a parameter; filters and scopes are
+compiled to fragments by ``filters.py``. Beside it: ``writes.py`` (a write plan as
+parameters, and the apply transaction), ``expansion.py`` (graph expansion), ``fulltext.py``
+(full-text queries and plans), ``scope_plans.py`` (what searches remember per scope),
+``rows.py``.
 """
 
 from __future__ import annotations
@@ -50,12 +52,13 @@ from powermem.stores.neo4j.filters import (
     memory_scope,
     where,
 )
+from powermem.stores.neo4j.fulltext import fulltext_hits
 from powermem.stores.neo4j.queries import as_query, fetch_rows
 from powermem.stores.neo4j.rows import cosine, entity_row, history_row, hits_of, memory_row, merge_stats, relation_row
 from powermem.stores.neo4j.scope_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, ScopePlans, next_fetch
-from powermem.stores.neo4j.writes import apply_work, embedding_values, plan_parameters, scope_tokens
+from powermem.stores.neo4j.writes import apply_work, embedding_values, plan_parameters
 
-__all__ = ["Neo4jStore", "lucene_query", "scope_clause"]
+__all__ = ["Neo4jStore"]
 
 T = TypeVar("T")
 RELATION_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
@@ -74,9 +77,6 @@ _log = logging.getLogger(__name__)
 # A managed transaction retries transient errors (deadlocks included) for this long, then
 # fails: long enough to ride out lock contention, short enough that a dead server fails fast.
 _MAX_RETRY_SECONDS = 5.0
-# Past this over-fetch a full-text search of the scope asks Lucene for the scope instead: a
-# small tenant in a large index would need a fetch as large as the index is to the tenant.
-_MAX_POST_FILTER_FETCH = 2_000
 _FIRST_RETRY_DELAY = 0.1  # as the driver's initial_retry_delay below
 _LOCK_RETRY_SECONDS = 60.0
 _LOCK_CODES = frozenset(
@@ -405,44 +405,8 @@ class Neo4jStore:
     async def fulltext_search(
         self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int
     ) -> list[Hit]:
-        text = lucene_query(terms)
-        if text is None or k <= 0:
-            return []
-        params = Params("f")
-        query = Q.FULLTEXT_MEMORIES.render(where=where(memory_scope(scope, params), compile_filter(filters, params)))
-        values = {**params.values, "k": k}
         async with translate_errors(self._target, "full-text search"):
-            if not scope.empty:
-                hits = await self._fulltext_post_filtered(query, values, text, scope if filters is None else None)
-                if hits is not None:
-                    return hits
-            # Scope inside Lucene (scope tokens): only filters make over-fetch necessary.
-            scoped = text + scope_clause(scope)
-            fetch = k if filters is None else max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
-            while True:
-                row = (await self._read(query, {**values, "query": scoped, "fetch": fetch}))[0]
-                if len(row["hits"]) >= k or row["fetched"] < fetch:
-                    return text_hits(row["hits"])
-                fetch = next_fetch(fetch, len(row["hits"]), k)
-
-    async def _fulltext_post_filtered(
-        self, query: str, values: dict[str, Any], text: str, plan_key: Hashable | None
-    ) -> list[Hit] | None:
-        """The full-text hits with the scope as a post-filter, or None when that would cost more.
-
-        The scope tokens make Lucene evaluate a conjunction over every match of the terms: for
-        a scope holding most of the index that doubles the cost of the query (12 vs 6 ms at
-        100,000 memories) for nothing. The scope clause scores 0, so both plans return the
-        same hits with the same scores.
-        """
-        fetch = self._text_plans.first_fetch(plan_key, values["k"])
-        while fetch <= _MAX_POST_FILTER_FETCH:
-            row = (await self._read(query, {**values, "query": text, "fetch": fetch}))[0]
-            self._text_plans.record(plan_key, row["fetched"], row["matched"])
-            if len(row["hits"]) >= values["k"] or row["fetched"] < fetch:
-                return text_hits(row["hits"])
-            fetch = next_fetch(fetch, len(row["hits"]), values["k"])
-        return None
+            return await fulltext_hits(self._read, self._text_plans, scope, filters, terms, k)
 
     async def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         keys = list(dict.fromkeys(name_keys))
@@ -533,32 +497,6 @@ class Neo4jStore:
             memories = await self._read(mquery, mparams.values)
             entities = await self._read(equery, eparams.values)
         return merge_stats(memories, entities)
-
-
-_LUCENE_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/])')
-
-
-def lucene_query(terms: Sequence[str]) -> str | None:
-    """A Lucene query matching any of ``terms`` in the memory text.
-
-    Each term is escaped (every special character backslashed) and quoted, so AND/OR/NOT and
-    characters such as ``*`` are searched for literally, never interpreted. None: no terms.
-    """
-    quoted = ['"' + _LUCENE_SPECIAL.sub(r"\\\1", term) + '"' for term in terms if term and term.strip()]
-    if not quoted:
-        return None
-    return "memory:(" + " OR ".join(quoted) + ")"
-
-
-def text_hits(pairs: Sequence[Sequence[Any]]) -> list[Hit]:
-    """Full-text hits best first, ties by larger id as in the embedded store (Lucene breaks
-    ties by its internal document order, which differs between query plans)."""
-    return sorted((Hit(int(i), float(score)) for i, score in pairs), key=lambda h: (-h.score, -h.id))
-
-
-def scope_clause(scope: Scope) -> str:
-    """Lucene clauses keeping a query to ``scope``; boosted to 0, they filter without scoring."""
-    return "".join(" AND scope_tokens:" + token + "^0" for token in scope_tokens(scope).split())
 
 
 def _supports_search_clause(version: str) -> bool:
