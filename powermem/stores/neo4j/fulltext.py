@@ -9,6 +9,7 @@ The scope clauses score 0: both plans return the same hits with the same scores.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any
@@ -42,25 +43,23 @@ async def fulltext_hits(
     query = Q.FULLTEXT_MEMORIES.render(where=where(memory_scope(scope, params), compile_filter(filters, params)))
     values = {**params.values, "k": k}
     if not scope.empty:
-        hits = await _post_filtered(read, plans, query, values, text, scope if filters is None else None)
+        # Scope after Lucene, remembered per scope unless filters make each call different.
+        plan_key = scope if filters is None else None
+        first = plans.first_fetch(plan_key, k)
+        hits = await _grow(read, query, values, text, first, MAX_POST_FILTER_FETCH, plans, plan_key)
         if hits is not None:
             return hits
-    # Scope inside Lucene: only filters make over-fetch necessary.
-    scoped = text + scope_clause(scope)
-    fetch = k if filters is None else max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
-    while True:
-        row = (await read(query, {**values, "query": scoped, "fetch": fetch}))[0]
-        if len(row["hits"]) >= k or row["fetched"] < fetch:
-            return text_hits(row["hits"])
-        fetch = next_fetch(fetch, len(row["hits"]), k)
+    # Scope inside Lucene: only filters make over-fetch necessary. Unbounded, so never None.
+    first = k if filters is None else max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
+    return await _grow(read, query, values, text + scope_clause(scope), first, math.inf, plans, None) or []
 
 
-async def _post_filtered(
-    read: Read, plans: ScopePlans, query: str, values: dict[str, Any], text: str, plan_key: Hashable | None
+async def _grow(
+    read: Read, query: str, values: dict[str, Any], text: str, fetch: int, max_fetch: float, plans: ScopePlans,
+    plan_key: Hashable | None,
 ) -> list[Hit] | None:
-    """The hits with the scope applied after Lucene, or None when that would cost more."""
-    fetch = plans.first_fetch(plan_key, values["k"])
-    while fetch <= MAX_POST_FILTER_FETCH:
+    """Fetch more until k hits pass or Lucene has no more; None once past ``max_fetch``."""
+    while fetch <= max_fetch:
         row = (await read(query, {**values, "query": text, "fetch": fetch}))[0]
         plans.record(plan_key, row["fetched"], row["matched"])
         if len(row["hits"]) >= values["k"] or row["fetched"] < fetch:

@@ -79,6 +79,7 @@ _log = logging.getLogger(__name__)
 _MAX_RETRY_SECONDS = 5.0
 _FIRST_RETRY_DELAY = 0.1  # as the driver's initial_retry_delay below
 _LOCK_RETRY_SECONDS = 60.0
+_FIRST_LOCK_RETRY_DELAY = 0.05
 _LOCK_CODES = frozenset(
     {
         "Neo.TransientError.Transaction.DeadlockDetected",
@@ -221,20 +222,12 @@ class Neo4jStore:
         budget. The driver never retries auto-commit queries (it cannot know they are safe);
         a read is, so this does, on the errors the driver itself calls retryable.
         """
-        deadline = time.monotonic() + _MAX_RETRY_SECONDS
-        delay = _FIRST_RETRY_DELAY
-        while True:
-            try:
-                async with self._require_driver().session(
-                    database=self._database, default_access_mode=READ_ACCESS
-                ) as session:
-                    return await fetch_rows(await session.run(as_query(query), dict(params)))
-            except (neo.Neo4jError, neo.DriverError) as exc:
-                if not exc.is_retryable() or time.monotonic() + delay > deadline:
-                    raise
-                _log.warning("Neo4j read failed (%s); retrying in %.2f s", exc, delay)
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay *= 2
+
+        async def attempt() -> list[dict[str, Any]]:
+            async with self._require_driver().session(database=self._database, default_access_mode=READ_ACCESS) as session:
+                return await fetch_rows(await session.run(as_query(query), dict(params)))
+
+        return await _retrying(attempt, _retryable_read, _MAX_RETRY_SECONDS, _FIRST_RETRY_DELAY, log=True)
 
     async def _write(self, query: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
@@ -252,17 +245,12 @@ class Neo4jStore:
         The driver's retry time is kept short so that a dead server fails fast; deadlocks under
         heavy write contention are a different matter: they always clear, so keep trying.
         """
-        deadline = time.monotonic() + _LOCK_RETRY_SECONDS
-        delay = 0.05
-        while True:
-            try:
-                async with self._require_driver().session(database=self._database) as session:
-                    return await session.execute_write(work)
-            except neo.TransientError as exc:
-                if exc.code not in _LOCK_CODES or time.monotonic() + delay > deadline:
-                    raise
-            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, 1.0)
+
+        async def attempt() -> T:
+            async with self._require_driver().session(database=self._database) as session:
+                return await session.execute_write(work)
+
+        return await _retrying(attempt, _lock_conflict, _LOCK_RETRY_SECONDS, _FIRST_LOCK_RETRY_DELAY, log=False)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -497,6 +485,34 @@ class Neo4jStore:
             memories = await self._read(mquery, mparams.values)
             entities = await self._read(equery, eparams.values)
         return merge_stats(memories, entities)
+
+
+async def _retrying(
+    attempt: Callable[[], Awaitable[T]], retryable: Callable[[Exception], bool], seconds: float, first_delay: float,
+    *, log: bool,
+) -> T:
+    """``attempt()``, repeated after a doubling, jittered wait (at most 1 s) while it fails with a
+    ``retryable`` error and the next wait still ends within ``seconds`` of the first try."""
+    deadline = time.monotonic() + seconds
+    delay = first_delay
+    while True:
+        try:
+            return await attempt()
+        except Exception as exc:
+            if not retryable(exc) or time.monotonic() + delay > deadline:
+                raise
+            if log:
+                _log.warning("Neo4j read failed (%s); retrying in %.2f s", exc, delay)
+        await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+        delay = min(delay * 2, 1.0)
+
+
+def _retryable_read(exc: Exception) -> bool:
+    return isinstance(exc, (neo.Neo4jError, neo.DriverError)) and exc.is_retryable()
+
+
+def _lock_conflict(exc: Exception) -> bool:
+    return isinstance(exc, neo.TransientError) and exc.code in _LOCK_CODES
 
 
 def _supports_search_clause(version: str) -> bool:
