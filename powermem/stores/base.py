@@ -32,9 +32,21 @@ class Scope:
         return self.user_id is None and self.agent_id is None and self.run_id is None
 
     @property
-    def entity_tenant(self) -> str:
-        """Entities are shared by all runs of a user/agent pair, so the graph spans sessions."""
+    def graph_tenant(self) -> str:
+        """The one key of the graph this scope reads and writes (API.md, "The graph's tenancy").
+
+        Entities are shared by all runs of a user/agent pair, so the graph spans sessions; a
+        scope with neither has a graph of its own run. Ids never hold U+001F (validated), so the
+        two shapes (one separator, two) cannot collide.
+        """
+        if self.user_id is None and self.agent_id is None:
+            return f"\x1f\x1f{self.run_id or ''}"
         return f"{self.user_id or ''}\x1f{self.agent_id or ''}"
+
+    @property
+    def run_narrowed(self) -> bool:
+        """A run inside a user/agent graph: only relations asserted by memories of that run show."""
+        return self.run_id is not None and not (self.user_id is None and self.agent_id is None)
 
     @property
     def memory_tenant(self) -> str:
@@ -87,18 +99,28 @@ class MemoryChange:
     memory: str | None = None
     hash: str | None = None
     embedding: Vector | None = None
-    metadata: dict[str, Any] | None = None  # the full new metadata, already merged
+    # Keys to set, merged into the stored metadata inside the store's transaction (concurrent
+    # patches of different keys all survive); a key set to None is removed.
+    metadata_patch: dict[str, Any] | None = None
     entity_keys: tuple[str, ...] | None = None  # replaces its MENTIONS when given
 
 
 @dataclass(frozen=True)
 class RelationInput:
+    """A relation of the plan's graph tenant, asserted by ``memory_ids`` (never empty).
+
+    When the tenant already holds a valid relation (source, relationship, destination), the
+    store adds ``memory_ids`` to its provenance instead of creating another; ``id`` is used only
+    when it is created. Ids of memories that do not exist once the plan is applied are ignored,
+    and a relation left with none is not written.
+    """
+
     id: int
     source_key: str
     destination_key: str
     relationship: str  # already sanitised to UPPER_SNAKE_CASE
     fact: str
-    memory_id: int | None
+    memory_ids: tuple[int, ...]
     valid_at: str
     created_at: str
 
@@ -109,8 +131,10 @@ class WritePlan:
 
     Updates and deletes only touch memories inside ``scope`` (the rest behave as missing).
     The store writes the ADD/UPDATE/DELETE history events itself, reading old text inside
-    the transaction, and removes relations whose memory is deleted and entities left with
-    neither mentions nor relations.
+    the transaction. A deleted memory leaves the provenance of every relation; a relation left
+    with no memory is deleted, and so is every entity left with neither mentions nor relations
+    (including entities of this plan that nothing links to). Entities, relations and
+    invalidations all belong to ``scope.graph_tenant``.
     """
 
     scope: Scope
@@ -133,6 +157,10 @@ class ApplyResult:
     created: tuple[int, ...]
     updated: dict[int, str]  # id -> text before the update
     deleted: dict[int, str]  # id -> text before the delete
+    # Ids (RelationInput.id) of the plan's relations that were written: created, or an existing
+    # valid relation that took the plan's memories into its provenance. Never a skipped one.
+    related: tuple[int, ...] = ()
+    invalidated: tuple[int, ...] = ()  # relation ids this plan marked invalid
 
 
 @dataclass(frozen=True)
@@ -153,7 +181,7 @@ class RelationRow:
     relationship: str
     destination: str
     fact: str
-    memory_id: int | None
+    memory_ids: tuple[int, ...]  # provenance: the memories that assert it, ascending
     valid_at: str
     invalid_at: str | None
     source_id: int
@@ -200,8 +228,10 @@ class GraphStore(Protocol):
     """What the pipelines need from a store. Every method is scoped; none sees another tenant.
 
     Scope matching: a memory matches when each non-None scope field equals its own. Entities
-    belong to a (user_id, agent_id) tenant (``Scope.entity_tenant``) and match a scope on those
-    two fields; ``run_id`` narrows memories only.
+    and relations belong to exactly one graph tenant (``Scope.graph_tenant``): every graph read
+    (``entities_by_key``, ``similar_entities``, ``expand``, ``relations``) matches that key
+    exactly, as writes do. When ``scope.run_narrowed``, ``expand`` and ``relations`` see only
+    relations with a provenance memory of ``scope.run_id``.
 
     - ``get``/``get_many``/``list``/``vector_search``/``fulltext_search`` return only memories
       matching scope and filters. Vector hits carry cosine similarity, best first, and there are
@@ -215,11 +245,13 @@ class GraphStore(Protocol):
       cannot flood the result.
     - ``adjacent``: for each given memory, up to ``window`` memories before and after it in id
       order within its own (user, agent, run), restricted to scope: (memory_id, neighbour_id).
-    - ``relations``: relations of the scope's entity tenants, newest first.
-    - ``delete_scope`` deletes every memory matching the scope (an empty scope: every memory),
-      with DELETE events.
-    - ``initialize`` creates the schema idempotently and raises ConfigError when the store
-      was created with a different embedding dimension.
+    - ``relations``: relations of the scope's graph tenant (run-narrowed as above), newest first.
+    - ``delete_scope`` deletes every memory matching the scope (an empty scope: every memory)
+      and every history event whose scope fields match it (no event of the scope remains),
+      with the relations and entities that only those memories supported.
+    - ``initialize`` creates the schema idempotently, migrates a store written by an earlier
+      version (graph tenancy and provenance), and raises ConfigError when the store was created
+      with a different embedding dimension.
     """
 
     async def initialize(self, dims: int) -> None: ...
