@@ -31,13 +31,17 @@ def relation_row(raw: Sequence[Any]) -> RelationRow:
 
 
 def run_narrowing_sql(scope: Scope, params: list[Any]) -> str:
-    """With ``scope.run_narrowed``: only relations (aliased r) a memory of the run asserts."""
+    """With ``scope.run_narrowed``: only relations (aliased r) a memory of the run asserts.
+
+    Read from the run's memories (index on run_id, then provenance by memory): a run is small
+    next to the graph of its user, which a test per relation would walk.
+    """
     if not scope.run_narrowed:
         return ""
     params.append(scope.run_id)
     return (
-        " AND EXISTS (SELECT 1 FROM relation_memories p JOIN memories pm ON pm.id = p.memory_id "
-        "WHERE p.relation_id = r.id AND pm.run_id = ?)"
+        " AND r.id IN (SELECT p.relation_id FROM memories pm JOIN relation_memories p ON p.memory_id = pm.id "
+        "WHERE pm.run_id = ?)"
     )
 
 
@@ -73,10 +77,12 @@ def expand(
 def _seed_entities(
     conn: sqlite3.Connection, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int]
 ) -> set[int]:
+    # The unary + keeps the tenant test off the (tenant, name_key) index: the planner would
+    # otherwise scan the tenant's every entity instead of looking the seeds up by id.
     sql = (
         "SELECT id FROM entities WHERE (id IN (SELECT value FROM json_each(?)) "
         "OR id IN (SELECT entity_id FROM mentions WHERE memory_id IN (SELECT value FROM json_each(?)))) "
-        "AND tenant = ?"
+        "AND +tenant = ?"
     )
     return {r[0] for r in conn.execute(sql, (_json(entity_ids), _json(memory_ids), scope.graph_tenant))}
 
