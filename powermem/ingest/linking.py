@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from powermem.ids import SnowflakeGenerator
-from powermem.ingest.names import normalize_name, sanitize_relationship
 from powermem.llm.schemas import Extraction
 from powermem.stores.base import RelationInput, RelationRow
+from powermem.text.names import normalize_name, sanitize_relationship
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from powermem.filters import now_timestamp
 from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver, NamedEntity
 from powermem.ingest.messages import Message
-from powermem.ingest.names import normalize_name
-from powermem.ingest.offline import extract_entities
 from powermem.stores.base import EntityInput, GraphStore, NewMemory, Scope, WritePlan
+from powermem.text.extract import extract_entities
+from powermem.text.names import normalize_name
 
 
 def memory_hash(text: str) -> str:

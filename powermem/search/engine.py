@@ -33,13 +33,14 @@ import numpy as np
 from powermem.config import SearchConfig
 from powermem.embeddings.base import CachedQueryEmbedder, Vectors
 from powermem.filters import FilterNode
-from powermem.ingest.names import normalize_name
-from powermem.ingest.offline import extract_entities
 from powermem.records import memory_record
 from powermem.search.fusion import reciprocal_rank_fusion
 from powermem.search.graph import GraphRanking, rank_memories
-from powermem.search.text import STOPWORDS, search_terms
 from powermem.stores.base import EntityRow, GraphStore, Hit, MemoryRow, Scope
+from powermem.text.extract import extract_entities
+from powermem.text.names import normalize_name
+from powermem.text.stopwords import TERM_STOPWORDS
+from powermem.text.terms import search_terms
 
 _MAX_NGRAM = 3
 _ENTITY_LINKS = 8
@@ -67,7 +68,7 @@ def query_name_keys(query: str) -> list[str]:
     for size in range(1, _MAX_NGRAM + 1):
         for start in range(len(words) - size + 1):
             gram = words[start : start + size]
-            if not all(w in STOPWORDS for w in gram):
+            if not all(w in TERM_STOPWORDS for w in gram):
                 keys[" ".join(gram)] = None
     return [k for k in keys if k][:64]
 

@@ -10,16 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from powermem.ingest.names import normalize_name
+from powermem.text.names import normalize_name
+from powermem.text.stopwords import NAME_STOPWORDS
 
 _SPEAKER = re.compile(r"^\s*([A-Z][\w'’.-]{0,40}(?: [A-Z][\w'’.-]{0,40}){0,2})\s*:\s")
 _CAPITALISED_RUN = re.compile(
     r"(?<![\w'’])([A-Z][\w'’-]*(?:\s+(?:of|the|de|del|van|von|da|la|le|and|&)?\s*[A-Z][\w'’-]*)*)"
 )
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;\"“(]\s*|\n\s*)$")
-_STOPWORDS = frozenset(
-    ["a", "an", "the", "i", "i'm", "i've", "i'd", "i'll", "me", "my", "mine", "we", "our", "us", "you", "your", "he", "him", "his", "she", "her", "it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "here", "what", "when", "where", "which", "who", "whom", "whose", "why", "how", "yes", "no", "not", "and", "or", "but", "so", "if", "then", "than", "also", "just", "oh", "ok", "okay", "hey", "hi", "hello", "thanks", "thank", "wow", "well", "sure", "yeah", "yep", "nope", "please", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "have", "has", "had", "will", "would", "can", "could", "should", "may", "might", "must", "let", "let's", "lol", "haha", "omg", "btw", "anyway", "really", "great", "good", "nice", "cool", "awesome", "sorry", "today", "yesterday", "tomorrow", "tonight", "maybe", "actually", "definitely", "sounds", "glad", "love", "wish", "hope", "guess", "went", "got", "made", "had", "saw", "see", "look", "looking", "thinking", "think", "sure", "totally", "absolutely", "exactly", "wait"]
-)
 MAX_ENTITIES_PER_TEXT = 12
 
 
@@ -54,7 +52,7 @@ def extract_entities(text: str) -> Mentions:
 
 def _trim(candidate: str) -> str:
     words = candidate.split()
-    while words and words[0].lower().strip("'’") in _STOPWORDS:
+    while words and words[0].lower().strip("'’") in NAME_STOPWORDS:
         words.pop(0)
     while words and words[-1].lower() in {"of", "the", "de", "and", "&"}:
         words.pop()
@@ -67,5 +65,5 @@ def _is_acronym(word: str) -> bool:
 
 def _keep(names: dict[str, str], name: str) -> None:
     key = normalize_name(name)
-    if key and key not in _STOPWORDS and len(key) > 1 and key not in names:
+    if key and key not in NAME_STOPWORDS and len(key) > 1 and key not in names:
         names[key] = name.strip().rstrip("'’").removesuffix("'s").removesuffix("’s")
