@@ -15,9 +15,12 @@ MAX_TERMS = 32
 
 
 def search_terms(text: str) -> list[str]:
+    """The first ``MAX_TERMS`` distinct terms, in order; the scan stops once it has them."""
     terms: dict[str, None] = {}
-    for token in _WORD.findall(text.casefold()):
-        token = token.strip("_")
+    for match in _WORD.finditer(text.casefold()):  # casefold first: it can split a word ("İ" -> "i̇")
+        token = match.group().strip("_")
         if len(token) > 1 and token not in TERM_STOPWORDS:
             terms[token] = None
-    return list(terms)[:MAX_TERMS]
+            if len(terms) == MAX_TERMS:
+                break
+    return list(terms)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from powermem.text.names import RELATIONSHIP_PATTERN, normalize_name, sanitize_relationship
+from powermem.text.names import MAX_NAME_LENGTH, RELATIONSHIP_PATTERN, normalize_name, sanitize_relationship
+from tests.support.hostile_text import KIB, hostile_texts
 
 
 @pytest.mark.parametrize(
@@ -29,3 +32,13 @@ def test_normalize_name(raw: str, key: str) -> None:
 def test_sanitize_relationship_uses_the_allow_list(raw: str, clean: str) -> None:
     assert sanitize_relationship(raw) == clean
     assert RELATIONSHIP_PATTERN.fullmatch(clean)
+
+
+@pytest.mark.parametrize(("name", "text"), hostile_texts(64 * KIB).items())
+def test_hostile_64_kib_names_are_linear(name: str, text: str) -> None:
+    """Whole 64 KiB texts (a query's n-gram source, an LLM's entity name): well under the bound."""
+    start = time.process_time()
+    key = normalize_name(text + "'s")
+    relationship = sanitize_relationship(text)
+    assert time.process_time() - start < 1.0, name
+    assert len(key) <= MAX_NAME_LENGTH and RELATIONSHIP_PATTERN.fullmatch(relationship)
