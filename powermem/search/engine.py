@@ -73,6 +73,12 @@ def query_name_keys(query: str) -> list[str]:
     return [k for k in keys if k][:64]
 
 
+def _analyse(query: str, names: bool, terms: bool) -> tuple[list[str], list[str]]:
+    """The query's name keys and full-text terms, each only if asked for. CPU work linear in the
+    query (up to 64 KiB), so the engine runs it in a worker thread, off the event loop."""
+    return (query_name_keys(query) if names else [], search_terms(query) if terms else [])
+
+
 def is_hub(degree: int, tenant_memories: int, pool: int) -> bool:
     """A name mentioned by at least half the tenant's memories (its BM25 IDF within the tenant
     is not positive) and by more memories than one candidate pool holds."""
@@ -163,11 +169,12 @@ class SearchEngine:
         if cfg.vector and vector is not None:
             vector_job = asyncio.ensure_future(self._store.vector_search(scope, filters, vector, pool))
         try:
-            if cfg.graph and vector is not None:
-                await self._link_entities(cfg, query, scope, vector, signals)
+            linking = cfg.graph and vector is not None
+            name_keys, terms = await asyncio.to_thread(_analyse, query, linking, cfg.fulltext)
+            if linking and vector is not None:
+                await self._link_entities(cfg, name_keys, scope, vector, signals)
                 signals.hubs = await self._hubs(scope, signals.mentions, pool)
             if cfg.fulltext:
-                terms = search_terms(query)
                 hub_names = [e.name for e in signals.named if e.id in signals.hubs]
                 if hub_names:
                     terms = hub_terms(terms, hub_names)
@@ -182,10 +189,10 @@ class SearchEngine:
         return signals
 
     async def _link_entities(
-        self, cfg: SearchConfig, query: str, scope: Scope, vector: Vectors, signals: _Signals
+        self, cfg: SearchConfig, name_keys: list[str], scope: Scope, vector: Vectors, signals: _Signals
     ) -> None:
         named, similar = await asyncio.gather(
-            self._store.entities_by_key(scope, query_name_keys(query)),
+            self._store.entities_by_key(scope, name_keys),
             self._store.similar_entities(scope, vector, _ENTITY_LINKS, cfg.entity_link_similarity),
         )
         signals.named = named
