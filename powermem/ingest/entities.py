@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from powermem.embeddings.base import Embedder
 from powermem.ids import SnowflakeGenerator
-from powermem.ingest.names import normalize_name
 from powermem.stores.base import EntityInput, GraphStore, Scope
+from powermem.text.names import normalize_name
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver, NamedEntity
 from powermem.ingest.linking import link_facts
 from powermem.ingest.messages import Message, storable
-from powermem.ingest.names import normalize_name
 from powermem.ingest.raw import memory_hash
 from powermem.llm.client import LLMClient, Usage
 from powermem.llm.prompts import extraction_messages, reconciliation_messages
@@ -36,6 +35,7 @@ from powermem.stores.base import (
     Scope,
     WritePlan,
 )
+from powermem.text.names import normalize_name
 
 logger = logging.getLogger("powermem.ingest")
 _RELATION_CONTEXT = 40

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from powermem.ids import SnowflakeGenerator
-from powermem.ingest.names import normalize_name, sanitize_relationship
 from powermem.llm.schemas import Extraction
 from powermem.stores.base import RelationInput
+from powermem.text.names import normalize_name, sanitize_relationship
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,9 @@ class FactLinks:
 
 
 def _mentions(fact_words: str, key: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(key)}(?!\w)", fact_words) is not None
+    # Both are normalised (word characters and single spaces): a whole-word match is a substring
+    # match between spaces. No regex compiled per key; both are capped at MAX_NAME_LENGTH.
+    return f" {key} " in f" {fact_words} "
 
 
 def link_facts(facts: Sequence[str], extraction: Extraction, resolved: Mapping[str, str]) -> FactLinks:

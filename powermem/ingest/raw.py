@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +12,9 @@ from powermem.filters import now_timestamp
 from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver, NamedEntity
 from powermem.ingest.messages import Message
-from powermem.ingest.names import normalize_name
-from powermem.ingest.offline import extract_entities
 from powermem.stores.base import EntityInput, GraphStore, NewMemory, Scope, WritePlan
+from powermem.text.extract import extract_entities
+from powermem.text.names import normalize_name
 
 
 def memory_hash(text: str) -> str:
@@ -47,7 +48,8 @@ class RawIngest:
         self, texts: list[str], scope: Scope
     ) -> tuple[list[tuple[str, ...]], list[EntityInput]]:
         """Entity keys each text mentions, and the entities the write must create."""
-        mentions = [extract_entities(t) for t in texts]
+        # The extractor is CPU work linear in the text (up to 64 KiB a message): off the event loop.
+        mentions = await asyncio.to_thread(lambda: [extract_entities(t) for t in texts])
         weak = {n for m in mentions for n in m.weak}
         known_weak = await self._resolver.existing_keys(scope, weak) if weak else set()
         named = [m.strong + [n for n in m.weak if normalize_name(n) in known_weak] for m in mentions]

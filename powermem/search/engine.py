@@ -33,13 +33,14 @@ import numpy as np
 from powermem.config import SearchConfig
 from powermem.embeddings.base import CachedQueryEmbedder, Vectors
 from powermem.filters import FilterNode
-from powermem.ingest.names import normalize_name
-from powermem.ingest.offline import extract_entities
 from powermem.records import memory_record
 from powermem.search.fusion import reciprocal_rank_fusion
 from powermem.search.graph import GraphRanking, rank_memories
-from powermem.search.text import STOPWORDS, search_terms
 from powermem.stores.base import EntityRow, GraphStore, Hit, MemoryRow, Scope
+from powermem.text.extract import extract_entities
+from powermem.text.names import normalize_name
+from powermem.text.stopwords import TERM_STOPWORDS
+from powermem.text.terms import search_terms
 
 _MAX_NGRAM = 3
 _ENTITY_LINKS = 8
@@ -67,9 +68,15 @@ def query_name_keys(query: str) -> list[str]:
     for size in range(1, _MAX_NGRAM + 1):
         for start in range(len(words) - size + 1):
             gram = words[start : start + size]
-            if not all(w in STOPWORDS for w in gram):
+            if not all(w in TERM_STOPWORDS for w in gram):
                 keys[" ".join(gram)] = None
     return [k for k in keys if k][:64]
+
+
+def _analyse(query: str, names: bool, terms: bool) -> tuple[list[str], list[str]]:
+    """The query's name keys and full-text terms, each only if asked for. CPU work linear in the
+    query (up to 64 KiB), so the engine runs it in a worker thread, off the event loop."""
+    return (query_name_keys(query) if names else [], search_terms(query) if terms else [])
 
 
 def is_hub(degree: int, tenant_memories: int, pool: int) -> bool:
@@ -162,11 +169,12 @@ class SearchEngine:
         if cfg.vector and vector is not None:
             vector_job = asyncio.ensure_future(self._store.vector_search(scope, filters, vector, pool))
         try:
-            if cfg.graph and vector is not None:
-                await self._link_entities(cfg, query, scope, vector, signals)
+            linking = cfg.graph and vector is not None
+            name_keys, terms = await asyncio.to_thread(_analyse, query, linking, cfg.fulltext)
+            if linking and vector is not None:
+                await self._link_entities(cfg, name_keys, scope, vector, signals)
                 signals.hubs = await self._hubs(scope, signals.mentions, pool)
             if cfg.fulltext:
-                terms = search_terms(query)
                 hub_names = [e.name for e in signals.named if e.id in signals.hubs]
                 if hub_names:
                     terms = hub_terms(terms, hub_names)
@@ -181,10 +189,10 @@ class SearchEngine:
         return signals
 
     async def _link_entities(
-        self, cfg: SearchConfig, query: str, scope: Scope, vector: Vectors, signals: _Signals
+        self, cfg: SearchConfig, name_keys: list[str], scope: Scope, vector: Vectors, signals: _Signals
     ) -> None:
         named, similar = await asyncio.gather(
-            self._store.entities_by_key(scope, query_name_keys(query)),
+            self._store.entities_by_key(scope, name_keys),
             self._store.similar_entities(scope, vector, _ENTITY_LINKS, cfg.entity_link_similarity),
         )
         signals.named = named

@@ -28,8 +28,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 
 from powermem import AsyncMemory, InvalidInputError, LLMError, PowermemError
-from powermem.ingest.names import RELATIONSHIP_PATTERN, normalize_name
 from powermem.stores.base import Scope
+from powermem.text.names import RELATIONSHIP_PATTERN, normalize_name
 from tests.reliability.helpers import Tally, matches, snapshot
 from tests.reliability.input_rules import (
     clean_text,

@@ -1,10 +1,16 @@
-"""Relation provenance planned by the infer pipeline: which memories assert each relation."""
+"""Which entities each fact mentions, which fact states each relation, and which memories
+assert it (relation provenance planned by the infer pipeline)."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Sequence
 
 from powermem.ids import SnowflakeGenerator
 from powermem.ingest.linking import link_facts
 from powermem.llm.schemas import ExtractedEntity, ExtractedRelation, Extraction
+from powermem.text.names import normalize_name
+from tests.support.hostile_text import KIB, hostile_texts
 
 IDS = SnowflakeGenerator()
 AT = "2026-12-02T00:00:00+00:00"
@@ -60,3 +66,34 @@ def test_the_same_relation_stated_twice_is_one_relation_asserted_by_both() -> No
     # Both relations resolve to fact 0 (first fact naming both ends): one relation.
     [relation] = links.relations(IDS, {0: 11, 1: 22}, AT, facts)
     assert relation.memory_ids == (11,)
+
+
+def _extraction_of(facts: list[str], names: list[str], relations: Sequence[tuple[str, str, str]] = ()) -> Extraction:
+    return Extraction(
+        facts=facts,
+        entities=[ExtractedEntity(name=n, type="thing") for n in names],
+        relations=[ExtractedRelation(source=s, relationship=r, destination=d) for s, r, d in relations],
+    )
+
+
+def test_a_fact_mentions_an_entity_as_whole_words_only() -> None:
+    facts = ["Ann moved to New York", "Annabel likes York", "Ann's cat", "nothing here"]
+    resolved = {"ann": "ann", "new york": "new york", "york": "york"}
+    links = link_facts(facts, _extraction_of(facts, ["Ann", "New York", "York"]), resolved)
+    assert links.entity_keys == [("ann", "new york", "york"), ("york",), ("ann",), ()]
+
+
+def test_a_relation_is_stated_by_the_fact_naming_both_ends() -> None:
+    facts = ["Bob likes tea", "Ann works at Acme", "Acme hired Ann and Bob"]
+    extraction = _extraction_of(facts, ["Ann", "Acme", "Bob"], [("Ann", "works at", "Acme")])
+    links = link_facts(facts, extraction, {"ann": "ann", "acme": "acme", "bob": "bob"})
+    assert [(s.fact, s.relationship) for s in links.stated] == [(1, "WORKS_AT")]
+
+
+def test_hostile_facts_and_names_take_linear_time() -> None:
+    texts = list(hostile_texts(64 * KIB).values())
+    names = [t[:300] for t in texts] + [f"Name{i}" for i in range(200)]
+    resolved = {key: key for name in names if (key := normalize_name(name))}
+    start = time.process_time()
+    link_facts(texts, _extraction_of(texts, names), resolved)
+    assert time.process_time() - start < 1.0

@@ -1,4 +1,8 @@
-"""Normalising entity names and sanitising relationship types (the allow-list for Cypher)."""
+"""Normalising entity names and sanitising relationship types (the allow-list for Cypher).
+
+Each regex here is a single character class (or a literal with a one-character lookahead):
+no nested or adjacent unbounded quantifiers, so each runs in time linear in its input.
+"""
 
 from __future__ import annotations
 
