@@ -24,6 +24,7 @@ from powermem._memory import AsyncMemory
 from powermem._validate import scope_of
 from powermem.config import MemoryConfig, default_embedded_path
 from powermem.errors import InvalidInputError, PowermemError
+from powermem.redact import redact_url
 from powermem.stores.base import Scope
 
 __all__ = [
@@ -217,7 +218,7 @@ def store_target(config: MemoryConfig) -> str:
     store = config.store
     if store.provider == "embedded":
         return f"embedded:{Path(store.path).expanduser().resolve() if store.path else default_embedded_path()}"
-    return f"neo4j:{store.uri}/{store.database or ''}"
+    return f"neo4j:{redact_url(store.uri)}/{store.database or ''}"
 
 
 def default_progress_dir(config: MemoryConfig) -> Path:
