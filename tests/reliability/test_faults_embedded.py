@@ -40,7 +40,7 @@ def run_and_kill(config: dict[str, Any], kill_after: int, batches: int) -> tuple
     """Run the importer, SIGKILL it after ``kill_after`` committed batches; (batches reported, finished)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
     argv = [sys.executable, "-m", "tests.reliability.importer", json.dumps(config), str(batches)]
-    killed = kill_on_progress(argv, kill_after=kill_after, window=WINDOW, cwd=ROOT, env=env)
+    killed = kill_on_progress(argv, kill_after=kill_after, window=WINDOW, cwd=ROOT, env=env, seed=kill_after)
     return [int(line.split()[1]) for line in killed.reports], killed.finished
 
 

@@ -5,8 +5,12 @@ takes a credit: a line on its stdin (``take_credit``). The parent grants ``windo
 ahead and one more per report it reads, and SIGKILLs the child as soon as it has read
 ``kill_after`` reports (``kill_on_progress``). So the kill always comes after exactly that much
 progress, and the child can never be more than ``window`` units further on: on a fast machine
-it cannot finish first, on a slow or loaded one it is not killed before it started. With
-credits in hand the child is usually mid-write when the signal lands, which is the point.
+it cannot finish first, on a slow or loaded one it is not killed before it started.
+
+With credits in hand the child is writing the next unit when the signal comes. To land it
+anywhere in that write, not always at its start, the parent first pauses for a random part
+of the mean time between two reports so far: a fraction of the child's own pace, so the same
+on any machine (and pass or fail never depends on it: the credits bound the child anyway).
 
 A child whose stdin is at end of file (run by hand, ``</dev/null``) runs free.
 """
@@ -14,10 +18,12 @@ A child whose stdin is at end of file (run by hand, ``</dev/null``) runs free.
 from __future__ import annotations
 
 import contextlib
+import random
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,21 +50,26 @@ class Killed:
 
 
 def kill_on_progress(argv: Sequence[str], *, kill_after: int, window: int = 4, prefix: str = "batch ",
-                     cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Killed:
-    """Run ``argv``; SIGKILL it right after reading its ``kill_after``-th line starting with ``prefix``."""
+                     cwd: Path | None = None, env: Mapping[str, str] | None = None, seed: int = 0) -> Killed:
+    """Run ``argv``; SIGKILL it during the unit after its ``kill_after``-th line starting with ``prefix``."""
     assert kill_after >= 1 and window >= 1
+    rng = random.Random(seed)
     proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdin is not None and proc.stdout is not None
     watchdog = threading.Timer(HANG_SECONDS, proc.kill)
     watchdog.start()
     reports: list[str] = []
+    arrived: list[float] = []
     finished = False
     try:
         _grant(proc, window)
         for line in proc.stdout:
             if line.startswith(prefix):
                 reports.append(line.strip())
+                arrived.append(time.monotonic())
                 if len(reports) == kill_after:
+                    pace = (arrived[-1] - arrived[0]) / (len(arrived) - 1) if len(arrived) > 1 else 0.0
+                    time.sleep(rng.uniform(0, pace))  # where in the next unit: a share of the child's pace
                     proc.send_signal(signal.SIGKILL)
                     break
                 _grant(proc, 1)
