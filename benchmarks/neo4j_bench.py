@@ -42,6 +42,7 @@ from neo4j import AsyncGraphDatabase  # noqa: E402
 from powermem.config import StoreConfig  # noqa: E402
 from powermem.filters import now_timestamp  # noqa: E402
 from powermem.ids import SnowflakeGenerator  # noqa: E402
+from powermem.redact import reveal  # noqa: E402
 from powermem.stores.base import NewMemory, Scope, WritePlan  # noqa: E402
 from powermem.stores.neo4j import Neo4jStore  # noqa: E402
 
@@ -75,7 +76,7 @@ def server_settings(target: str) -> tuple[dict[str, str | None], Callable[[], No
 
 
 async def drop_vector_indexes(config: StoreConfig) -> None:
-    auth = (config.username, config.password or "")
+    auth = (config.username, reveal(config.password) or "")
     async with AsyncGraphDatabase.driver(config.uri, auth=auth) as driver:
         for name in ("memory_embedding", "entity_embedding"):
             await driver.execute_query("DROP INDEX $name IF EXISTS", {"name": name}, database_=config.database)

@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TextIO
 
 from powermem import __version__
 from powermem._memory import AsyncMemory
+from powermem.cli_output import print_json
 from powermem.config import MemoryConfig, auto_config
 from powermem.errors import ConfigError, PowermemError
 
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common()
     _memory_commands(commands, common)
     _bulk_commands(commands, common)
+    shown = commands.add_parser("config", help="print the configuration commands use, as JSON (secrets masked)")
+    shown.add_argument("--config", type=Path, metavar="FILE", help="JSON config, overlaid on the environment's")
     demo = commands.add_parser("demo", help="store a short conversation offline and search it")
     demo.add_argument("--path", type=Path, help="folder for the demo store (default: a new temporary folder)")
     demo.add_argument("--embedding", default="local", choices=["local", "hashing"], help="embedding provider")
@@ -228,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from powermem.demo import run_demo
 
             asyncio.run(run_demo(sys.stdout, args.path, args.embedding))
+        elif args.command == "config":
+            # JSON mode shows each SecretStr as ********** and a base_url's credentials as ***.
+            print_json(load_config(args.config).model_dump(mode="json"), sys.stdout)
         else:
             asyncio.run(_run(args, _handler(args)))
         _flush_stdout()

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from powermem.errors import ConfigError
+from powermem.redact import has_userinfo, redact_url
 
 __all__ = [
     "EmbeddingConfig",
@@ -24,7 +35,13 @@ __all__ = [
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Secrets are SecretStr; hiding inputs keeps a rejected value (a password of the wrong
+    # type, a URL with credentials) out of ValidationError text and chained tracebacks too.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "base_url" and isinstance(value, str) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -42,7 +59,7 @@ class StoreConfig(_Section):
     path: str | None = Field(None, description="Embedded store SQLite file; default: see default_embedded_path().")
     uri: str = "bolt://127.0.0.1:7687"
     username: str = "neo4j"
-    password: str | None = None
+    password: SecretStr | None = None
     database: str | None = None
     connection_timeout: float = Field(10.0, gt=0)
     # Measured on 5.26 (benchmarks/neo4j_bench.py --tune): an exact scan costs ~23 us per
@@ -52,6 +69,14 @@ class StoreConfig(_Section):
         5_000, ge=0, description="Neo4j: scopes with at most this many candidates are scanned exactly."
     )
 
+    @field_validator("uri")
+    @classmethod
+    def _no_credentials_in_uri(cls, uri: str) -> str:
+        # The driver refuses them too, and would echo the URI, password included, in its error.
+        if has_userinfo(uri):
+            raise ValueError("the URI must not hold credentials (user:password@); set username and password")
+        return uri
+
 
 class PromptConfig(_Section):
     extraction: str | None = None
@@ -60,7 +85,7 @@ class PromptConfig(_Section):
 
 class LLMConfig(_Section):
     provider: Literal["openai", "none"] = "none"
-    api_key: str | None = None
+    api_key: SecretStr | None = None
     model: str = "gpt-4o-mini"
     base_url: str | None = None
     temperature: float = Field(0.0, ge=0, le=2)
@@ -70,18 +95,26 @@ class LLMConfig(_Section):
     retry_initial_wait: float = Field(0.5, ge=0, le=60, description="First backoff wait; doubles each retry.")
     prompts: PromptConfig = Field(default_factory=PromptConfig)
 
+    @field_serializer("base_url", when_used="json")
+    def _masked_url(self, url: str | None) -> str | None:
+        return None if url is None else redact_url(url)
+
 
 class EmbeddingConfig(_Section):
     provider: Literal["local", "openai", "hashing"] = "local"
     model: str | None = None
     dims: int | None = Field(None, ge=1, le=8192)
-    api_key: str | None = None
+    api_key: SecretStr | None = None
     base_url: str | None = None
     timeout: float = Field(60.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=20)
     max_retry_seconds: float = Field(120.0, gt=0)
     retry_initial_wait: float = Field(0.5, ge=0, le=60, description="First backoff wait; doubles each retry.")
     batch_size: int = Field(64, ge=1)
+
+    @field_serializer("base_url", when_used="json")
+    def _masked_url(self, url: str | None) -> str | None:
+        return None if url is None else redact_url(url)
 
 
 class IngestConfig(_Section):
@@ -202,7 +235,10 @@ def _env_file_values(environ: dict[str, str]) -> dict[str, str]:
 
 
 def auto_config() -> dict[str, Any]:
-    """Build a config dict from a ``.env`` file and the environment (real variables win)."""
+    """Build a config dict from a ``.env`` file and the environment (real variables win).
+
+    The password and API keys come as ``SecretStr``, so printing the dict does not show them.
+    """
     env = {**_env_file_values(dict(os.environ)), **os.environ}
 
     def pick(*names: str) -> str | None:
@@ -226,4 +262,7 @@ def auto_config() -> dict[str, Any]:
                        ("api_key", ("EMBEDDING_API_KEY",)), ("base_url", ("EMBEDDING_BASE_URL",))]:
         if pick(*names):
             embedding[key] = pick(*names)
+    for section, key in ((store, "password"), (llm, "api_key"), (embedding, "api_key")):
+        if key in section:
+            section[key] = SecretStr(section[key])
     return {"store": store, "llm": llm, "embedding": embedding}

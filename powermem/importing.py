@@ -24,6 +24,8 @@ from powermem._memory import AsyncMemory
 from powermem._validate import scope_of
 from powermem.config import MemoryConfig, default_embedded_path
 from powermem.errors import InvalidInputError, PowermemError
+from powermem.private_files import make_private_dirs
+from powermem.redact import redact_url
 from powermem.stores.base import Scope
 
 __all__ = [
@@ -207,7 +209,7 @@ class Progress:
     def save(self) -> None:
         data = {**self.meta, "committed": self.committed, "imported": self.imported,
                 "finished": self.finished, "key_prefix": self.key_prefix, "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.path.parent)  # e.g. ~/.powermem/imports, where the store may live too
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)  # atomic: a kill never leaves a half-written progress file
@@ -217,7 +219,7 @@ def store_target(config: MemoryConfig) -> str:
     store = config.store
     if store.provider == "embedded":
         return f"embedded:{Path(store.path).expanduser().resolve() if store.path else default_embedded_path()}"
-    return f"neo4j:{store.uri}/{store.database or ''}"
+    return f"neo4j:{redact_url(store.uri)}/{store.database or ''}"
 
 
 def default_progress_dir(config: MemoryConfig) -> Path:

@@ -13,6 +13,7 @@ from powermem.embeddings.base import Vectors, l2_normalise
 from powermem.errors import ConfigError, EmbeddingError
 from powermem.llm.client import DEFAULT_BASE_URL, resolve_api_key
 from powermem.llm.retry import RetryPolicy, call_with_retry, retry_policy
+from powermem.redact import reveal
 
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "KNOWN_DIMS", "OpenAIEmbedder"]
 
@@ -93,4 +94,5 @@ def _dims(model: str, configured: int | None) -> int:
 
 
 def _api_key(config: EmbeddingConfig) -> str:
-    return resolve_api_key(config.api_key, config.base_url, "EMBEDDING_API_KEY", "EMBEDDING_BASE_URL", "embedding")
+    return resolve_api_key(reveal(config.api_key), config.base_url, "EMBEDDING_API_KEY", "EMBEDDING_BASE_URL",
+                           "embedding")

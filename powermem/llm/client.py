@@ -17,6 +17,7 @@ from powermem.config import LLMConfig
 from powermem.errors import ConfigError, LLMError
 from powermem.llm.retry import RetryPolicy, call_with_retry, retry_policy
 from powermem.llm.schemas import response_format, strict_json_schema
+from powermem.redact import reveal
 
 __all__ = ["DEFAULT_BASE_URL", "LLMClient", "Usage"]
 
@@ -163,7 +164,8 @@ class LLMClient:
 
 
 def _api_key(config: LLMConfig) -> str:
-    return resolve_api_key(config.api_key, config.base_url, "LLM_API_KEY (or OPENAI_API_KEY)", "LLM_BASE_URL", "LLM")
+    return resolve_api_key(reveal(config.api_key), config.base_url, "LLM_API_KEY (or OPENAI_API_KEY)", "LLM_BASE_URL",
+                           "LLM")
 
 
 def resolve_api_key(api_key: str | None, base_url: str | None, key_variable: str, url_variable: str,

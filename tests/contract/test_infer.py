@@ -114,7 +114,7 @@ async def snapshot(m: AsyncMemory, user: str) -> Any:
         ([("status", 429, {"Retry-After": "0"})], 2, True),
         ([("status", 500), ("status", 503)], 3, True),
         ([("drop",)], 2, True),
-        ([("stall", 3.0)], 2, True),
+        ([("stall", 60)], 2, True),  # held until the client's 2 s timeout hangs up
         ([("raw", "this is not json")], 2, True),
         ([("content", '{"wrong": 1}')], 2, True),
         ([("status", 503)] * 3, 3, False),

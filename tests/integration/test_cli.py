@@ -201,3 +201,17 @@ def test_bad_json_in_an_import_file_names_the_line(embedded: CliEnv) -> None:
 def test_demo_still_runs(embedded: CliEnv) -> None:
     out = embedded.ok("demo", "--embedding", "hashing", "--path", embedded.tmp / "demo")
     assert "powermem demo" in out and "memories in the store" in out
+
+
+@pytest.mark.neo4j
+def test_a_wrong_neo4j_password_is_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  request: pytest.FixtureRequest) -> None:
+    cli = make_cli_env("neo4j", tmp_path, monkeypatch, capsys, request)
+    wrong = "wrong-pw-cli-61d0"
+    cli.monkeypatch.setenv("NEO4J_PASSWORD", wrong)
+    result = cli.sub("stats", "--verbose")  # a subprocess: its whole stderr, logging included
+    assert result.code == 1 and "authentication rejected" in result.err, result.err
+    assert wrong not in result.err + result.out
+    shown = json.loads(cli.ok("config"))
+    assert shown["store"]["password"] == "**********" and wrong not in json.dumps(shown)

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +18,7 @@ from powermem import StoreError, _admin, importing
 from tests.conftest import shared_data_dir
 from tests.support.cli_env import ROOT, STORE_KINDS, CliEnv, make_cli_env
 from tests.support.openai_server import ScriptedOpenAIServer
+from tests.support.paced import kill_on_progress
 from tests.support.scripted_llm import ScriptedLLM
 
 
@@ -217,24 +215,14 @@ def test_resume_after_kill_9(embedded: CliEnv) -> None:
     path = messages(embedded.tmp / "big.jsonl", "u", count)
     progress = embedded.tmp / "progress.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "powermem.cli", "import", str(path), "--batch-size", "25", "--progress-file",
-            str(progress), "-q"]
-    child = subprocess.Popen(argv, cwd=embedded.tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    committed = 0
-    while time.monotonic() < deadline and child.poll() is None:
-        try:
-            committed = json.loads(progress.read_text())["committed"]
-        except (OSError, ValueError, KeyError):
-            committed = 0
-        if committed >= 500:
-            break
-        time.sleep(0.02)
-    if child.poll() is not None:
-        pytest.fail(f"the import ended before it could be killed: {child.stderr.read() if child.stderr else ''}")
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    assert committed < count
+    # The real command line, paced: killed after 20 saved batches of 25 (tests/support/paced.py),
+    # while it writes the next ones; it cannot finish first, however fast the machine.
+    argv = [sys.executable, "-m", "tests.support.paced_import", "import", str(path), "--batch-size", "25",
+            "--progress-file", str(progress), "-q"]
+    killed = kill_on_progress(argv, kill_after=20, prefix="progress ", cwd=embedded.tmp, env=env)
+    assert not killed.finished
+    committed = int(killed.reports[-1].split()[1])
+    assert 500 <= committed < count
     report = json.loads(embedded.ok("import", path, "--batch-size", "25", "--progress-file", progress, "-q", "--json"))
     assert report["resumed_from"] >= committed and report["imported"] + report["skipped"] + report["resumed_from"] == count
     keys = keys_of(embedded, "u")

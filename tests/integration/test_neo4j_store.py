@@ -8,7 +8,10 @@ Lucene escaping and how connection failures surface.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -18,11 +21,14 @@ from typing import Any
 import numpy as np
 import pytest
 from neo4j import AsyncGraphDatabase
+from pydantic import SecretStr
 
+from powermem import AsyncMemory
 from powermem.config import StoreConfig
 from powermem.errors import ConfigError, InvalidInputError, StoreError
 from powermem.filters import now_timestamp, parse_filters
 from powermem.ids import SnowflakeGenerator
+from powermem.redact import reveal
 from powermem.stores.base import (
     EntityInput,
     MemoryChange,
@@ -62,7 +68,7 @@ def entity(name: str) -> EntityInput:
 
 async def cypher(config: StoreConfig, query: str, **params: Any) -> list[dict[str, Any]]:
     """Direct queries, to look at the graph as Neo4j Browser would."""
-    async with AsyncGraphDatabase.driver(config.uri, auth=(config.username, config.password or "")) as driver:
+    async with AsyncGraphDatabase.driver(config.uri, auth=(config.username, reveal(config.password) or "")) as driver:
         records, _, _ = await driver.execute_query(query, params, database_=config.database)
         return [r.data() for r in records]
 
@@ -136,7 +142,9 @@ async def test_two_processes_create_the_schema_at_once(neo4j_config: StoreConfig
         await cypher(neo4j_config, "DROP INDEX $name IF EXISTS", name=name)
     assert not set(SCHEMA_NAMES) & await schema_names(neo4j_config)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = [sys.executable, "-c", INIT_SCRIPT, neo4j_config.model_dump_json(), str(TEST_DIMS)]
+    # A JSON dump masks the password (SecretStr), so the child gets it back in plain text.
+    settings = {**neo4j_config.model_dump(mode="json"), "password": reveal(neo4j_config.password)}
+    args = [sys.executable, "-c", INIT_SCRIPT, json.dumps(settings), str(TEST_DIMS)]
     procs = [subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
     assert all(code == 0 for code, _ in results), results
@@ -159,8 +167,33 @@ async def _initialize_fails(config: StoreConfig, match: str) -> float:
 
 
 async def test_wrong_password_fails_fast(neo4j_config: StoreConfig) -> None:
-    config = neo4j_config.model_copy(update={"password": "not-the-password"})
+    config = neo4j_config.model_copy(update={"password": SecretStr("not-the-password")})
     assert await _initialize_fails(config, "authentication") < 10
+
+
+async def test_a_wrong_password_is_in_no_error_and_no_log(neo4j_config: StoreConfig,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, the driver's included
+    wrong = "wrong-pw-log-2c8e"
+    config = {"store": {**neo4j_config.model_dump(), "password": wrong},
+              "embedding": {"provider": "hashing", "dims": TEST_DIMS}, "llm": {"provider": "none"}}
+    memory = AsyncMemory(config)
+    try:
+        with pytest.raises(StoreError, match="authentication rejected") as info:
+            await memory.initialize()
+    finally:
+        await memory.close()
+    assert any(r.name.startswith("neo4j") for r in caplog.records), "the driver's debug log was captured"
+    assert wrong not in caplog.text
+    assert wrong not in f"{info.value} {info.value.__cause__} {info.value.__cause__!r} {memory.config!r}"
+
+
+def test_the_launcher_env_file_is_private(neo4j_config: StoreConfig) -> None:
+    # scripts/neo4j-local writes the password into .neo4j/<target>/env: only its owner may read it.
+    env_file = ROOT / ".neo4j" / os.environ.get("NEO4J_LOCAL_TARGET", "5.26") / "env"
+    if not env_file.is_file() or f"NEO4J_URI={neo4j_config.uri}\n" not in env_file.read_text(encoding="utf-8"):
+        pytest.skip("the test server was not started by this checkout's scripts/neo4j-local")
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
 
 
 async def test_unreachable_port_fails_fast(neo4j_config: StoreConfig) -> None:

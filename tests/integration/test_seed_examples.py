@@ -85,5 +85,6 @@ def test_auto_config_reads_env_file_and_real_env_wins(offline_environment: Path,
     config = auto_config()
     assert config["store"]["provider"] == "neo4j"
     assert config["store"]["uri"] == "bolt://db.example:7687"
-    assert config["store"]["password"] == "secret"
+    assert config["store"]["password"].get_secret_value() == "secret"
+    assert "secret" not in repr(config), "printing auto_config() must not show the password"
     assert config["llm"]["model"] == "from-env"

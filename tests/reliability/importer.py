@@ -7,7 +7,9 @@ batches, so it can be repeated after any crash without duplicating anything.
 
     python -m tests.reliability.importer '<AsyncMemory config as JSON>' <batches> [<user>]
 
-prints ``batch <n>`` after each committed batch (flushed), so a parent can kill it mid-write.
+prints ``batch <n>`` after each committed batch (flushed) and then takes a credit from stdin
+(tests/support/paced.py), so that a parent can kill it after a given number of batches, while
+it writes the next ones; with stdin at end of file (``</dev/null``) it runs free.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from powermem import AsyncMemory
+from tests.support.paced import take_credit
 
 BATCH = 5
 USER = "importer"
@@ -65,6 +68,7 @@ async def _main(config: dict[str, Any], batches: int, user: str) -> None:
     async with AsyncMemory(config) as m:
         def report(b: int) -> None:
             print(f"batch {b}", flush=True)
+            take_credit()
 
         await import_batches(m, range(batches), user, report)
     print("done", flush=True)

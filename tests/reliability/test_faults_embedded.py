@@ -1,7 +1,9 @@
 """The embedded store's process killed with SIGKILL in the middle of a bulk import.
 
 A subprocess imports batches (one transaction each) in a loop and is killed with ``kill -9``
-a moment after its writes start, three times over. After each kill the file reopens and is
+after a given number of committed batches, three times over: it reports each commit and is
+paced by the parent (tests/support/paced.py), so the kill lands while it writes one of the
+next few batches, whatever the machine's speed. After each kill the file reopens and is
 consistent: SQLite's integrity check passes, every batch is whole or absent (never half
 written), every batch the process reported as committed is there, every memory has its exact
 text, md5 hash, metadata and ADD event, is found by vector and full-text search, and the
@@ -15,12 +17,8 @@ import hashlib
 import json
 import os
 import random
-import signal
 import sqlite3
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,45 +28,20 @@ from powermem import AsyncMemory
 from powermem.stores.base import Scope
 from tests.reliability.helpers import Tally
 from tests.reliability.importer import BATCH, USER, expected_items, import_batches, item_text
+from tests.support.paced import kill_on_progress
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCHES = 1000
-KILL_AFTER = [0.3, 0.7, 1.0]  # seconds after the first committed batch of each run
+KILL_AFTER = [25, 120, 300]  # batches committed by each run before its kill
+WINDOW = 4  # batches a run may commit past its kill point before the signal lands
 
 
-def run_and_kill(config: dict[str, Any], delay: float, batches: int) -> tuple[list[int], bool]:
-    """Start the importer, SIGKILL it ``delay`` s after its first commit; (batches reported, finished)."""
+def run_and_kill(config: dict[str, Any], kill_after: int, batches: int) -> tuple[list[int], bool]:
+    """Run the importer, SIGKILL it after ``kill_after`` committed batches; (batches reported, finished)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.reliability.importer", json.dumps(config), str(batches)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    reported: list[int] = []
-    finished = threading.Event()
-    first = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("batch "):
-                reported.append(int(line.split()[1]))
-                first.set()
-            elif line.strip() == "done":
-                finished.set()
-        first.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert first.wait(120), "the importer never committed a batch"
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(30) == -signal.SIGKILL or finished.is_set()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reader.join(10)
-    return list(reported), finished.is_set()
+    argv = [sys.executable, "-m", "tests.reliability.importer", json.dumps(config), str(batches)]
+    killed = kill_on_progress(argv, kill_after=kill_after, window=WINDOW, cwd=ROOT, env=env, seed=kill_after)
+    return [int(line.split()[1]) for line in killed.reports], killed.finished
 
 
 def md5(text: str) -> str:
@@ -134,18 +107,21 @@ async def test_sigkill_during_bulk_import(tmp_path: Path, tally: Tally) -> None:
 
 @pytest.mark.slow
 async def test_sigkill_during_bulk_import_many_times(tmp_path: Path, tally: Tally) -> None:
-    delays = [random.Random(n).uniform(0.05, 0.6) for n in range(10)]
-    await kill_import_and_check(tmp_path / "killed-often.db", delays, 4 * BATCHES, tally)
+    kills = [random.Random(n).randint(1, 300) for n in range(10)]
+    await kill_import_and_check(tmp_path / "killed-often.db", kills, 4 * BATCHES, tally)
 
 
-async def kill_import_and_check(path: Path, delays: list[float], batches: int, tally: Tally) -> None:
+async def kill_import_and_check(path: Path, kills: list[int], batches: int, tally: Tally) -> None:
+    # Each run commits at most its kill point plus the window: together less than the import.
+    assert sum(k + WINDOW for k in kills) < batches
     config = {"store": {"provider": "embedded", "path": str(path)}, "embedding": {"provider": "hashing", "dims": 64},
               "llm": {"provider": "none"}}
     reported: set[int] = set()
     stored = 0
-    for delay in delays:
-        committed, finished = run_and_kill(config, delay, batches)
-        assert not finished, "the import finished before the kill; raise the batch count"
+    for kill_after in kills:
+        committed, finished = run_and_kill(config, kill_after, batches)
+        assert not finished, "the importer ran to the end without being killed"
+        assert kill_after <= len(committed) <= kill_after + WINDOW, "the importer ran past its credits"
         tally.add("faults", "embedded/sigkill-during-import")
         reported.update(committed)
         counts = check_file(path)

@@ -11,7 +11,9 @@ Faults (``fail``) are consumed one per request, in order:
 - ``("status", code)``, ``("status", code, headers)``, ``("status", code, body)`` or
   ``("status", code, headers, body)``: an error response; ``headers`` is a dict (e.g.
   ``{"Retry-After": "1"}``), ``body`` a message string or a JSON-able dict.
-- ``("stall", seconds)``: wait that long (past the client's timeout), then answer.
+- ``("stall", seconds)``: hold the answer until the client gives up and closes the
+  connection (its timeout: a stall cannot end before it, however loaded the machine);
+  answer after ``seconds`` if the client never does. Give ``seconds`` well past the timeout.
 - ``("drop",)``: close the connection without any response.
 - ``("raw", text)`` / ``("content", text)``: a 200 completion whose message content is
   ``text`` (not JSON, or JSON of the wrong shape).
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import json
+import select
 import socket
 import threading
 import time
@@ -252,8 +255,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return True
         if kind == "stall":
-            self.server.owner._pause(float(fault[1]))
+            return self._stall(float(fault[1]))
         return False
+
+    def _stall(self, seconds: float) -> bool:
+        """Wait for the client to hang up (True: nothing to answer) or ``seconds`` (False)."""
+        owner = self.server.owner
+        deadline = time.monotonic() + seconds
+        while not owner._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+            if readable and self._client_closed():
+                self.close_connection = True
+                return True
+            if readable:  # bytes from a client still there: wait without spinning
+                owner._pause(min(left, 0.05))
+        return False
+
+    def _client_closed(self) -> bool:
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def _send_status_fault(self, fault: Fault) -> None:
         code, rest = int(fault[1]), fault[2:]

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from powermem.errors import ConfigError
 from powermem.filters import FilterNode
 from powermem.ids import SnowflakeGenerator
+from powermem.private_files import create_private_file
 from powermem.stores.base import (
     ApplyResult,
     EntityRow,
@@ -64,7 +65,7 @@ _MENTION_COUNT = "SELECT count(*) FROM mentions WHERE mentions.entity_id = entit
 
 class SqliteEngine:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(path)  # 0600 in a 0700 folder when powermem creates them
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._conn.create_function("pm_lower", 1, _lower, deterministic=True)
         for pragma in PRAGMAS:

@@ -27,6 +27,7 @@ from powermem.config import StoreConfig
 from powermem.errors import ConfigError, InvalidInputError
 from powermem.filters import INT64, FilterNode, now_timestamp
 from powermem.ids import SnowflakeGenerator
+from powermem.redact import redact_url, reveal
 from powermem.stores.base import (
     ApplyResult,
     EntityRow,
@@ -99,7 +100,7 @@ class Neo4jStore:
     def __init__(self, config: StoreConfig, worker_id: int | None = None) -> None:
         self._config = config
         self._database = config.database or None
-        self._target = f"{config.uri}, database {config.database or '<default>'}, user {config.username}"
+        self._target = f"{redact_url(config.uri)}, database {config.database or '<default>'}, user {config.username}"
         self._driver: AsyncDriver | None = None
         self._dims: int | None = None
         self._search_clause = False  # Cypher 25 SEARCH with in-index filtering is usable
@@ -128,13 +129,13 @@ class Neo4jStore:
             scheme = self._config.uri.partition("://")[0].lower()
             if scheme not in _SCHEMES:
                 raise ConfigError(
-                    f"Neo4j URI {self._config.uri!r} must start with one of {', '.join(sorted(_SCHEMES))}"
+                    f"Neo4j URI {redact_url(self._config.uri)!r} must start with one of {', '.join(sorted(_SCHEMES))}"
                 )
             timeout = self._config.connection_timeout
             try:
                 self._driver = AsyncGraphDatabase.driver(
                     self._config.uri,
-                    auth=(self._config.username, self._config.password or ""),
+                    auth=(self._config.username, reveal(self._config.password) or ""),
                     connection_timeout=timeout,
                     # Waiting for a free pooled connection is queueing, not failure detection
                     # (connection_timeout bounds connecting): bursts of writes must not fail.
@@ -147,7 +148,7 @@ class Neo4jStore:
                     notifications_min_severity="OFF",
                 )
             except (ValueError, neo.ConfigurationError) as exc:
-                raise ConfigError(f"invalid Neo4j connection settings for {self._config.uri!r}: {exc}") from exc
+                raise ConfigError(f"invalid Neo4j connection settings for {redact_url(self._config.uri)!r}: {exc}") from exc
         return self._driver
 
     async def initialize(self, dims: int) -> None:

@@ -15,7 +15,7 @@ def test_every_command_is_there() -> None:
     parser = build_parser()
     for argv in (["add", "x", "-u", "a"], ["search", "q"], ["get", "1"], ["list"], ["update", "1", "--content", "y"],
                  ["delete", "1"], ["delete-all", "--all"], ["history", "1"], ["stats"], ["import", "f.jsonl"],
-                 ["export"], ["demo"], ["graph", "export", "--format", "html", "--out", "g.html"]):
+                 ["export"], ["demo"], ["config"], ["graph", "export", "--format", "html", "--out", "g.html"]):
         assert parser.parse_args(argv).command == argv[0]
 
 
@@ -76,3 +76,33 @@ def test_bad_config_files(tmp_path: Path, content: str, message: str) -> None:
         load_config(path)
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "missing.json")
+
+
+def test_config_command_masks_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POWERMEM_ENV_FILE", str(tmp_path / "absent"))
+    monkeypatch.setenv("NEO4J_URI", "bolt://db.example:7687")
+    monkeypatch.setenv("NEO4J_PASSWORD", "pw-from-env-81f2")
+    monkeypatch.setenv("LLM_API_KEY", "sk-from-env-4c1e")
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"embedding": {"provider": "openai", "api_key": "sk-from-file-9d3a",
+                                              "base_url": "https://u:pw-in-url-2b7c@proxy.example/v1"}}))
+    assert main(["config", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    for secret in ("pw-from-env-81f2", "sk-from-env-4c1e", "sk-from-file-9d3a", "pw-in-url-2b7c"):
+        assert secret not in out
+    shown = json.loads(out)
+    assert shown["store"]["uri"] == "bolt://db.example:7687" and shown["store"]["password"] == "**********"
+    assert shown["llm"]["api_key"] == shown["embedding"]["api_key"] == "**********"
+    assert shown["embedding"]["base_url"] == "https://***@proxy.example/v1"
+
+
+def test_config_errors_do_not_echo_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"store": {"uri": "bolt://neo4j:pw-in-uri-5e8d@db.example"},
+                                "llm": {"api_key": ["sk-wrong-type-6a0f"]}}))
+    assert main(["config", "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "store.uri" in err and "llm.api_key" in err
+    assert "pw-in-uri-5e8d" not in err and "sk-wrong-type-6a0f" not in err

@@ -60,10 +60,10 @@ def test_hashing_similar_texts_are_closer() -> None:
 def test_hashing_is_fast() -> None:
     texts = [f"user {i} mentioned project number {i % 97} and the city of Paris" for i in range(10_000)]
     embedder = HashingEmbedder(256)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes on a loaded machine do not count
     vectors = embedder.embed_sync(texts)
     assert vectors.shape == (10_000, 256)
-    assert time.perf_counter() - started < 2.0  # well under a second on one core; slack for CI
+    assert time.process_time() - started < 2.0  # well under a second on one core; slack for CI
 
 
 # -- OpenAIEmbedder ----------------------------------------------------------------------------

@@ -83,7 +83,7 @@ async def test_429_honours_retry_after(client: LLMClient, openai_server: Scripte
     openai_server.fail(("status", 429, {"Retry-After": "1"}))
     started = time.monotonic()
     _, usage = await client.structured(MESSAGES, Extraction)
-    assert 0.9 <= time.monotonic() - started < 3.0
+    assert 0.9 <= time.monotonic() - started < 10  # waited the 1 s asked for; the bound is for a loaded machine
     assert len(openai_server.requests) == 2
     assert usage.calls == 1
 
@@ -100,11 +100,11 @@ async def test_5xx_then_success(client: LLMClient, openai_server: ScriptedOpenAI
 @pytest.mark.asyncio
 async def test_stall_past_timeout_is_retried(openai_server: ScriptedOpenAIServer) -> None:
     client = make_client(openai_server, timeout=0.5)
-    openai_server.fail(("stall", 4))
+    openai_server.fail(("stall", 60))  # held until the client hangs up
     started = time.monotonic()
     await client.structured(MESSAGES, Extraction)
     await client.aclose()
-    assert time.monotonic() - started < 3.5  # the client gave up on the stall after 0.5 s
+    assert time.monotonic() - started < 30  # the client gave up on the stall (after 0.5 s), retried
     assert len(openai_server.requests) == 2
 
 
