@@ -117,6 +117,12 @@ def dump_embedded(path: str) -> StoreDump:
             "FROM entities e"
         ):
             out.entities.append(StoredEntity(r["id"], r["tenant"], r["name_key"], bool(r["linked"])))
+        for r in conn.execute(
+            "SELECT m.id, m.user_id, m.agent_id, m.run_id, e.tenant FROM mentions x "
+            "JOIN memories m ON m.id = x.memory_id JOIN entities e ON e.id = x.entity_id"
+        ):
+            if graph_tenant(Scope(r[1], r[2], r[3])) != r[4]:
+                out.dangling.append(f"memory {r[0]} mentions an entity of tenant {r[4]!r}")
         entity_ids = {e.id for e in out.entities}
         for r in conn.execute("SELECT memory_id, entity_id FROM mentions"):
             if r["memory_id"] not in out.memories or r["entity_id"] not in entity_ids:
