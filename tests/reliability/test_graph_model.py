@@ -35,14 +35,15 @@ from tests.reliability.graph_model import (
     PLAIN,
     TENANT_NAMES,
     VERBS,
-    graph_tenant,
     WRITE_SCOPES,
     InferSpec,
     Model,
     PlanLLM,
+    graph_tenant,
     kwargs,
     loose,
     materialise,
+    sections,
 )
 from tests.reliability.helpers import Tally
 from tests.support import graph_scan
@@ -194,8 +195,6 @@ def machine(h: Harness) -> type[RuleBasedStateMachine]:
 
         def check_prompt(self, scope: Scope, prompt: str) -> None:
             """The reconciliation call is shown only the scope's memories and relations."""
-            from tests.reliability.graph_model import sections
-
             _, memories, relations = sections(prompt)
             visible = {m.text for m in self.model.visible(scope)}
             assert {text for _, text in memories} <= visible, "the prompt shows another scope's memory"
@@ -314,6 +313,7 @@ def machine(h: Harness) -> type[RuleBasedStateMachine]:
                 dict(snapshot.relation_set()), dict(self.model.relation_set()))
             for memory in self.model.memories.values():
                 assert snapshot.history.get(memory.id, []) == memory.events, memory.id
+            assert set(snapshot.history) <= set(self.model.memories), "history of a memory never added"
             if self.deleted_scope is not None:
                 left = graph_scan.leftovers(snapshot, self.deleted_scope)
                 assert not left, f"after delete_all({TENANT_NAMES[self.deleted_scope]}):\n" + "\n".join(left[:10])
@@ -348,7 +348,8 @@ def run_model(memory_config: dict[str, Any], server: ScriptedOpenAIServer, kind:
         examples = int(os.environ.get(EXAMPLES_ENV) or examples)
         run_state_machine_as_test(machine(h), settings=settings(
             max_examples=examples, stateful_step_count=STEPS, deadline=None, database=None, print_blob=True,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                   HealthCheck.large_base_example, HealthCheck.data_too_large]))
     finally:
         h.run(h.memory.close())
         loop.close()
