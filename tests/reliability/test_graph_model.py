@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -51,6 +51,7 @@ from tests.support.openai_server import ScriptedOpenAIServer
 
 T = TypeVar("T")
 EXAMPLES_ENV = "POWERMEM_GRAPH_MODEL_EXAMPLES"
+NO_SHRINK_ENV = "POWERMEM_FUZZ_NO_SHRINK"  # report the first failing program as it ran
 STEPS = 30
 DEFAULT = (300, 14)  # (minimum steps, examples)
 LONG = (5_000, 200)
@@ -348,6 +349,7 @@ def run_model(memory_config: dict[str, Any], server: ScriptedOpenAIServer, kind:
         examples = int(os.environ.get(EXAMPLES_ENV) or examples)
         run_state_machine_as_test(machine(h), settings=settings(
             max_examples=examples, stateful_step_count=STEPS, deadline=None, database=None, print_blob=True,
+            phases=[Phase.explicit, Phase.generate] if os.environ.get(NO_SHRINK_ENV) else list(Phase),
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                    HealthCheck.large_base_example, HealthCheck.data_too_large]))
     finally:
