@@ -11,7 +11,7 @@ from powermem.filters import INT64
 from powermem.stores.base import Scope
 
 MAX_ID_LENGTH = 256
-# Scope.entity_tenant / memory_tenant join the ids with this character: allowing it in an id
+# Scope.graph_tenant / memory_tenant join the ids with this character: allowing it in an id
 # would let two different tenants share one tenant key (and so entities and relations).
 _TENANT_SEPARATOR = "\x1f"
 

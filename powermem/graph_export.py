@@ -35,8 +35,8 @@ def _relation_attrs(rel: RelationRow) -> dict[str, Any]:
                              "pm_id": str(rel.id)}
     if rel.invalid_at is not None:
         attrs["invalid_at"] = rel.invalid_at
-    if rel.memory_id is not None:
-        attrs["memory_id"] = str(rel.memory_id)
+    if rel.memory_ids:
+        attrs["memory_ids"] = ",".join(str(m) for m in rel.memory_ids)
     return attrs
 
 

@@ -19,10 +19,15 @@ class NamedEntity:
 
 @dataclass
 class Resolution:
-    """name_key of each surface name -> the key actually used, and the entities to MERGE."""
+    """name_key of each surface name -> the key actually used, and the entities to MERGE.
+
+    ``entities`` holds every entity the write links, existing ones too: the store MERGEs them
+    (an existing one keeps its id and embedding), so an entity deleted by a concurrent call
+    after this lookup is recreated instead of leaving a mention or relation without an end.
+    """
 
     keys: dict[str, str]
-    new_entities: list[EntityInput]
+    entities: list[EntityInput]
 
 
 class EntityResolver:
@@ -44,22 +49,19 @@ class EntityResolver:
             key = normalize_name(entity.name)
             if key and key not in by_key:
                 by_key[key] = entity
+        if not by_key:
+            return Resolution({}, [])
         existing = {e.name_key for e in await self._store.entities_by_key(scope, sorted(by_key))}
-        missing = [k for k in by_key if k not in existing]
-        keys = {k: k for k in existing}
-        if not missing:
-            return Resolution(keys, [])
-        vectors = await self._embedder.embed([by_key[k].name for k in missing])
-        new: list[EntityInput] = []
-        for key, vector in zip(missing, vectors, strict=False):
-            match = await self._similar_key(scope, vector) if fuzzy else None
-            if match is not None:
-                keys[key] = match
-                continue
-            keys[key] = key
-            entity = by_key[key]
-            new.append(EntityInput(self._ids.next_id(), entity.name.strip(), key, entity.type, vector))
-        return Resolution(keys, new)
+        vectors = await self._embedder.embed([entity.name for entity in by_key.values()])
+        keys: dict[str, str] = {}
+        merged: dict[str, EntityInput] = {}
+        for (key, entity), vector in zip(by_key.items(), vectors, strict=True):
+            match = await self._similar_key(scope, vector) if fuzzy and key not in existing else None
+            target = match or key
+            keys[key] = target
+            if target not in merged:
+                merged[target] = EntityInput(self._ids.next_id(), entity.name.strip(), target, entity.type, vector)
+        return Resolution(keys, list(merged.values()))
 
     async def _similar_key(self, scope: Scope, vector: object) -> str | None:
         found = await self._store.similar_entities(scope, vector, 1, self._threshold)  # type: ignore[arg-type]

@@ -121,7 +121,7 @@ class InferIngest:
             for hit in await self._store.vector_search(scope, filters, vector, ingest.reconcile_candidates):
                 if hit.score >= ingest.reconcile_min_similarity:
                     similar[hit.id] = max(similar.get(hit.id, -1.0), hit.score)
-        rows = await self._store.get_many(sorted(similar), scope, filters)
+        rows = [r for r in await self._store.get_many(sorted(similar), scope, filters) if _same_graph(r, scope)]
         rows.sort(key=lambda r: (-similar[r.id], r.id))
         names = [e.name for e in extraction.entities] + [n for r in extraction.relations for n in (r.source, r.destination)]
         known = await self._store.entities_by_key(scope, sorted({k for n in names if (k := normalize_name(n))}))
@@ -139,7 +139,7 @@ class InferIngest:
         named = [NamedEntity(e.name, e.type) for e in extraction.entities]
         named += [NamedEntity(n) for r in extraction.relations for n in (r.source, r.destination)]
         resolution = await self._resolver.resolve(scope, named, fuzzy=True)
-        outcome.plan.entities = resolution.new_entities
+        outcome.plan.entities = resolution.entities
         links = link_facts(facts, extraction, resolution.keys)
         memory_of_fact: dict[int, int] = {}
         for index, (event, target, text) in enumerate(events):
@@ -157,7 +157,7 @@ class InferIngest:
                 row = context.memories[target]
                 outcome.plan.deletes.append(row.id)
                 outcome.deleted[row.id] = row
-        outcome.plan.relations = links.relations(self._ids, memory_of_fact, context.relations, at, facts)
+        outcome.plan.relations = links.relations(self._ids, memory_of_fact, at, facts)
         outcome.display = links.display
         outcome.plan.invalidations = _invalidations(decisions, context)
         return outcome
@@ -167,9 +167,10 @@ class InferIngest:
         if row.id in outcome.updated or row.id in outcome.deleted:
             return
         vector = fact_vector if text == fact else (await self._embedder.embed([text]))[0]
-        merged = {**row.metadata, **metadata}
+        # Merged by the store inside its transaction (a concurrent update's keys survive).
+        patch = dict(metadata) or None
         outcome.plan.updates.append(
-            MemoryChange(row.id, outcome.plan.at, text, memory_hash(text), vector, merged, keys)
+            MemoryChange(row.id, outcome.plan.at, text, memory_hash(text), vector, patch, keys)
         )
         outcome.updated[row.id] = row.memory
 
@@ -205,6 +206,11 @@ def _invalidations(decisions: Reconciliation | None, context: _Context) -> list[
     return ids
 
 
+def _same_graph(row: MemoryRow, scope: Scope) -> bool:
+    """The reconciliation sees only memories of the caller's own graph tenant."""
+    return Scope(row.user_id, row.agent_id, row.run_id).graph_tenant == scope.graph_tenant
+
+
 def _empty() -> dict[str, Any]:
     return {"results": [], "relations": {"added_entities": [], "deleted_entities": []}}
 
@@ -216,15 +222,17 @@ def _result(outcome: _Outcome, context: _Context, applied: ApplyResult) -> dict[
     by_id = {m.id: m for m in context.memories}
     for change in (c for c in plan.updates if c.id in applied.updated):
         old = by_id[change.id]
+        metadata = {**old.metadata, **(change.metadata_patch or {})}
         row = MemoryRow(old.id, change.memory or old.memory, change.hash or old.hash, old.user_id, old.agent_id,
-                        old.run_id, change.metadata or old.metadata, old.created_at, change.updated_at)
+                        old.run_id, metadata, old.created_at, change.updated_at)
         results.append({**memory_record(row), "event": "UPDATE", "previous_memory": outcome.updated[change.id]})
     for row in (r for r in outcome.deleted.values() if r.id in applied.deleted):
         results.append({**memory_record(row), "event": "DELETE"})
     names = outcome.display
+    written, invalid = set(applied.related), set(applied.invalidated)
     added = [{"source": names.get(r.source_key, r.source_key), "relationship": r.relationship,
-              "destination": names.get(r.destination_key, r.destination_key)} for r in plan.relations]
-    invalid = set(plan.invalidations)
+              "destination": names.get(r.destination_key, r.destination_key)}
+             for r in plan.relations if r.id in written]
     deleted = [{"source": r.source, "relationship": r.relationship, "destination": r.destination}
                for r in context.relations if r.id in invalid]
     return {"results": results, "relations": {"added_entities": added, "deleted_entities": deleted}}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from powermem.ids import SnowflakeGenerator
 from powermem.ingest.names import normalize_name, sanitize_relationship
 from powermem.llm.schemas import Extraction
-from powermem.stores.base import RelationInput, RelationRow
+from powermem.stores.base import RelationInput
 
 
 @dataclass(frozen=True)
@@ -27,24 +27,29 @@ class FactLinks:
     display: dict[str, str]  # resolved key -> a name to show
 
     def relations(
-        self, ids: SnowflakeGenerator, memory_of_fact: Mapping[int, int], existing: Sequence[RelationRow], at: str,
-        facts: Sequence[str],
+        self, ids: SnowflakeGenerator, memory_of_fact: Mapping[int, int], at: str, facts: Sequence[str]
     ) -> list[RelationInput]:
-        """New relations, skipping any the tenant already holds as valid."""
-        held = {(normalize_name(r.source), r.relationship, normalize_name(r.destination))
-                for r in existing if r.invalid_at is None}
-        made: list[RelationInput] = []
+        """The relations stated, each asserted by the memory of its fact.
+
+        A relation whose fact has no memory written by this add (or that no fact names) is
+        asserted by every memory the add writes; with none, it is not planned: a relation must
+        go with the last memory that asserts it, so one without any could never be forgotten.
+        """
+        written = tuple(sorted(set(memory_of_fact.values())))
+        asserted: dict[tuple[str, str, str], tuple[_Stated, set[int]]] = {}
         for s in self.stated:
-            triple = (s.source_key, s.relationship, s.destination_key)
-            if triple in held:
+            own = memory_of_fact.get(s.fact) if s.fact is not None else None
+            _, memory_ids = asserted.setdefault((s.source_key, s.relationship, s.destination_key), (s, set()))
+            memory_ids.update((own,) if own is not None else written)
+        made: list[RelationInput] = []
+        for s, memory_ids in asserted.values():
+            if not memory_ids:
                 continue
-            held.add(triple)
             text = facts[s.fact] if s.fact is not None else " ".join(
                 (self.display[s.source_key], s.relationship, self.display[s.destination_key])
             )
-            memory_id = memory_of_fact.get(s.fact) if s.fact is not None else None
             made.append(RelationInput(ids.next_id(), s.source_key, s.destination_key, s.relationship, text,
-                                      memory_id, at, at))
+                                      tuple(sorted(memory_ids)), at, at))
         return made
 
 

@@ -62,14 +62,13 @@ class AddPipeline:
         owner = Scope(row.user_id, row.agent_id, row.run_id)
         at = now_timestamp()
         plan = WritePlan(scope=owner, at=at)
-        change = MemoryChange(memory_id, at)
-        if metadata is not None:
-            merged = {**row.metadata, **metadata}
-            change = MemoryChange(memory_id, at, metadata={k: v for k, v in merged.items() if v is not None})
+        # The patch is merged by the store inside its transaction: concurrent updates of
+        # different keys all survive.
+        change = MemoryChange(memory_id, at, metadata_patch=metadata)
         if content is not None:
             keys, plan.entities = await self._raw.link_entities([content], owner)
             vector = (await self._embedder.embed([content]))[0]
-            change = MemoryChange(memory_id, at, content, memory_hash(content), vector, change.metadata, keys[0])
+            change = MemoryChange(memory_id, at, content, memory_hash(content), vector, metadata, keys[0])
         plan.updates.append(change)
         result = await self._store.apply(plan)
         if memory_id not in result.updated:
@@ -77,7 +76,7 @@ class AddPipeline:
         fresh = await self._store.get(memory_id, owner)
         if fresh is None:  # deleted by a concurrent call after this update committed: report what it wrote
             text = change.memory if change.memory is not None else result.updated[memory_id]
-            meta = change.metadata if change.metadata is not None else row.metadata
+            meta = {k: v for k, v in {**row.metadata, **(metadata or {})}.items() if v is not None}
             fresh = MemoryRow(row.id, text, memory_hash(text), row.user_id, row.agent_id, row.run_id, meta,
                               row.created_at, at)
         return memory_record(fresh)

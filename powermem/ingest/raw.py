@@ -56,7 +56,7 @@ class RawIngest:
             tuple(dict.fromkeys(resolution.keys[k] for n in group if (k := normalize_name(n)) in resolution.keys))
             for group in named
         ]
-        return keys, resolution.new_entities
+        return keys, resolution.entities
 
     async def plan(self, drafts: list[Draft], scope: Scope, actor: str | None) -> WritePlan:
         # Ids and time are taken before the first await, so concurrent adds keep call order

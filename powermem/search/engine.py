@@ -269,8 +269,8 @@ def _connecting_relations(graph: GraphRanking | None, results: list[dict[str, An
         for rel in graph.relations_to(result["id"]):
             note(rel.source, rel.relationship, rel.destination, result["score"])
     for rel in graph.relations:
-        score = score_of.get(rel.memory_id) if rel.memory_id is not None else None
-        if score is not None:
-            note(rel.source, rel.relationship, rel.destination, score)
+        scores = [score_of[m] for m in rel.memory_ids if m in score_of]
+        if scores:
+            note(rel.source, rel.relationship, rel.destination, max(scores))
     ordered = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
     return [{"source": s, "relationship": r, "destination": d, "score": sc} for (s, r, d), sc in ordered]

@@ -52,7 +52,7 @@ class Graph:
         for source, kind, target, index in self.relations:
             self.relation_ids[kind] = IDS.next_id()
             fact = f"{source.title()} {kind.lower().replace('_', ' ')} {target.title()}"
-            relations.append(RelationInput(self.relation_ids[kind], source, target, kind, fact, self.ids[index], at, at))
+            relations.append(RelationInput(self.relation_ids[kind], source, target, kind, fact, (self.ids[index],), at, at))
         return WritePlan(scope=scope, creates=creates, entities=entities, relations=relations, at=at)
 
     def id_of(self, text: str) -> int:

@@ -363,11 +363,11 @@ class Fuzzer:
         ok, got = await self.call(valid, self.m.delete_all(user_id=user, agent_id=op.agent_id, run_id=op.run_id))
         if not ok:
             return
-        gone = [e for e in model if e.live and (op.agent_id is None or e.agent_id == op.agent_id)
-                and (op.run_id is None or e.run_id == op.run_id)]
-        assert got == {"deleted": len(gone)}
-        for e in gone:
-            e.events.append(("DELETE", e.memory, None))
+        scoped = [e for e in model if (op.agent_id is None or e.agent_id == op.agent_id)
+                  and (op.run_id is None or e.run_id == op.run_id)]
+        assert got == {"deleted": sum(e.live for e in scoped)}
+        for e in scoped:  # nothing of the scope remains, history included (deleted memories' too)
+            e.events.clear()
             e.live = False
 
     async def check_tenant(self, user: str, model: list[Expected]) -> None:

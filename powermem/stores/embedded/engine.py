@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from powermem.errors import ConfigError
-from powermem.filters import FilterNode, now_timestamp
+from powermem.filters import FilterNode
 from powermem.ids import SnowflakeGenerator
 from powermem.stores.base import (
     ApplyResult,
@@ -31,19 +31,16 @@ from powermem.stores.base import (
 )
 from powermem.stores.embedded import graph
 from powermem.stores.embedded.filters import compile_filter
-from powermem.stores.embedded.schema import PRAGMAS, SCHEMA
-from powermem.stores.embedded.scoping import entity_scope_sql, scope_sql
+from powermem.stores.embedded.forget import forget_scope
+from powermem.stores.embedded.migrate import migrate, needs_migration
+from powermem.stores.embedded.schema import GRAPH_VERSION, PRAGMAS, create
+from powermem.stores.embedded.scoping import scope_sql
 from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
 from powermem.stores.embedded.writes import PlanWriter
 
 _POSTING_BUDGET = 2_000
 _MEMORY_COLUMNS = "id, memory, hash, user_id, agent_id, run_id, metadata, created_at, updated_at"
 _SORT_COLUMNS = {"created_at": "created_at", "updated_at": "updated_at", "id": "id", "memory": "memory"}
-_RELATION_SELECT = (
-    "SELECT r.id, s.name, r.relationship, d.name, r.fact, r.memory_id, r.valid_at, r.invalid_at, "
-    "r.source_id, r.destination_id FROM relations r "
-    "JOIN entities s ON s.id = r.source_id JOIN entities d ON d.id = r.destination_id"
-)
 
 
 def _lower(value: str | int | float | bytes | None) -> str | int | float | bytes | None:
@@ -58,11 +55,7 @@ def _row(raw: Sequence[Any]) -> MemoryRow:
     )
 
 
-def _relation(raw: Sequence[Any]) -> RelationRow:
-    return RelationRow(*raw)
-
-
-_ENTITY_MATRICES = 256  # entity scopes whose embeddings stay in memory
+_ENTITY_MATRICES = 256  # graph tenants whose entity embeddings stay in memory
 _EntityMatrix = tuple[list[tuple[Any, ...]], npt.NDArray[np.float32]]
 
 # Memories mentioning the entity of the enclosing row (an index-only count).
@@ -80,23 +73,27 @@ class SqliteEngine:
         self._vectors = VectorCache(0)
         self._data_version = -1
         self._tenant_scopes: dict[str, Scope] | None = None
-        # Entity embeddings per (user_id, agent_id) scope, for entity linking: reading them
-        # from SQLite on every search costs ~1 ms per 1,000 entities. Dropped by any write
-        # that can add or remove an entity.
-        self._entity_matrices: OrderedDict[tuple[str | None, str | None], _EntityMatrix] = OrderedDict()
+        # Entity embeddings per graph tenant, for entity linking: reading them from SQLite on
+        # every search costs ~1 ms per 1,000 entities. Dropped by any write that can add or
+        # remove an entity.
+        self._entity_matrices: OrderedDict[str, _EntityMatrix] = OrderedDict()
 
     # lifecycle -------------------------------------------------------------------------------
     def initialize(self, dims: int) -> None:
-        self._conn.executescript(SCHEMA)
+        # One transaction: a store is migrated and given the current schema entirely or not at all.
         with self._transaction():
+            self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             stored = self._conn.execute("SELECT value FROM meta WHERE key = 'dims'").fetchone()
-            if stored is None:
-                self._conn.execute("INSERT INTO meta (key, value) VALUES ('dims', ?)", (str(dims),))
-            elif int(stored[0]) != dims:
+            if stored is not None and int(stored[0]) != dims:
                 raise ConfigError(
                     f"this store holds {stored[0]}-dimensional embeddings but the embedder makes {dims}; "
                     "use the same embedder or a new store path"
                 )
+            if needs_migration(self._conn):
+                migrate(self._conn, self._ids)
+            create(self._conn)
+            for key, value in (("dims", str(dims)), ("graph_version", GRAPH_VERSION)):
+                self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
         self._vectors = VectorCache(dims)
 
     def close(self) -> None:
@@ -104,7 +101,8 @@ class SqliteEngine:
 
     def reset(self) -> None:
         with self._transaction():
-            for table in ("memories", "memory_fts", "entities", "mentions", "relations", "history"):
+            for table in ("memories", "memory_fts", "entities", "mentions", "relations", "relation_memories",
+                          "history"):
                 self._conn.execute(f"DELETE FROM {table}")
         self._vectors.clear()
         self._tenant_scopes = None
@@ -140,13 +138,13 @@ class SqliteEngine:
         return result
 
     def delete_scope(self, scope: Scope) -> int:
-        params: list[Any] = []
-        where = scope_sql(scope, params)
-        ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]
-        if not ids:
-            return 0
-        result = self.apply(WritePlan(scope=scope, deletes=ids, at=_now()))
-        return len(result.deleted)
+        with self._transaction():
+            deleted = forget_scope(self._conn, scope)
+        self._entity_matrices.clear()
+        self._sync_cache()
+        for tenant, memory_id in deleted:
+            self._vectors.remove(tenant, memory_id)
+        return len(deleted)
 
     # reads -------------------------------------------------------------------------------------
     def get(self, memory_id: int, scope: Scope) -> MemoryRow | None:
@@ -287,13 +285,11 @@ class SqliteEngine:
     def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         if not name_keys:
             return []
-        params: list[Any] = [json.dumps(list(name_keys))]
-        where = entity_scope_sql(scope, params)
         sql = (
             f"SELECT id, name, name_key, type, ({_MENTION_COUNT}) FROM entities "
-            f"WHERE name_key IN (SELECT value FROM json_each(?)) AND {where}"
+            "WHERE tenant = ? AND name_key IN (SELECT value FROM json_each(?))"
         )
-        return [EntityRow(*r) for r in self._conn.execute(sql, params)]
+        return [EntityRow(*r) for r in self._conn.execute(sql, (scope.graph_tenant, json.dumps(list(name_keys))))]
 
     def similar_entities(self, scope: Scope, vector: Vector, k: int, min_score: float) -> list[tuple[EntityRow, float]]:
         rows, matrix = self._entity_matrix(scope)
@@ -313,13 +309,11 @@ class SqliteEngine:
 
     def _entity_matrix(self, scope: Scope) -> _EntityMatrix:
         self._sync_cache()
-        key = (scope.user_id, scope.agent_id)
+        key = scope.graph_tenant
         cached = self._entity_matrices.get(key)
         if cached is None:
-            params: list[Any] = []
-            where = entity_scope_sql(scope, params)
             raw = self._conn.execute(
-                f"SELECT id, name, name_key, type, embedding FROM entities WHERE {where}", params
+                "SELECT id, name, name_key, type, embedding FROM entities WHERE tenant = ?", (key,)
             ).fetchall()
             blob = b"".join(r[4] for r in raw)
             matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(raw), -1) if raw else np.zeros((0, 0), np.float32)
@@ -351,11 +345,11 @@ class SqliteEngine:
         return pairs
 
     def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]:
-        params: list[Any] = []
-        where = entity_scope_sql(scope, params, prefix="s.")
+        params: list[Any] = [scope.graph_tenant]
+        narrowing = graph.run_narrowing_sql(scope, params)
         valid = "" if include_invalid else " AND r.invalid_at IS NULL"
-        sql = f"{_RELATION_SELECT} WHERE {where}{valid} ORDER BY r.id DESC LIMIT ?"
-        return [_relation(r) for r in self._conn.execute(sql, [*params, limit])]
+        sql = f"{graph.RELATION_SELECT} WHERE r.tenant = ?{valid}{narrowing} ORDER BY r.id DESC LIMIT ?"
+        return [graph.relation_row(r) for r in self._conn.execute(sql, [*params, limit])]
 
     def stats(self, scope: Scope) -> list[TenantStats]:
         return graph.stats(self._conn, scope)
@@ -381,6 +375,3 @@ def _within(tenant: Scope, scope: Scope) -> bool:
                              (scope.run_id, tenant.run_id))
     )
 
-
-def _now() -> str:
-    return now_timestamp()

@@ -8,10 +8,41 @@ from collections.abc import Sequence
 from typing import Any
 
 from powermem.stores.base import EntityRow, RelationRow, Scope, Subgraph, TenantStats
-from powermem.stores.embedded.scoping import entity_scope_sql, scope_sql
+from powermem.stores.embedded.scoping import scope_sql, tenants_within_sql
 
 _MIN_MENTIONS_PER_ENTITY = 8
 _HUB_ROWS_PER_NODE = 4  # relation rows read per allowed node and hop, as the Neo4j store
+
+# A relation with its endpoints' names and its provenance (one primary-key range per relation).
+RELATION_SELECT = (
+    "SELECT r.id, s.name, r.relationship, d.name, r.fact, "
+    "(SELECT json_group_array(memory_id) FROM relation_memories WHERE relation_id = r.id), "
+    "r.valid_at, r.invalid_at, r.source_id, r.destination_id FROM relations r "
+    "JOIN entities s ON s.id = r.source_id JOIN entities d ON d.id = r.destination_id"
+)
+
+
+def relation_row(raw: Sequence[Any]) -> RelationRow:
+    return RelationRow(
+        id=raw[0], source=raw[1], relationship=raw[2], destination=raw[3], fact=raw[4],
+        memory_ids=tuple(sorted(json.loads(raw[5]))), valid_at=raw[6], invalid_at=raw[7],
+        source_id=raw[8], destination_id=raw[9],
+    )
+
+
+def run_narrowing_sql(scope: Scope, params: list[Any]) -> str:
+    """With ``scope.run_narrowed``: only relations (aliased r) a memory of the run asserts.
+
+    Read from the run's memories (index on run_id, then provenance by memory): a run is small
+    next to the graph of its user, which a test per relation would walk.
+    """
+    if not scope.run_narrowed:
+        return ""
+    params.append(scope.run_id)
+    return (
+        " AND r.id IN (SELECT p.relation_id FROM memories pm JOIN relation_memories p ON p.memory_id = pm.id "
+        "WHERE pm.run_id = ?)"
+    )
 
 
 def _json(ids: Sequence[int] | set[int]) -> str:
@@ -28,7 +59,7 @@ def expand(
     for _ in range(hops):
         if not frontier or len(visited) >= max_nodes:
             break
-        found = _valid_relations_touching(conn, frontier, max_nodes * _HUB_ROWS_PER_NODE)
+        found = _valid_relations_touching(conn, scope, frontier, max_nodes * _HUB_ROWS_PER_NODE)
         frontier = set()
         for rel in found:
             relations[rel.id] = rel
@@ -46,27 +77,33 @@ def expand(
 def _seed_entities(
     conn: sqlite3.Connection, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int]
 ) -> set[int]:
-    params: list[Any] = [_json(entity_ids), _json(memory_ids)]
-    where = entity_scope_sql(scope, params)
+    # The unary + keeps the tenant test off the (tenant, name_key) index: the planner would
+    # otherwise scan the tenant's every entity instead of looking the seeds up by id.
     sql = (
         "SELECT id FROM entities WHERE (id IN (SELECT value FROM json_each(?)) "
         "OR id IN (SELECT entity_id FROM mentions WHERE memory_id IN (SELECT value FROM json_each(?)))) "
-        f"AND {where}"
+        "AND +tenant = ?"
     )
-    return {r[0] for r in conn.execute(sql, params)}
+    return {r[0] for r in conn.execute(sql, (_json(entity_ids), _json(memory_ids), scope.graph_tenant))}
 
 
-def _valid_relations_touching(conn: sqlite3.Connection, frontier: set[int], max_rows: int) -> list[RelationRow]:
-    """At most ``max_rows`` valid relations with an end in ``frontier``: a hub cannot flood a hop."""
+def _valid_relations_touching(
+    conn: sqlite3.Connection, scope: Scope, frontier: set[int], max_rows: int
+) -> list[RelationRow]:
+    """At most ``max_rows`` valid relations with an end in ``frontier``: a hub cannot flood a hop.
+
+    The frontier holds entities of the scope's graph tenant only, and a relation joins two
+    entities of its own tenant, so no tenant test is needed (one would tempt the planner away
+    from the endpoint indexes onto a scan of the tenant).
+    """
     ids = _json(frontier)
+    params: list[Any] = [ids, ids]
+    narrowing = run_narrowing_sql(scope, params)
     sql = (
-        "SELECT r.id, s.name, r.relationship, d.name, r.fact, r.memory_id, r.valid_at, r.invalid_at, "
-        "r.source_id, r.destination_id FROM relations r "
-        "JOIN entities s ON s.id = r.source_id JOIN entities d ON d.id = r.destination_id "
-        "WHERE r.invalid_at IS NULL AND (r.source_id IN (SELECT value FROM json_each(?)) "
-        "OR r.destination_id IN (SELECT value FROM json_each(?))) LIMIT ?"
+        f"{RELATION_SELECT} WHERE r.invalid_at IS NULL AND (r.source_id IN (SELECT value FROM json_each(?)) "
+        f"OR r.destination_id IN (SELECT value FROM json_each(?))){narrowing} LIMIT ?"
     )
-    return [RelationRow(*r) for r in conn.execute(sql, (ids, ids, max_rows))]
+    return [relation_row(r) for r in conn.execute(sql, [*params, max_rows])]
 
 
 def _fill_entities(conn: sqlite3.Connection, graph: Subgraph, visited: set[int]) -> None:
@@ -108,15 +145,16 @@ def stats(conn: sqlite3.Connection, scope: Scope) -> list[TenantStats]:
         f"SELECT user_id, agent_id, count(*) FROM memories WHERE {where} GROUP BY user_id, agent_id", params
     ):
         tenants[(user, agent)] = [count, 0, 0]
+    # Each graph counts in the row of its (user, agent); run-only graphs in the (None, None) row.
     entity_params: list[Any] = []
-    entity_where = entity_scope_sql(scope, entity_params)
+    entity_where = tenants_within_sql(scope, entity_params)
     for user, agent, count in conn.execute(
         f"SELECT user_id, agent_id, count(*) FROM entities WHERE {entity_where} GROUP BY user_id, agent_id",
         entity_params,
     ):
         tenants.setdefault((user, agent), [0, 0, 0])[1] = count
     rel_params: list[Any] = []
-    rel_where = entity_scope_sql(scope, rel_params, "s.")
+    rel_where = tenants_within_sql(scope, rel_params, "s.")
     for user, agent, count in conn.execute(
         "SELECT s.user_id, s.agent_id, count(*) FROM relations r JOIN entities s ON s.id = r.source_id "
         f"WHERE r.invalid_at IS NULL AND {rel_where} GROUP BY s.user_id, s.agent_id",

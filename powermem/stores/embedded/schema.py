@@ -1,6 +1,12 @@
-"""SQLite schema of the embedded store. Every statement is idempotent."""
+"""SQLite schema of the embedded store. Every statement is idempotent.
+
+``GRAPH_VERSION`` is recorded in ``meta`` once a store holds the graph tenancy of this schema
+(per-run graphs of run-only scopes, relation provenance); migrate.py upgrades older stores.
+"""
 
 from __future__ import annotations
+
+import sqlite3
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -22,7 +28,7 @@ CREATE TABLE IF NOT EXISTS memories (
     embedding BLOB NOT NULL,
     user_id TEXT, agent_id TEXT, run_id TEXT,
     tenant TEXT NOT NULL,
-    entity_tenant TEXT NOT NULL,
+    graph_tenant TEXT NOT NULL,
     metadata TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -58,15 +64,20 @@ CREATE TABLE IF NOT EXISTS relations (
     destination_id INTEGER NOT NULL,
     relationship TEXT NOT NULL,
     fact TEXT NOT NULL,
-    memory_id INTEGER,
     valid_at TEXT NOT NULL,
     invalid_at TEXT,
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS relations_source ON relations (source_id);
 CREATE INDEX IF NOT EXISTS relations_destination ON relations (destination_id);
-CREATE INDEX IF NOT EXISTS relations_memory ON relations (memory_id);
 CREATE INDEX IF NOT EXISTS relations_tenant ON relations (tenant, id);
+-- Provenance: the memories asserting each relation (it goes with the last of them).
+CREATE TABLE IF NOT EXISTS relation_memories (
+    relation_id INTEGER NOT NULL,
+    memory_id INTEGER NOT NULL,
+    PRIMARY KEY (relation_id, memory_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS relation_memories_memory ON relation_memories (memory_id, relation_id);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY,
     memory_id INTEGER NOT NULL,
@@ -79,3 +90,14 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_memory ON history (memory_id, id);
 """
+
+GRAPH_VERSION = "2"
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Creates what is missing, statement by statement: inside the caller's transaction, which
+    ``executescript`` would commit first. No statement holds a semicolon inside."""
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+

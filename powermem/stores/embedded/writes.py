@@ -10,7 +10,15 @@ from typing import Any
 import numpy as np
 
 from powermem.ids import SnowflakeGenerator
-from powermem.stores.base import ApplyResult, MemoryChange, NewMemory, Scope, Vector, WritePlan
+from powermem.stores.base import (
+    ApplyResult,
+    MemoryChange,
+    NewMemory,
+    RelationInput,
+    Scope,
+    Vector,
+    WritePlan,
+)
 from powermem.stores.embedded.scoping import scope_sql
 
 logger = logging.getLogger("powermem.store")
@@ -20,6 +28,12 @@ def _blob(vector: Vector) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
+def patched(stored: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``stored`` with the patch's keys set, and those it sets to None removed."""
+    merged = {**stored, **patch}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
 class PlanWriter:
     """Writes a plan; records which cached vectors change once the transaction commits."""
 
@@ -27,9 +41,10 @@ class PlanWriter:
         self._conn = conn
         self._ids = ids
         self._plan = plan
-        self._tenant = plan.scope.entity_tenant
+        self._tenant = plan.scope.graph_tenant
         self._entity_ids: dict[str, int] = {}
         self._touched_entities: set[int] = set()
+        self._touched_relations: set[int] = set()
         self.vector_puts: list[tuple[str, int, Vector]] = []
         self.vector_removes: list[tuple[str, int]] = []
 
@@ -39,10 +54,11 @@ class PlanWriter:
             self._create(memory)
         updated = {c.id: old for c in self._plan.updates if (old := self._update(c)) is not None}
         deleted = {i: old for i in self._plan.deletes if (old := self._delete(i)) is not None}
-        self._add_relations()
-        self._invalidate()
-        self._drop_orphans()
-        return ApplyResult(tuple(m.id for m in self._plan.creates), updated, deleted)
+        related = tuple(rel.id for rel in self._plan.relations if self._add_relation(rel))
+        invalidated = tuple(i for i in self._plan.invalidations if self._invalidate(i))
+        drop_unsupported(self._conn, self._touched_relations, self._touched_entities)
+        drop_orphans(self._conn, self._touched_entities)
+        return ApplyResult(tuple(m.id for m in self._plan.creates), updated, deleted, related, invalidated)
 
     def _merge_entities(self) -> None:
         scope, at = self._plan.scope, self._plan.at
@@ -54,6 +70,10 @@ class PlanWriter:
                 (entity.id, self._tenant, scope.user_id, scope.agent_id, entity.name, entity.name_key,
                  entity.type, _blob(entity.embedding), at, at),
             )
+            # An entity of the plan that nothing ends up linking to goes when the plan is applied.
+            entity_id = self._entity_id(entity.name_key)
+            if entity_id is not None:
+                self._touched_entities.add(entity_id)
 
     def _entity_id(self, name_key: str) -> int | None:
         if name_key not in self._entity_ids:
@@ -65,7 +85,11 @@ class PlanWriter:
             self._entity_ids[name_key] = row[0]
         return self._entity_ids[name_key]
 
-    def _link(self, memory_id: int, entity_keys: tuple[str, ...]) -> None:
+    def _link(self, memory_id: int, graph_tenant: str, entity_keys: tuple[str, ...]) -> None:
+        if graph_tenant != self._tenant:  # a memory mentions entities of its own graph only
+            if entity_keys:
+                logger.warning("mentions of memory %s skipped: it is outside the plan's graph", memory_id)
+            return
         for key in entity_keys:
             entity_id = self._entity_id(key)
             if entity_id is not None:
@@ -75,12 +99,12 @@ class PlanWriter:
         s: Scope = memory.scope
         self._conn.execute(
             "INSERT INTO memories (id, memory, hash, embedding, user_id, agent_id, run_id, tenant, "
-            "entity_tenant, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "graph_tenant, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (memory.id, memory.memory, memory.hash, _blob(memory.embedding), s.user_id, s.agent_id, s.run_id,
-             s.memory_tenant, s.entity_tenant, json.dumps(memory.metadata), memory.created_at, memory.created_at),
+             s.memory_tenant, s.graph_tenant, json.dumps(memory.metadata), memory.created_at, memory.created_at),
         )
         self._conn.execute("INSERT INTO memory_fts (rowid, memory) VALUES (?, ?)", (memory.id, memory.memory))
-        self._link(memory.id, memory.entity_keys)
+        self._link(memory.id, s.graph_tenant, memory.entity_keys)
         self._event(memory.id, "ADD", None, memory.memory, s)
         self.vector_puts.append((s.memory_tenant, memory.id, memory.embedding))
 
@@ -88,7 +112,8 @@ class PlanWriter:
         params: list[Any] = [memory_id]
         where = scope_sql(self._plan.scope, params)
         return self._conn.execute(  # type: ignore[no-any-return]
-            f"SELECT memory, tenant, user_id, agent_id, run_id FROM memories WHERE id = ? AND {where}",
+            "SELECT memory, tenant, user_id, agent_id, run_id, graph_tenant, metadata FROM memories "
+            f"WHERE id = ? AND {where}",
             params,
         ).fetchone()
 
@@ -103,8 +128,9 @@ class PlanWriter:
         if change.embedding is not None:
             sets["embedding"] = _blob(change.embedding)
             self.vector_puts.append((tenant, change.id, change.embedding))
-        if change.metadata is not None:
-            sets["metadata"] = json.dumps(change.metadata)
+        if change.metadata_patch is not None:
+            # Read and written inside this BEGIN IMMEDIATE transaction: no concurrent patch is lost.
+            sets["metadata"] = json.dumps(patched(json.loads(row[6]), change.metadata_patch))
         assignments = ", ".join(f"{column} = ?" for column in sets)  # columns are the fixed names above
         self._conn.execute(f"UPDATE memories SET {assignments} WHERE id = ?", [*sets.values(), change.id])
         if change.memory is not None:
@@ -112,7 +138,7 @@ class PlanWriter:
             self._conn.execute("INSERT INTO memory_fts (rowid, memory) VALUES (?, ?)", (change.id, change.memory))
         if change.entity_keys is not None:
             self._unlink(change.id)
-            self._link(change.id, change.entity_keys)
+            self._link(change.id, row[5], change.entity_keys)
         new = change.memory if change.memory is not None else old
         self._event(change.id, "UPDATE", old, new, Scope(row[2], row[3], row[4]))
         return str(old)
@@ -127,52 +153,58 @@ class PlanWriter:
         if row is None:
             return None
         self._unlink(memory_id)
-        for source, destination in self._conn.execute(
-            "SELECT source_id, destination_id FROM relations WHERE memory_id = ?", (memory_id,)
-        ).fetchall():
-            self._touched_entities.update((source, destination))
-        self._conn.execute("DELETE FROM relations WHERE memory_id = ?", (memory_id,))
+        self._touched_relations.update(
+            r[0] for r in self._conn.execute("SELECT relation_id FROM relation_memories WHERE memory_id = ?", (memory_id,))
+        )
+        self._conn.execute("DELETE FROM relation_memories WHERE memory_id = ?", (memory_id,))
         self._conn.execute("DELETE FROM memory_fts WHERE rowid = ?", (memory_id,))
         self._conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
         self._event(memory_id, "DELETE", row[0], None, Scope(row[2], row[3], row[4]))
         self.vector_removes.append((row[1], memory_id))
         return str(row[0])
 
-    def _add_relations(self) -> None:
-        for rel in self._plan.relations:
-            source, destination = self._entity_id(rel.source_key), self._entity_id(rel.destination_key)
-            if source is None or destination is None:
-                logger.warning("relation %s skipped: an endpoint entity does not exist", rel.relationship)
-                continue
-            # Concurrent adds stating the same fact each planned it before the other committed:
-            # the tenant keeps one valid relation per (source, type, destination).
-            if self._conn.execute(
-                "SELECT 1 FROM relations WHERE source_id = ? AND destination_id = ? AND relationship = ? "
-                "AND invalid_at IS NULL", (source, destination, rel.relationship),
-            ).fetchone() is not None:
-                continue
-            self._conn.execute(
-                "INSERT INTO relations (id, tenant, source_id, destination_id, relationship, fact, memory_id, "
-                "valid_at, invalid_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                (rel.id, self._tenant, source, destination, rel.relationship, rel.fact, rel.memory_id,
-                 rel.valid_at, rel.created_at),
-            )
+    def _asserting(self, rel: RelationInput) -> list[int]:
+        """The relation's memories that exist in the plan's graph, this plan's creates and deletes applied."""
+        return [r[0] for r in self._conn.execute(
+            "SELECT id FROM memories WHERE id IN (SELECT value FROM json_each(?)) AND graph_tenant = ? ORDER BY id",
+            (json.dumps(list(rel.memory_ids)), self._tenant),
+        )]
 
-    def _invalidate(self) -> None:
-        for relation_id in self._plan.invalidations:
+    def _add_relation(self, rel: RelationInput) -> bool:
+        """Writes the relation, or adds its memories to the same valid relation; False when skipped."""
+        memory_ids = self._asserting(rel)
+        if not memory_ids:
+            logger.warning("relation %s skipped: none of its memories exists in the graph", rel.relationship)
+            return False
+        source, destination = self._entity_id(rel.source_key), self._entity_id(rel.destination_key)
+        if source is None or destination is None:
+            logger.warning("relation %s skipped: an endpoint entity does not exist", rel.relationship)
+            return False
+        # Concurrent adds stating the same fact each planned it before the other committed: the
+        # tenant keeps one valid relation per (source, type, destination), asserted by them all.
+        found = self._conn.execute(
+            "SELECT id FROM relations WHERE source_id = ? AND destination_id = ? AND relationship = ? "
+            "AND invalid_at IS NULL AND tenant = ?", (source, destination, rel.relationship, self._tenant),
+        ).fetchone()
+        relation_id = rel.id if found is None else found[0]
+        if found is None:
             self._conn.execute(
-                "UPDATE relations SET invalid_at = ? WHERE id = ? AND tenant = ? AND invalid_at IS NULL",
-                (self._plan.at, relation_id, self._tenant),
+                "INSERT INTO relations (id, tenant, source_id, destination_id, relationship, fact, valid_at, "
+                "invalid_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (rel.id, self._tenant, source, destination, rel.relationship, rel.fact, rel.valid_at, rel.created_at),
             )
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO relation_memories (relation_id, memory_id) VALUES (?, ?)",
+            [(relation_id, memory_id) for memory_id in memory_ids],
+        )
+        return True
 
-    def _drop_orphans(self) -> None:
-        for entity_id in self._touched_entities:
-            self._conn.execute(
-                "DELETE FROM entities WHERE id = ? "
-                "AND NOT EXISTS (SELECT 1 FROM mentions WHERE entity_id = ?) "
-                "AND NOT EXISTS (SELECT 1 FROM relations WHERE source_id = ? OR destination_id = ?)",
-                (entity_id, entity_id, entity_id, entity_id),
-            )
+    def _invalidate(self, relation_id: int) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE relations SET invalid_at = ? WHERE id = ? AND tenant = ? AND invalid_at IS NULL",
+            (self._plan.at, relation_id, self._tenant),
+        )
+        return cursor.rowcount > 0
 
     def _event(self, memory_id: int, event: str, old: str | None, new: str | None, scope: Scope) -> None:
         self._conn.execute(
@@ -180,4 +212,27 @@ class PlanWriter:
             "user_id, agent_id, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self._ids.next_id(), memory_id, event, old, new, self._plan.at, self._plan.actor,
              scope.user_id, scope.agent_id, scope.run_id),
+        )
+
+
+def drop_unsupported(conn: sqlite3.Connection, relation_ids: set[int], touched_entities: set[int]) -> None:
+    """Deletes those relations no memory asserts any more; their endpoints may be orphans now."""
+    for relation_id in relation_ids:
+        for ends in conn.execute(
+            "DELETE FROM relations WHERE id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM relation_memories WHERE relation_id = ?) RETURNING source_id, destination_id",
+            (relation_id, relation_id),
+        ).fetchall():
+            touched_entities.update(ends)
+
+
+def drop_orphans(conn: sqlite3.Connection, entity_ids: set[int]) -> None:
+    """Deletes those entities left with neither mentions nor relations."""
+    for entity_id in entity_ids:
+        conn.execute(
+            "DELETE FROM entities WHERE id = ? "
+            "AND NOT EXISTS (SELECT 1 FROM mentions WHERE entity_id = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM relations WHERE source_id = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM relations WHERE destination_id = ?)",
+            (entity_id, entity_id, entity_id, entity_id),
         )

@@ -22,9 +22,9 @@ def sample() -> TenantGraph:
     entities = {10: EntityRow(10, "alice", "alice", "person"), 11: EntityRow(11, "Paris", "paris", "place"),
                 12: EntityRow(12, "Berlin", "berlin", "place"), 13: EntityRow(13, "Acme", "acme", "organization")}
     relations = [
-        RelationRow(20, "alice", "LIVES_IN", "Paris", "alice lives in Paris", BIG, "v1", None, 10, 11),
-        RelationRow(21, "alice", "LIVES_IN", "Berlin", "alice lives in Berlin", None, "v0", "v1", 10, 12),
-        RelationRow(22, "alice", "WORKS_AT", "Acme", "alice works at Acme", 2, "v1", None, 10, 13),
+        RelationRow(20, "alice", "LIVES_IN", "Paris", "alice lives in Paris", (BIG,), "v1", None, 10, 11),
+        RelationRow(21, "alice", "LIVES_IN", "Berlin", "alice lives in Berlin", (), "v0", "v1", 10, 12),
+        RelationRow(22, "alice", "WORKS_AT", "Acme", "alice works at Acme", (2,), "v1", None, 10, 13),
     ]
     mentions = [(BIG, 10), (BIG, 11), (2, 10), (2, 13)]
     return TenantGraph(memories, entities, mentions, relations)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from powermem.filters import now_timestamp
-from powermem.stores.base import EntityInput, RelationInput, Scope, WritePlan
+from powermem.stores.base import EntityInput, NewMemory, RelationInput, Scope, WritePlan
 from powermem.stores.embedded import graph
 from powermem.stores.embedded.engine import SqliteEngine
 
@@ -22,11 +22,12 @@ def test_a_hub_cannot_flood_a_hop(tmp_path: Path) -> None:
     vector = np.ones(4, dtype=np.float32) / 2
     entities = [EntityInput(1, "Hub", "hub", "person", vector)]
     entities += [EntityInput(i + 2, f"Friend {i}", f"friend {i}", "person", vector) for i in range(60)]
-    relations = [RelationInput(100 + i, "hub", f"friend {i}", "KNOWS", f"hub knows friend {i}", None, at, at)
+    memory = NewMemory(99, "the hub knows everyone", "h", vector, SCOPE, {}, at)
+    relations = [RelationInput(100 + i, "hub", f"friend {i}", "KNOWS", f"hub knows friend {i}", (99,), at, at)
                  for i in range(60)]
-    engine.apply(WritePlan(scope=SCOPE, entities=entities, relations=relations, at=at))
+    engine.apply(WritePlan(scope=SCOPE, creates=[memory], entities=entities, relations=relations, at=at))
     conn = engine._conn
-    assert len(graph._valid_relations_touching(conn, {1}, 1000)) == 60
-    assert len(graph._valid_relations_touching(conn, {1}, 12)) == 12
+    assert len(graph._valid_relations_touching(conn, SCOPE, {1}, 1000)) == 60
+    assert len(graph._valid_relations_touching(conn, SCOPE, {1}, 12)) == 12
     subgraph = engine.expand(SCOPE, [1], [], hops=1, max_nodes=3)
     assert len(subgraph.entities) == 3 and len(subgraph.relations) == 2  # the hub and two friends
