@@ -12,8 +12,8 @@ The inferred adds speak a small grammar the model can predict exactly:
 - the reconciliation answers, per fact: ``forget X`` -> DELETE of the first shown memory
   whose text is X (NONE if none is shown); a fact identical to a shown memory -> NONE;
   anything else -> ADD. The test configures ``reconcile_min_similarity = -1`` and 50
-  candidates, so every memory of the add's scope is shown when there are at most 50 (the
-  plan leaves ``forget`` out otherwise) and an identical one always is.
+  candidates, so every memory of the add's scope and graph tenant is shown when there are at
+  most 50 (the plan leaves ``forget`` out otherwise) and an identical one always is.
 - relations of one add have disjoint endpoints, so exactly one fact names each relation's
   endpoints (the ``both``/``source``/``destination`` modes) or none does (``none``): the
   relation is then asserted by every memory the add wrote, and not written when it wrote none.
@@ -263,6 +263,11 @@ class Model:
     def visible(self, scope: Scope) -> list[Mem]:
         return sorted((m for m in self.memories.values() if m.live and loose(scope, m.scope)), key=lambda m: m.id)
 
+    def reconcilable(self, scope: Scope) -> list[Mem]:
+        """The memories an inferred add of ``scope`` shows the LLM: those it sees, of its own
+        graph tenant (a user-only add does not reconcile against the user's agents' memories)."""
+        return [m for m in self.visible(scope) if graph_tenant(m.scope) == graph_tenant(scope)]
+
     def shown_relation(self, scope: Scope, rel: Rel) -> bool:
         """Is ``rel`` a relation ``scope`` sees (get_all, search, the reconciliation prompt)?"""
         if scope.empty or rel.tenant != graph_tenant(scope) or not rel.valid:
@@ -327,7 +332,7 @@ class Model:
     def expect(self, scope: Scope, plan: Plan) -> Expected:
         if not plan.facts:
             return Expected([], [], [], False)
-        visible = self.visible(scope)
+        visible = self.reconcilable(scope)
         reconciles = bool(visible)
         events: list[tuple[str, int | None]] = []
         for fact in plan.facts:

@@ -147,7 +147,7 @@ def machine(h: Harness) -> type[RuleBasedStateMachine]:
         @rule(scope=st.sampled_from(WRITE_SCOPES), spec=infer_specs)
         def add_inferred(self, scope: Scope, spec: InferSpec) -> None:
             self.note("add_inferred", scope)
-            plan = materialise(spec, self.counter, len(self.model.visible(scope)))
+            plan = materialise(spec, self.counter, len(self.model.reconcilable(scope)))
             expected = self.model.expect(scope, plan)
             h.llm.prompts.clear()
             if not plan.facts:
@@ -202,8 +202,8 @@ def machine(h: Harness) -> type[RuleBasedStateMachine]:
         def check_prompt(self, scope: Scope, prompt: str) -> None:
             """The reconciliation call is shown only the scope's memories and relations."""
             _, memories, relations = sections(prompt)
-            visible = {m.text for m in self.model.visible(scope)}
-            assert {text for _, text in memories} <= visible, "the prompt shows another scope's memory"
+            visible = {m.text for m in self.model.reconcilable(scope)}
+            assert {text for _, text in memories} <= visible, "the prompt shows another tenant's memory"
             mine = set(self.model.visible_relations(scope))
             shown = {(s, r, d) for _, s, r, d in relations}
             assert shown <= mine, f"the prompt shows relations {shown - mine} the scope does not hold"
