@@ -164,6 +164,10 @@ class InferSpec:
     forget: int | None
     contradicts: tuple[tuple[int, int, str], ...]
     rotate: int
+    # Relations the tenant already holds (indices into them, whether valid or not, shown to
+    # this scope or not), stated again with a mode / contradicted: collisions are the point.
+    again: tuple[tuple[int, str], ...] = ()
+    contradicts_held: tuple[int, ...] = ()
 
 
 @dataclass
@@ -186,14 +190,16 @@ class Plan:
         return "PLAN:" + json.dumps(body, separators=(",", ":"))
 
 
-def materialise(spec: InferSpec, counter: list[int], shown: int) -> Plan:
+def materialise(spec: InferSpec, counter: list[int], shown: int, held: list[Triple]) -> Plan:
     """The plan of ``spec``; ``counter`` numbers named facts, ``shown`` is how many memories the
-    add's scope holds (``forget`` needs them all shown)."""
+    add would show the LLM (``forget`` needs them all shown), ``held`` the relations of the
+    add's graph tenant."""
+    candidates = [(*held[i % len(held)], mode) for i, mode in spec.again if held]
+    candidates += [(NAMES[s], rel, NAMES[d], mode) for s, d, rel, mode in spec.relations]
     stated: list[Stated] = []
     used: set[str] = set()
-    for s, d, rel, mode in spec.relations:
-        source, destination = NAMES[s], NAMES[d]
-        if s == d or source in used or destination in used:
+    for source, rel, destination, mode in candidates:
+        if source == destination or source in used or destination in used:
             continue
         used.update((source, destination))
         stated.append(Stated(source, rel, destination, mode))
@@ -207,8 +213,9 @@ def materialise(spec: InferSpec, counter: list[int], shown: int) -> Plan:
             facts.append((f"{getattr(rel, rel.mode)} waved in note {n}", index))
     facts += [(PLAIN[i], None) for i in dict.fromkeys(spec.plain)]
     own = {r.triple for r in stated}
-    contradicts = list(dict.fromkeys(t for s, d, rel in spec.contradicts
-                                     if s != d and (t := (NAMES[s], rel, NAMES[d])) not in own))
+    wrong = [held[i % len(held)] for i in spec.contradicts_held if held]
+    wrong += [(NAMES[s], rel, NAMES[d]) for s, d, rel in spec.contradicts if s != d]
+    contradicts = list(dict.fromkeys(t for t in wrong if t not in own))
     if spec.forget is not None and not contradicts and shown <= MAX_SHOWN:
         facts.append((FORGET + PLAIN[spec.forget], None))
     if facts:
@@ -321,12 +328,14 @@ class Model:
             rel.memory_ids -= ids
         self.relations = [r for r in self.relations if r.memory_ids]
 
-    def write_relation(self, tenant: str, triple: Triple, ids: set[int]) -> None:
+    def write_relation(self, tenant: str, triple: Triple, ids: set[int]) -> str:
+        """Create the relation, or add ``ids`` to the provenance of the valid one; says which."""
         held = next((r for r in self.relations if r.tenant == tenant and r.triple == triple and r.valid), None)
         if held is None:
             self.relations.append(Rel(tenant, triple, True, set(ids)))
-        else:
-            held.memory_ids |= ids
+            return "relation created"
+        held.memory_ids |= ids
+        return "relation provenance joined"
 
     # the inferred add
     def expect(self, scope: Scope, plan: Plan) -> Expected:

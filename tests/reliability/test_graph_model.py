@@ -66,6 +66,7 @@ class Harness:
     llm: PlanLLM
     config: dict[str, Any]
     steps: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)  # what the inferred adds did
     tenants: set[str] = field(default_factory=set)
     found: list[str] = field(default_factory=list)
 
@@ -91,6 +92,9 @@ infer_specs = st.builds(
     contradicts=st.lists(st.tuples(st.integers(0, len(NAMES) - 1), st.integers(0, len(NAMES) - 1),
                                    st.sampled_from(sorted(VERBS))), max_size=2).map(tuple),
     rotate=st.integers(0, 5),
+    again=st.lists(st.tuples(st.integers(0, 100), st.sampled_from(["both", "source", "destination", "none"])),
+                   max_size=1).map(tuple),
+    contradicts_held=st.lists(st.integers(0, 100), max_size=2).map(tuple),
 )
 call_scopes = st.sampled_from(["owner", "none", "user", "agent", "wrong"])
 
@@ -147,7 +151,8 @@ def machine(h: Harness) -> type[RuleBasedStateMachine]:
         @rule(scope=st.sampled_from(WRITE_SCOPES), spec=infer_specs)
         def add_inferred(self, scope: Scope, spec: InferSpec) -> None:
             self.note("add_inferred", scope)
-            plan = materialise(spec, self.counter, len(self.model.reconcilable(scope)))
+            held = sorted({r.triple for r in self.model.relations if r.tenant == graph_tenant(scope)})
+            plan = materialise(spec, self.counter, len(self.model.reconcilable(scope)), held)
             expected = self.model.expect(scope, plan)
             h.llm.prompts.clear()
             if not plan.facts:
@@ -182,8 +187,12 @@ def machine(h: Harness) -> type[RuleBasedStateMachine]:
             for triple, facts in expected.written:
                 ids = set(created.values()) if facts is None else {created[f] for f in facts if f in created}
                 if ids:
-                    self.model.write_relation(graph_tenant(scope), triple, ids)
+                    h.events[self.model.write_relation(graph_tenant(scope), triple, ids)] += 1
                     written.append(triple)
+                else:
+                    h.events["relation without memory skipped"] += 1
+            h.events.update(f"fact {event}" for event, _ in expected.events)
+            h.events["relation invalidated"] += len(expected.invalidated)
             for rel in self.model.relations:
                 if rel.tenant == graph_tenant(scope) and rel.valid and rel.triple in expected.invalidated:
                     rel.valid = False
@@ -363,7 +372,8 @@ def run_model(memory_config: dict[str, Any], server: ScriptedOpenAIServer, kind:
         loop.close()
     total = sum(h.steps.values())
     tally.add("cases", f"{kind}/graph-model", total)
-    print(f"\n{kind}: {total} steps {dict(h.steps)} over tenants {sorted(h.tenants)}")
+    print(f"\n{kind}: {total} steps {dict(h.steps)}, inferred adds did {dict(h.events)}, "
+          f"tenants and scopes {sorted(h.tenants)}")
     if not os.environ.get(EXAMPLES_ENV):
         assert total >= minimum, f"only {total} steps ran"
     assert {TENANT_NAMES[s] for s in WRITE_SCOPES} <= h.tenants
