@@ -71,22 +71,50 @@ class StoreDump:
                        for r in self.relations)
 
 
-def dump(memory_config: dict[str, Any]) -> StoreDump:
-    store = memory_config["store"]
-    if store["provider"] == "embedded":
-        return dump_embedded(store["path"])
-    return dump_neo4j(store)
+def dump(memory_config: dict[str, Any], rows: bool = True) -> StoreDump:
+    """One scan of the store; ``rows=False`` skips reading every row (only ``leftovers`` needs them)."""
+    with Scanner(memory_config) as scanner:
+        return scanner.dump(rows)
+
+
+class Scanner:
+    """Scans one store repeatedly (a Neo4j scanner keeps its driver between scans)."""
+
+    def __init__(self, memory_config: dict[str, Any]) -> None:
+        self._store = memory_config["store"]
+        self._driver: Any = None
+        if self._store["provider"] != "embedded":
+            import neo4j
+
+            auth = (self._store.get("username") or "neo4j", self._store.get("password") or "")
+            # The scans name properties that an empty store lacks: no warnings for those.
+            self._driver = neo4j.GraphDatabase.driver(self._store["uri"], auth=auth, notifications_min_severity="OFF")
+
+    def dump(self, rows: bool = True) -> StoreDump:
+        if self._driver is None:
+            return dump_embedded(self._store["path"], rows)
+        return dump_neo4j(self._driver, self._store.get("database") or None, rows)
+
+    def close(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
+
+    def __enter__(self) -> Scanner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # -- embedded ----------------------------------------------------------------------------------
 
 
-def dump_embedded(path: str) -> StoreDump:
+def dump_embedded(path: str, rows: bool = True) -> StoreDump:
     out = StoreDump()
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] if rows else []
         for table in tables:
             if table.startswith("sqlite_"):
                 continue
@@ -135,46 +163,43 @@ def dump_embedded(path: str) -> StoreDump:
 # -- Neo4j -------------------------------------------------------------------------------------
 
 
-def dump_neo4j(store: dict[str, Any]) -> StoreDump:
-    import neo4j
-
+def dump_neo4j(driver: Any, database: str | None, rows: bool = True) -> StoreDump:
     out = StoreDump()
-    auth = (store.get("username") or "neo4j", store.get("password") or "")
-    # The scans name properties that an empty store lacks: no warnings for those.
-    with neo4j.GraphDatabase.driver(store["uri"], auth=auth, notifications_min_severity="OFF") as driver:
-        def query(text: str) -> list[Any]:
-            records, _, _ = driver.execute_query(text, {"sep": SEP}, database_=store.get("database") or None)
-            return list(records)
 
-        for r in query("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props"):
+    def query(text: str) -> list[Any]:
+        records, _, _ = driver.execute_query(text, {"sep": SEP}, database_=database)
+        return list(records)
+
+    if rows:
+        for r in query("MATCH (n) RETURN labels(n) AS labels, n {.*, embedding: null} AS props"):
             props = {k: v for k, v in r["props"].items() if k != "embedding"}
             out.rows.append((":".join(sorted(r["labels"])), props))
         for r in query("MATCH ()-[r]->() RETURN type(r) AS type, properties(r) AS props"):
             out.rows.append((r["type"], dict(r["props"])))
-        for r in query("MATCH (m:Memory) RETURN m.id AS id, m.user_id AS u, m.agent_id AS a, m.run_id AS r"):
-            out.memories[r["id"]] = (r["u"], r["a"], r["r"])
-        for r in query("MATCH (h:MemoryEvent) RETURN h.memory_id AS m, h.event AS e, h.old_memory AS o, "
-                       "h.new_memory AS n ORDER BY h.id"):
-            out.history.setdefault(r["m"], []).append((r["e"], r["o"], r["n"]))
-        for r in query("MATCH (a:Entity)-[r]->(b:Entity) RETURN a.tenant AS ta, b.tenant AS tb, a.name AS s, "
-                       "type(r) AS t, b.name AS d, r.invalid_at AS inv, r.memory_ids AS ids, r.id AS id"):
-            if r["ta"] != r["tb"]:
-                out.dangling.append(f"relation {r['id']} joins tenants {r['ta']!r} and {r['tb']!r}")
-            out.relations.append(StoredRelation(r["ta"], r["s"], r["t"], r["d"], r["inv"] is None,
-                                                tuple(sorted(r["ids"] or ()))))
-        for r in query("MATCH (e:Entity) RETURN e.id AS id, e.tenant AS t, e.name_key AS k, "
-                       "EXISTS { (e)--() } AS linked"):
-            out.entities.append(StoredEntity(r["id"], r["t"], r["k"], bool(r["linked"])))
-        for r in query("MATCH (m)-[:MENTIONS]->(e) WHERE NOT m:Memory OR NOT e:Entity OR m.tenant IS NULL "
-                       "RETURN count(*) AS n"):
-            if r["n"]:
-                out.dangling.append(f"{r['n']} MENTIONS links not from a Memory to an Entity")
-        for r in query("MATCH (m:Memory)-[:MENTIONS]->(e:Entity) WHERE e.tenant <> "
-                       "CASE WHEN m.user_id IS NULL AND m.agent_id IS NULL "
-                       "THEN $sep + $sep + coalesce(m.run_id, '') "
-                       "ELSE coalesce(m.user_id, '') + $sep + coalesce(m.agent_id, '') END "
-                       "RETURN m.id AS m, e.tenant AS t"):
-            out.dangling.append(f"memory {r['m']} mentions an entity of tenant {r['t']!r}")
+    for r in query("MATCH (m:Memory) RETURN m.id AS id, m.user_id AS u, m.agent_id AS a, m.run_id AS r"):
+        out.memories[r["id"]] = (r["u"], r["a"], r["r"])
+    for r in query("MATCH (h:MemoryEvent) RETURN h.memory_id AS m, h.event AS e, h.old_memory AS o, "
+                   "h.new_memory AS n ORDER BY h.id"):
+        out.history.setdefault(r["m"], []).append((r["e"], r["o"], r["n"]))
+    for r in query("MATCH (a:Entity)-[r]->(b:Entity) RETURN a.tenant AS ta, b.tenant AS tb, a.name AS s, "
+                   "type(r) AS t, b.name AS d, r.invalid_at AS inv, r.memory_ids AS ids, r.id AS id"):
+        if r["ta"] != r["tb"]:
+            out.dangling.append(f"relation {r['id']} joins tenants {r['ta']!r} and {r['tb']!r}")
+        out.relations.append(StoredRelation(r["ta"], r["s"], r["t"], r["d"], r["inv"] is None,
+                                            tuple(sorted(r["ids"] or ()))))
+    for r in query("MATCH (e:Entity) RETURN e.id AS id, e.tenant AS t, e.name_key AS k, "
+                   "EXISTS { (e)--() } AS linked"):
+        out.entities.append(StoredEntity(r["id"], r["t"], r["k"], bool(r["linked"])))
+    for r in query("MATCH (m)-[:MENTIONS]->(e) WHERE NOT m:Memory OR NOT e:Entity OR m.tenant IS NULL "
+                   "RETURN count(*) AS n"):
+        if r["n"]:
+            out.dangling.append(f"{r['n']} MENTIONS links not from a Memory to an Entity")
+    for r in query("MATCH (m:Memory)-[:MENTIONS]->(e:Entity) WHERE e.tenant <> "
+                   "CASE WHEN m.user_id IS NULL AND m.agent_id IS NULL "
+                   "THEN $sep + $sep + coalesce(m.run_id, '') "
+                   "ELSE coalesce(m.user_id, '') + $sep + coalesce(m.agent_id, '') END "
+                   "RETURN m.id AS m, e.tenant AS t"):
+        out.dangling.append(f"memory {r['m']} mentions an entity of tenant {r['t']!r}")
     return out
 
 
