@@ -1,4 +1,5 @@
-// New memories with their md_* filter properties, their ADD event and their MENTIONS.
+// New memories with their md_* filter properties, their ADD event and their MENTIONS (of
+// entities of the memory's own graph tenant only).
 UNWIND $rows AS row
 CREATE (m:Memory {
   id: row.id, memory: row.memory, hash: row.hash,
@@ -21,6 +22,6 @@ CALL (m, row) {
 }
 CALL (m, row) {
   UNWIND row.entity_keys AS key
-  MATCH (e:Entity {tenant: $entity_tenant, name_key: key})
+  MATCH (e:Entity {tenant: row.graph_tenant, name_key: key})
   MERGE (m)-[:MENTIONS]->(e)
 }

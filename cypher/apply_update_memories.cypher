@@ -1,5 +1,6 @@
 // Updates of memories inside the plan's scope; others behave as missing. The old text is
-// read in this transaction for the UPDATE event and the caller's result.
+// read in this transaction for the UPDATE event and the caller's result. row.metadata is the
+// stored metadata with the patch merged in, read after the memory was locked (apply_read_locked).
 UNWIND $rows AS row
 MATCH (m:Memory {id: row.id})
 WHERE ($user_id IS NULL OR m.user_id = $user_id)
@@ -20,7 +21,7 @@ CALL (m, row) {
   REMOVE m.embedding
 }
 CALL (m, row) {
-  // New metadata replaces every md_* property (keys come from the node, not from a query).
+  // The merged metadata replaces every md_* property (keys come from the node, not a query).
   WITH m, row WHERE row.metadata IS NOT NULL
   FOREACH (key IN [k IN keys(m) WHERE k STARTS WITH 'md_'] | REMOVE m[key])
   SET m.metadata = row.metadata
@@ -34,7 +35,7 @@ CALL (m, row) {
 }
 CALL (m, row) {
   UNWIND coalesce(row.entity_keys, []) AS key
-  MATCH (e:Entity {tenant: $entity_tenant, name_key: key})
+  MATCH (e:Entity {tenant: row.graph_tenant, name_key: key})
   MERGE (m)-[:MENTIONS]->(e)
 }
 CREATE (:MemoryEvent {

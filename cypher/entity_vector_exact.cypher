@@ -1,6 +1,6 @@
-// Same plan as vector_exact: exact scan of a small tenant, else a capped count only.
+// Same plan as vector_exact: exact scan of a small graph tenant, else a capped count only.
 MATCH (e:Entity)
-WHERE {{scope}}
+WHERE e.tenant = $tenant
 WITH e LIMIT $cap
 WITH collect(e) AS candidates
 CALL (candidates) {

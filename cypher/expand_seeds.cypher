@@ -1,4 +1,4 @@
-// Seed entities in scope: those asked for, plus those the seed memories mention.
+// Seed entities of the graph tenant: those asked for, plus those the seed memories mention.
 CALL () {
   UNWIND $entity_ids AS eid
   MATCH (e:Entity {id: eid})
@@ -8,5 +8,5 @@ CALL () {
   MATCH (:Memory {id: mid})-[:MENTIONS]->(e:Entity)
   RETURN e
 }
-WITH e WHERE {{scope}}
+WITH e WHERE e.tenant = $tenant
 RETURN e {.id, .name, .name_key, .type} AS e

@@ -73,6 +73,7 @@ SCHEMA_NAMES = [
     "memory_id", "entity_id", "memory_event_id", "entity_tenant_name", "memory_user_id", "memory_agent_id",
     "memory_run_id", "memory_tenant_id", "entity_tenant", "entity_user_id", "entity_agent_id",
     "memory_event_memory_id", "memory_text", "entity_name", "memory_embedding", "entity_embedding",
+    "powermem_meta_key",
 ]
 
 
@@ -257,7 +258,7 @@ def concurrent_plan(i: int) -> WritePlan:
     at = now_timestamp()
     memory = new_memory(f"memory {i} about {' '.join(names)}", scope, entity_keys=tuple(names), created_at=at)
     relation = RelationInput(IDS.next_id(), names[0], names[1], "KNOWS", f"{names[0]} knows {names[1]}",
-                             memory.id, at, at)
+                             (memory.id,), at, at)
     return WritePlan(scope=scope, creates=[memory], entities=[entity(n) for n in names], relations=[relation], at=at)
 
 
@@ -294,7 +295,7 @@ async def test_relation_type_is_checked_before_sending(neo4j_store: Neo4jStore) 
     scope = Scope(user_id="inject")
     memory = new_memory("a", scope, entity_keys=("a", "b"))
     at = now_timestamp()
-    bad = RelationInput(IDS.next_id(), "a", "b", "KNOWS]->(x) DETACH DELETE x //", "f", memory.id, at, at)
+    bad = RelationInput(IDS.next_id(), "a", "b", "KNOWS]->(x) DETACH DELETE x //", "f", (memory.id,), at, at)
     with pytest.raises(InvalidInputError, match="relationship type"):
         await neo4j_store.apply(
             WritePlan(scope=scope, creates=[memory], entities=[entity("a"), entity("b")], relations=[bad], at=at)
@@ -307,8 +308,8 @@ async def test_update_delete_history_and_graph_cleanup(neo4j_store: Neo4jStore, 
     at = now_timestamp()
     first = new_memory("Alice works at Acme", scope, metadata={"source": "chat", "n": 1}, entity_keys=("acme", "alice"))
     second = new_memory("Alice lives in Paris", scope, entity_keys=("alice", "paris"))
-    works = RelationInput(IDS.next_id(), "alice", "acme", "WORKS_AT", "Alice works at Acme", first.id, at, at)
-    lives = RelationInput(IDS.next_id(), "alice", "paris", "LIVES_IN", "Alice lives in Paris", second.id, at, at)
+    works = RelationInput(IDS.next_id(), "alice", "acme", "WORKS_AT", "Alice works at Acme", (first.id,), at, at)
+    lives = RelationInput(IDS.next_id(), "alice", "paris", "LIVES_IN", "Alice lives in Paris", (second.id,), at, at)
     await neo4j_store.apply(WritePlan(scope=scope, creates=[first, second], relations=[works, lives], at=at,
                                       entities=[entity("alice"), entity("acme"), entity("paris")]))
 
@@ -318,14 +319,14 @@ async def test_update_delete_history_and_graph_cleanup(neo4j_store: Neo4jStore, 
     assert other.updated == {} and other.deleted == {}
 
     change = MemoryChange(first.id, now_timestamp(), memory="Alice works at Initech", hash="h2",
-                          metadata={"n": 2}, entity_keys=("alice",))
+                          metadata_patch={"n": 2, "source": None}, entity_keys=("alice",))
     result = await neo4j_store.apply(WritePlan(scope=scope, updates=[change], invalidations=[works.id], at=now_timestamp()))
     assert result.updated == {first.id: "Alice works at Acme"}
     row = await neo4j_store.get(first.id, scope)
     assert row is not None and row.memory == "Alice works at Initech" and row.metadata == {"n": 2}
     # The old md_source property went with the old metadata: filters see only the new one.
     assert await neo4j_store.get_many([first.id], scope, parse_filters({"source": {"exists": True}})) == []
-    relations = await neo4j_store.relations(Scope(user_id="u"), include_invalid=True, limit=10)
+    relations = await neo4j_store.relations(Scope(user_id="u", agent_id="a"), include_invalid=True, limit=10)
     assert {r.relationship: r.invalid_at is not None for r in relations} == {"WORKS_AT": True, "LIVES_IN": False}
     assert [r.relationship for r in await neo4j_store.relations(scope, False, 10)] == ["LIVES_IN"]
 
@@ -348,8 +349,10 @@ async def test_delete_scope_deletes_only_that_scope(neo4j_store: Neo4jStore) -> 
     assert await neo4j_store.delete_scope(mine) == 3
     assert (await neo4j_store.list_memories(mine, None, 10, 0, "created_at", True))[1] == 0
     assert (await neo4j_store.list_memories(theirs, None, 10, 0, "created_at", True))[1] == 1
-    assert await neo4j_store.delete_scope(Scope()) == 1  # what delete_all(all=True) asks for
+    assert await neo4j_store.history(creates[0].id, mine) == []  # the scope's history went too
     assert await neo4j_store.history(creates[3].id, theirs) != []
+    assert await neo4j_store.delete_scope(Scope()) == 1  # what delete_all(all=True) asks for
+    assert await neo4j_store.history(creates[3].id, theirs) == []
 
 
 async def test_adjacent_and_expand(neo4j_store: Neo4jStore) -> None:
@@ -357,7 +360,7 @@ async def test_adjacent_and_expand(neo4j_store: Neo4jStore) -> None:
     at = now_timestamp()
     turns = [new_memory(f"turn {i}", scope, entity_keys=("x",) if i == 2 else ()) for i in range(5)]
     other_run = new_memory("other run", Scope(user_id="conv", run_id="r2"))
-    rel = RelationInput(IDS.next_id(), "x", "y", "LIKES", "x likes y", turns[2].id, at, at)
+    rel = RelationInput(IDS.next_id(), "x", "y", "LIKES", "x likes y", (turns[2].id,), at, at)
     await neo4j_store.apply(WritePlan(scope=scope, creates=[*turns, other_run], entities=[entity("x"), entity("y")],
                                       relations=[rel], at=at))
     pairs = await neo4j_store.adjacent(scope, [turns[2].id], 1)
@@ -473,7 +476,7 @@ async def test_zero_vectors_score_as_cosine_zero(neo4j_store: Neo4jStore) -> Non
     # undefined (and newer servers raise): it must not break the tenant's searches.
     scope = Scope(user_id="zero")
     base = unit()[0]
-    zero = new_memory("!!!", scope, np.zeros(TEST_DIMS, dtype=np.float32))
+    zero = new_memory("!!!", scope, np.zeros(TEST_DIMS, dtype=np.float32), entity_keys=("z",))
     same = new_memory("same", scope, base)
     await neo4j_store.apply(WritePlan(scope=scope, creates=[zero, same], at=now_timestamp(),
                                       entities=[EntityInput(IDS.next_id(), "Z", "z", "x", np.zeros(TEST_DIMS, np.float32))]))

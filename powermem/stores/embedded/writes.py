@@ -54,8 +54,10 @@ class PlanWriter:
             self._create(memory)
         updated = {c.id: old for c in self._plan.updates if (old := self._update(c)) is not None}
         deleted = {i: old for i in self._plan.deletes if (old := self._delete(i)) is not None}
-        related = tuple(rel.id for rel in self._plan.relations if self._add_relation(rel))
+        # Invalidations first, as the Neo4j store: a plan that invalidates a fact and states it
+        # again keeps one valid relation (the other order would merge into it, then drop it).
         invalidated = tuple(i for i in self._plan.invalidations if self._invalidate(i))
+        related = tuple(rel.id for rel in self._plan.relations if self._add_relation(rel))
         drop_unsupported(self._conn, self._touched_relations, self._touched_entities)
         drop_orphans(self._conn, self._touched_entities)
         return ApplyResult(tuple(m.id for m in self._plan.creates), updated, deleted, related, invalidated)

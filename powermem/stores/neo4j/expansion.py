@@ -6,11 +6,11 @@ from neo4j import AsyncManagedTransaction
 
 from powermem.stores.base import RelationRow, Scope, Subgraph
 from powermem.stores.neo4j import queries as Q
-from powermem.stores.neo4j.filters import Params, entity_scope, memory_scope
+from powermem.stores.neo4j.filters import Params, memory_scope
 from powermem.stores.neo4j.queries import as_query, fetch_rows
 from powermem.stores.neo4j.rows import entity_row, relation_row
 
-__all__ = ["expand_work"]
+__all__ = ["expand_work", "narrowed_run"]
 
 _HUB_ROWS_PER_NODE = 4  # expansion rows per allowed node, so one hub cannot flood a hop
 _MIN_MENTIONS_PER_ENTITY = 8  # as the embedded store: both return the same subgraph
@@ -20,18 +20,20 @@ async def expand_work(
     tx: AsyncManagedTransaction, scope: Scope, entity_ids: list[int], memory_ids: list[int], hops: int,
     max_nodes: int,
 ) -> Subgraph:
-    """Breadth-first over valid relations, one query per hop, visiting at most max_nodes entities."""
-    params = Params("s")
-    seeds = Q.EXPAND_SEEDS.render(scope=entity_scope(scope, params))
-    values = {**params.values, "entity_ids": entity_ids, "memory_ids": memory_ids}
-    rows = await fetch_rows(await tx.run(as_query(seeds), values))
+    """Breadth-first over valid relations, one query per hop, visiting at most max_nodes entities.
+
+    Seeds are entities of the scope's graph tenant (relations never leave it); a run-narrowed
+    scope walks only relations asserted by memories of its run.
+    """
+    values = {"tenant": scope.graph_tenant, "entity_ids": entity_ids, "memory_ids": memory_ids}
+    rows = await fetch_rows(await tx.run(as_query(Q.EXPAND_SEEDS.query), values))
     graph = Subgraph(entities={int(r["e"]["id"]): entity_row(r["e"]) for r in rows})
     frontier = sorted(graph.entities)
     relations: dict[int, RelationRow] = {}
     for _ in range(hops):
         if not frontier or len(graph.entities) >= max_nodes:
             break
-        frontier = await _expand_hop(tx, graph, relations, frontier, max_nodes)
+        frontier = await _expand_hop(tx, graph, relations, frontier, max_nodes, narrowed_run(scope))
     graph.relations = [
         r for r in relations.values() if r.source_id in graph.entities and r.destination_id in graph.entities
     ]
@@ -39,11 +41,16 @@ async def expand_work(
     return graph
 
 
+def narrowed_run(scope: Scope) -> str | None:
+    """The run whose memories a relation must have among its provenance to be seen, if any."""
+    return scope.run_id if scope.run_narrowed else None
+
+
 async def _expand_hop(
     tx: AsyncManagedTransaction, graph: Subgraph, relations: dict[int, RelationRow], frontier: list[int],
-    max_nodes: int,
+    max_nodes: int, run_id: str | None,
 ) -> list[int]:
-    params = {"frontier": frontier, "max_rows": max_nodes * _HUB_ROWS_PER_NODE}
+    params = {"frontier": frontier, "max_rows": max_nodes * _HUB_ROWS_PER_NODE, "run_id": run_id}
     found: list[int] = []
     for row in await fetch_rows(await tx.run(as_query(Q.EXPAND_HOP.query), params)):
         relation = relation_row(row)

@@ -19,7 +19,7 @@ from typing import Any
 from powermem.filters import INT64, And, Condition, FilterNode, Not, Or, Scalar
 from powermem.stores.base import Scope
 
-__all__ = ["Cypher", "Params", "compile_filter", "entity_scope", "memory_scope", "where"]
+__all__ = ["Cypher", "Params", "compile_filter", "memory_scope", "stats_entity_scope", "where"]
 
 METADATA_PREFIX = "md_"
 
@@ -67,8 +67,15 @@ def memory_scope(scope: Scope, params: Params, var: str = "m") -> Cypher:
     return _scope(var, params, (("user_id", scope.user_id), ("agent_id", scope.agent_id), ("run_id", scope.run_id)))
 
 
-def entity_scope(scope: Scope, params: Params, var: str = "e") -> Cypher:
-    """Entities belong to a (user_id, agent_id) tenant; ``run_id`` narrows memories only."""
+def stats_entity_scope(scope: Scope, params: Params, var: str = "e") -> Cypher:
+    """The entities ``stats`` counts: those of every graph tenant of the (user_id, agent_id)
+    pairs the scope's memories belong to; a run-only scope has one graph tenant of its own.
+
+    Graph reads and writes match ``Scope.graph_tenant`` exactly; only this per-pair overview
+    matches pairs as memories do.
+    """
+    if scope.user_id is None and scope.agent_id is None and scope.run_id is not None:
+        return _scope(var, params, (("tenant", scope.graph_tenant),))
     return _scope(var, params, (("user_id", scope.user_id), ("agent_id", scope.agent_id)))
 
 

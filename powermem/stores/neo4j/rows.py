@@ -43,7 +43,7 @@ def entity_row(e: Mapping[str, Any]) -> EntityRow:
 def relation_row(row: Mapping[str, Any]) -> RelationRow:
     return RelationRow(
         id=int(row["id"]), source=row["source"], relationship=row["relationship"], destination=row["destination"],
-        fact=row["fact"] or "", memory_id=None if row["memory_id"] is None else int(row["memory_id"]),
+        fact=row["fact"] or "", memory_ids=tuple(sorted({int(i) for i in row["memory_ids"] or ()})),
         valid_at=row["valid_at"], invalid_at=row["invalid_at"],
         source_id=int(row["source_id"]), destination_id=int(row["destination_id"]),
     )

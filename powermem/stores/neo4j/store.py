@@ -43,16 +43,17 @@ from powermem.stores.base import (
 )
 from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.errors import translate_errors
-from powermem.stores.neo4j.expansion import expand_work
+from powermem.stores.neo4j.expansion import expand_work, narrowed_run
 from powermem.stores.neo4j.filters import (
     Cypher,
     Params,
     compile_filter,
-    entity_scope,
     memory_scope,
+    stats_entity_scope,
     where,
 )
 from powermem.stores.neo4j.fulltext import fulltext_hits
+from powermem.stores.neo4j.migration import migrate
 from powermem.stores.neo4j.queries import as_query, fetch_rows
 from powermem.stores.neo4j.rows import cosine, entity_row, history_row, hits_of, memory_row, merge_stats, relation_row
 from powermem.stores.neo4j.scope_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, ScopePlans, next_fetch
@@ -87,6 +88,7 @@ _LOCK_CODES = frozenset(
         "Neo.TransientError.Transaction.LockClientStopped",
     }
 )
+_DELETE_BATCH = 5000  # memories deleted per transaction by delete_scope
 _VECTOR_INDEX_NAMES = {"Memory": "memory_embedding", "Entity": "entity_embedding"}
 _SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
 
@@ -101,6 +103,7 @@ class Neo4jStore:
         self._driver: AsyncDriver | None = None
         self._dims: int | None = None
         self._search_clause = False  # Cypher 25 SEARCH with in-index filtering is usable
+        self._entity_search_clause = False  # the same, for entities of a graph tenant
         self._version = ""
         self._ids = SnowflakeGenerator(worker_id)
         self._plans = ScopePlans()
@@ -113,6 +116,10 @@ class Neo4jStore:
     @property
     def uses_search_clause(self) -> bool:
         return self._search_clause
+
+    @property
+    def uses_entity_search_clause(self) -> bool:
+        return self._entity_search_clause
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -157,6 +164,8 @@ class Neo4jStore:
                 await self._schema(statement.query, {})
             await self._vector_indexes(dims)
             await self._write(Q.AWAIT_INDEXES.query, {"seconds": 120})
+        async with translate_errors(self._target, "migration"):
+            await migrate(self._read, self._in_write, self._ids)
         self._dims = dims
 
     async def _server_version(self) -> str:
@@ -168,9 +177,10 @@ class Neo4jStore:
         statements = (Q.SCHEMA_MEMORY_VECTOR, Q.SCHEMA_ENTITY_VECTOR)
         if _supports_search_clause(self._version):
             statements = (Q.SCHEMA_MEMORY_VECTOR_FILTERED, Q.SCHEMA_ENTITY_VECTOR_FILTERED)
+            await self._drop_stale_entity_index(dims)
         for statement in statements:
             await self._schema(statement.query, {"dims": dims})
-        filtered = True
+        filters: dict[str, list[str]] = {}
         for row in await self._read(Q.VECTOR_INDEX_DIMS.query, {}):
             expected = _VECTOR_INDEX_NAMES[row["label"]]
             if row["name"] != expected:
@@ -186,9 +196,22 @@ class Neo4jStore:
                     f"(index {row['name']}) but the embedder makes {dims}; use the same embedder or a "
                     "fresh database"
                 )
-            filtered = filtered and bool(row["filtered"])
+            filters[row["label"]] = list(row["filters"] or [])
         # An index created by an older server has no filter properties: keep post-filtering.
-        self._search_clause = _supports_search_clause(self._version) and filtered
+        search = _supports_search_clause(self._version)
+        self._search_clause = search and bool(filters.get("Memory"))
+        self._entity_search_clause = search and filters.get("Entity") == ["tenant"]
+
+    async def _drop_stale_entity_index(self, dims: int) -> None:
+        """Drop an entity vector index filtered on (user_id, agent_id) by an earlier version:
+        entities are looked up by graph tenant, so it is recreated filtered on e.tenant."""
+        for row in await self._read(Q.VECTOR_INDEX_DIMS.query, {}):
+            stale = row["label"] == "Entity" and row["name"] == _VECTOR_INDEX_NAMES["Entity"]
+            stale = stale and bool(row["filters"]) and list(row["filters"]) != ["tenant"]
+            # With another dimension the check below raises, and the index must stay as it is.
+            if stale and (row["dims"] is None or int(row["dims"]) == dims):
+                _log.info("recreating the entity vector index filtered on the graph tenant")
+                await self._write(Q.DROP_ENTITY_VECTOR_INDEX.query, {})
 
     async def _schema(self, query: str, params: dict[str, Any]) -> None:
         try:
@@ -204,13 +227,10 @@ class Neo4jStore:
                 await driver.close()
 
     async def reset(self) -> None:
-        driver = self._require_driver()
         self._plans.clear()
         self._text_plans.clear()
-        # CALL ... IN TRANSACTIONS runs only in an auto-commit transaction, hence session.run.
-        async with translate_errors(self._target, "reset"), driver.session(database=self._database) as session:
-            result = await session.run(Query(as_query(Q.RESET.query)))
-            await result.consume()
+        async with translate_errors(self._target, "reset"):
+            await self._auto_commit_write(Q.RESET.query, {})
 
     # -- transactions ----------------------------------------------------------------------
 
@@ -234,6 +254,18 @@ class Neo4jStore:
             return await fetch_rows(await tx.run(as_query(query), dict(params)))
 
         return await self._in_write(work)
+
+    async def _auto_commit_write(self, query: str, params: Mapping[str, Any]) -> None:
+        """A write that commits its own batches (CALL ... IN TRANSACTIONS runs only in an
+        auto-commit transaction, hence session.run); retried on lock conflicts, so it must
+        be one that finishes what an interrupted run left."""
+
+        async def attempt() -> None:
+            async with self._require_driver().session(database=self._database) as session:
+                result = await session.run(Query(as_query(query)), dict(params))
+                await result.consume()
+
+        await _retrying(attempt, _lock_conflict, _LOCK_RETRY_SECONDS, _FIRST_LOCK_RETRY_DELAY, log=False)
 
     async def _in_read(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
         async with self._require_driver().session(database=self._database) as session:
@@ -271,23 +303,33 @@ class Neo4jStore:
             return await self._in_write(work)
 
     async def delete_scope(self, scope: Scope) -> int:
+        """Delete the scope's memories in batches, each one transaction (their provenance,
+        mentions, unsupported relations, orphan entities and history), then the rest of its
+        history. Each step is atomic and a retry finishes what was left, so the end state is
+        the same however often it runs."""
         # An empty scope deletes every memory: the facade only passes one for delete_all(all=True).
         self._plans.clear()
         self._text_plans.clear()
         params = Params("s")
         query = Q.DELETE_SCOPE_IDS.render(scope=memory_scope(scope, params))
-        at = now_timestamp()
 
-        async def work(tx: AsyncManagedTransaction) -> int:
-            ids = [int(row["id"]) for row in await fetch_rows(await tx.run(as_query(query), params.values))]
+        async def batch(tx: AsyncManagedTransaction) -> int:
+            found = await fetch_rows(await tx.run(as_query(query), {**params.values, "batch": _DELETE_BATCH}))
+            ids = [int(row["id"]) for row in found]
             if not ids:
                 return 0
-            plan = WritePlan(scope=scope, deletes=ids, at=at)
-            result = await apply_work(tx, plan_parameters(plan, self._ids, self._dims), self._ids)
+            plan = WritePlan(scope=scope, deletes=ids, at=now_timestamp())
+            result = await apply_work(tx, plan_parameters(plan, self._ids, self._dims), self._ids, events=False)
+            await tx.run(as_query(Q.DELETE_MEMORY_EVENTS.query), {"ids": ids})
             return len(result.deleted)
 
+        total = 0
+        fields = {"user_id": scope.user_id, "agent_id": scope.agent_id, "run_id": scope.run_id}
         async with translate_errors(self._target, "delete"):
-            return await self._in_write(work)
+            while deleted := await self._in_write(batch):
+                total += deleted
+            await self._auto_commit_write(Q.DELETE_SCOPE_EVENTS.query, fields)
+        return total
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -400,10 +442,8 @@ class Neo4jStore:
         keys = list(dict.fromkeys(name_keys))
         if not keys:
             return []
-        params = Params("s")
-        query = Q.ENTITIES_BY_KEY.render(scope=entity_scope(scope, params))
         async with translate_errors(self._target, "read"):
-            rows = await self._read(query, {**params.values, "keys": keys})
+            rows = await self._read(Q.ENTITIES_BY_KEY.query, {"tenant": scope.graph_tenant, "keys": keys})
         return [entity_row(row["e"]) for row in rows]
 
     async def similar_entities(
@@ -412,29 +452,28 @@ class Neo4jStore:
         if k <= 0:
             return []
         values = self._vector_param(vector)
-        params = Params("s")
-        condition = entity_scope(scope, params)
+        params = {"tenant": scope.graph_tenant, "vector": values, "k": k}
         zero = not any(values)
         limit = INT64[1] - 1 if zero else self._config.exact_scan_limit
         async with translate_errors(self._target, "entity search"):
-            exact = await self._read(
-                Q.ENTITY_VECTOR_EXACT.render(scope=condition),
-                {**params.values, "vector": values, "k": k, "cap": limit + 1, "zero": zero},
-            )
+            exact = await self._read(Q.ENTITY_VECTOR_EXACT.query, {**params, "cap": limit + 1, "zero": zero})
             hits = exact[0]["hits"]
             if exact[0]["candidates"] > limit:
-                hits = await self._entity_ann(condition, params.values, values, k, min_score)
+                hits = await self._entity_ann(params, min_score)
         # Best first, so filtering the top k on min_score equals the top k of those above it.
         scored = [(entity_row(e), cosine(s)) for e, s in hits]
         return [(row, score) for row, score in scored if score >= min_score][:k]
 
-    async def _entity_ann(
-        self, condition: Cypher, params: dict[str, Any], vector: list[float], k: int, min_score: float
-    ) -> list[Any]:
+    async def _entity_ann(self, params: dict[str, Any], min_score: float) -> list[Any]:
+        k = int(params["k"])
+        if self._entity_search_clause:
+            # Filtered inside the index: the k best of the graph tenant, unless it has fewer.
+            rows = await self._read(Q.ENTITY_SEARCH_FILTERED.query, params)
+            if len(rows) >= k:
+                return [row["hit"] for row in rows]
         fetch = max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
-        query = Q.ENTITY_VECTOR_ANN.render(scope=condition)
         while True:
-            row = (await self._read(query, {**params, "vector": vector, "k": k, "fetch": fetch}))[0]
+            row = (await self._read(Q.ENTITY_VECTOR_ANN.query, {**params, "fetch": fetch}))[0]
             exhausted = row["fetched"] < fetch or fetch >= MAX_FETCH
             # Scores come best first: once the worst one fetched is below min_score, more cannot help.
             below = row["lowest"] is not None and cosine(row["lowest"]) < min_score
@@ -471,16 +510,18 @@ class Neo4jStore:
     async def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]:
         if limit <= 0:
             return []
-        params = Params("s")
-        query = Q.RELATIONS.render(scope=entity_scope(scope, params, var="a"))
+        params = {
+            "tenant": scope.graph_tenant, "run_id": narrowed_run(scope), "include_invalid": include_invalid,
+            "limit": limit,
+        }
         async with translate_errors(self._target, "read"):
-            rows = await self._read(query, {**params.values, "include_invalid": include_invalid, "limit": limit})
+            rows = await self._read(Q.RELATIONS.query, params)
         return [relation_row(row) for row in rows]
 
     async def stats(self, scope: Scope) -> list[TenantStats]:
         mparams, eparams = Params("s"), Params("s")
         mquery = Q.STATS_MEMORIES.render(scope=memory_scope(scope, mparams))
-        equery = Q.STATS_ENTITIES.render(scope=entity_scope(scope, eparams))
+        equery = Q.STATS_ENTITIES.render(scope=stats_entity_scope(scope, eparams))
         async with translate_errors(self._target, "read"):
             memories = await self._read(mquery, mparams.values)
             entities = await self._read(equery, eparams.values)

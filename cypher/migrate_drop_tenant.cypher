@@ -1,0 +1,2 @@
+MATCH (e:Entity {tenant: $tenant})
+DETACH DELETE e

@@ -1,0 +1,2 @@
+MATCH (meta:PowermemMeta {key: 'graph_version'})
+SET meta.value = $version
