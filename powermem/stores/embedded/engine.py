@@ -30,7 +30,7 @@ from powermem.stores.base import (
     WritePlan,
 )
 from powermem.stores.embedded import graph
-from powermem.stores.embedded.filters import compile_filter
+from powermem.stores.embedded.filters import compile_filter, metadata_text
 from powermem.stores.embedded.schema import PRAGMAS, SCHEMA
 from powermem.stores.embedded.scoping import entity_scope_sql, scope_sql
 from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
@@ -74,6 +74,7 @@ class SqliteEngine:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._conn.create_function("pm_lower", 1, _lower, deterministic=True)
+        self._conn.create_function("pm_metadata_text", 2, metadata_text, deterministic=True)
         for pragma in PRAGMAS:
             self._conn.execute(pragma)
         self._ids = SnowflakeGenerator()
