@@ -164,7 +164,7 @@ def page_size(value: object, name: str, maximum: int, method: str) -> int:
 
 def offset_of(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT64_MAX:
-        raise InvalidInputError(f"offset must be an integer within 0..2**63-1 (signed 64 bits), got {value!r}")
+        raise InvalidInputError(f"offset must be an integer within 0..2**63-1 (the limit: signed 64 bits), got {value!r}")
     return value
 
 

@@ -59,5 +59,5 @@ def parse_id(value: object) -> int:
     else:
         raise InvalidInputError(f"memory_id must be an integer or a decimal string, got {value!r:.100}")
     if not 0 < result <= _MAX_ID:
-        raise InvalidInputError("memory_id must be within 1..2**63-1 (a positive signed 64-bit integer)")
+        raise InvalidInputError("memory_id must be within 1..2**63-1 (the limit: positive, signed 64 bits)")
     return result

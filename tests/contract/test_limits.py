@@ -109,10 +109,10 @@ OVER: list[tuple[str, Call, str]] = [
     ("search limit 10**7", lambda m, i: m.search("q", user_id="u", limit=10**7), r"1\.\.1,000"),
     ("get_all limit", lambda m, i: m.get_all(user_id="u", limit=MAX_GET_ALL_LIMIT + 1), r"1\.\.10,000"),
     ("get_all limit 2**63", lambda m, i: m.get_all(user_id="u", limit=2**63), r"1\.\.10,000"),
-    ("get_all offset 2**63", lambda m, i: m.get_all(user_id="u", offset=2**63), "64 bits"),
-    ("memory_id 2**63", lambda m, i: m.get(2**63), "64-bit"),
-    ("memory_id string 2**63", lambda m, i: m.delete(str(2**63)), "64-bit"),
-    ("memory_id of 5,000 digits", lambda m, i: m.history("1" + "0" * 5000), "64-bit"),
+    ("get_all offset 2**63", lambda m, i: m.get_all(user_id="u", offset=2**63), "signed 64 bits"),
+    ("memory_id 2**63", lambda m, i: m.get(2**63), "signed 64 bits"),
+    ("memory_id string 2**63", lambda m, i: m.delete(str(2**63)), "signed 64 bits"),
+    ("memory_id of 5,000 digits", lambda m, i: m.history("1" + "0" * 5000), "signed 64 bits"),
 ]
 
 
