@@ -141,7 +141,7 @@ class _Parser:
 def _condition(key: str, op: str, value: object, path: str) -> Condition:
     if op == "exists":
         if not isinstance(value, bool):
-            raise InvalidFilterError(f"{path}: exists takes true or false, got {value!r}")
+            raise InvalidFilterError(f"{path}: exists takes true or false, got {value!r:.100}")
         return Condition(key, op, value)
     if op in ("in", "nin"):
         if not isinstance(value, (list, tuple)):
@@ -205,9 +205,9 @@ def _timestamp(value: object, path: str) -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError as exc:
-            raise InvalidFilterError(f"{path}: {value!r} is not an ISO-8601 timestamp") from exc
+            raise InvalidFilterError(f"{path}: {value!r:.100} is not an ISO-8601 timestamp") from exc
     if not isinstance(value, datetime):
-        raise InvalidFilterError(f"{path}: expected an ISO-8601 timestamp or datetime, got {value!r}")
+        raise InvalidFilterError(f"{path}: expected an ISO-8601 timestamp or datetime, got {value!r:.100}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return format_timestamp(value)
