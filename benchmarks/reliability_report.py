@@ -77,6 +77,22 @@ def by_store(section: dict[str, int]) -> dict[str, dict[str, int]]:
     return grouped
 
 
+def print_limits(section: dict[str, int]) -> None:
+    """Calls one under, at and one over each limit, per store (keys store/limit/position)."""
+    grouped: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for key, n in section.items():
+        store, limit, position = key.split("/")
+        grouped[store][limit][position] = n
+    print("\ncalls around each limit per store (under / at / over; over must be refused):")
+    for store in sorted(grouped):
+        counts = grouped[store]
+        total = sum(sum(c.values()) for c in counts.values())
+        print(f"  {store:9s} {total:7d}")
+        for limit in sorted(counts):
+            c = counts[limit]
+            print(f"      {limit:20s} {c.get('under', 0):5d} {c.get('at', 0):5d} {c.get('over', 0):5d}")
+
+
 def print_report(data: dict[str, Any], output: str, code: int, elapsed: float, command: str) -> None:
     print(f"command: {command}")
     summary = [line for line in output.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
@@ -102,6 +118,7 @@ def print_report(data: dict[str, Any], output: str, code: int, elapsed: float, c
     for store in sorted(set(statements) | set(injected)):
         print(f"  {store:9s} {statements.get(store, 0):8d} statements, {injected.get(store, 0)} with a generated value "
               f"in their text; {rejected.get(store, 0)} calls rejected as invalid input (InvalidInputError)")
+    print_limits(data.get("limits", {}))
     faults = data.get("faults", {})
     print("\nfaults injected (by kind):")
     for key, n in sorted(faults.items()):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from powermem._memory import AsyncMemory
-from powermem._validate import metadata_of
+from powermem._validate import bounded_text, metadata_of
 from powermem.errors import InvalidInputError
 from powermem.ingest.raw import Draft
 from powermem.records import added_record
@@ -47,7 +47,7 @@ async def add_texts(
     for text, metadata in items:
         if not isinstance(text, str) or not text.strip():
             raise InvalidInputError("a memory must be a non-blank string")
-        drafts.append(Draft(text, metadata_of(metadata)))
+        drafts.append(Draft(bounded_text(text, "a memory"), metadata_of(metadata)))
     store, pipeline, _ = await memory._ready()
     # The raw-ingest planner is the exact path of add(infer=False), minus the one-metadata limit.
     plan = await pipeline._raw.plan(drafts, scope, actor)

@@ -12,8 +12,8 @@ from powermem._sync import LoopThread
 from powermem._validate import (
     content_of,
     metadata_of,
-    non_negative_int,
-    positive_int,
+    offset_of,
+    page_size,
     query_of,
     scope_of,
     threshold_of,
@@ -24,6 +24,7 @@ from powermem.errors import InvalidInputError
 from powermem.filters import parse_filters
 from powermem.ids import SnowflakeGenerator, parse_id
 from powermem.ingest.pipeline import AddPipeline
+from powermem.limits import MAX_GET_ALL_LIMIT, MAX_SEARCH_LIMIT
 from powermem.records import history_record, memory_record, relation_record
 from powermem.search.engine import SearchEngine
 from powermem.stores import create_store
@@ -130,7 +131,7 @@ class AsyncMemory:
         text = query_of(query)
         scope = scope_of(user_id, agent_id, run_id, required=False)
         node = parse_filters(filters)
-        limit = positive_int(limit, "limit")
+        limit = page_size(limit, "limit", MAX_SEARCH_LIMIT, "search")
         cutoff = threshold_of(threshold)
         if not text.strip():
             return {"results": [], "relations": []}
@@ -182,8 +183,8 @@ class AsyncMemory:
         sort_by: str = "created_at", order: Literal["asc", "desc"] | str = "desc",
     ) -> dict[str, Any]:
         scope = scope_of(user_id, agent_id, run_id, required=False)
-        limit = positive_int(limit, "limit")
-        offset = non_negative_int(offset, "offset")
+        limit = page_size(limit, "limit", MAX_GET_ALL_LIMIT, "get_all")
+        offset = offset_of(offset)
         node = parse_filters(filters)
         if sort_by not in _SORT_FIELDS:
             raise InvalidInputError(f"sort_by must be one of {', '.join(_SORT_FIELDS)}, got {sort_by!r}")

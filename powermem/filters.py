@@ -8,6 +8,10 @@ Semantics shared by both stores (the contract suite checks them):
   string, bool with bool); ``eq``/``gt``... on a missing key never match;
 - ``ne`` and ``nin`` match when the key is missing, as in MongoDB and mem0;
 - ``NOT`` is plain two-valued negation of its operand.
+
+Size limits (powermem.limits) are checked while parsing, before any deeper recursion or
+longer loop, so a filter of any size or depth costs at most a bounded amount of work and
+fails with an InvalidFilterError naming the limit.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from powermem.errors import InvalidFilterError
+from powermem.limits import INT64, MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_IN_VALUES, MAX_TEXT_BYTES
 
-__all__ = ["BUILTIN_FIELDS", "And", "Condition", "FilterNode", "Not", "Or", "Scalar", "parse_filters"]
+__all__ = ["BUILTIN_FIELDS", "INT64", "And", "Condition", "FilterNode", "Not", "Or", "Scalar", "parse_filters"]
 
 Scalar = str | int | float | bool
 
@@ -28,7 +33,6 @@ BUILTIN_FIELDS = frozenset({"created_at", "updated_at", "memory"})
 _TIME_FIELDS = frozenset({"created_at", "updated_at"})
 _COMPARISONS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 _OPERATORS = _COMPARISONS | {"in", "nin", "contains", "icontains", "exists"}
-INT64 = (-(1 << 63), (1 << 63) - 1)  # the range Neo4j and SQLite store integers in
 _LOGICAL = {"AND", "OR", "NOT", "$and", "$or", "$not", "and", "or", "not"}
 
 
@@ -67,63 +71,83 @@ def parse_filters(filters: object) -> FilterNode | None:
         return None
     if not isinstance(filters, dict):
         raise InvalidFilterError(f"filters must be a dict, not {type(filters).__name__}")
-    node = _parse_object(filters, path="filters")
+    node = _Parser().parse_object(filters, "filters", 1)
     return None if isinstance(node, And) and not node.items else node
 
 
-def _parse_object(obj: dict[Any, Any], path: str) -> FilterNode:
-    items: list[FilterNode] = []
-    for key, value in obj.items():
-        if not isinstance(key, str):
-            raise InvalidFilterError(f"{path}: filter keys must be strings, got {key!r}")
-        if key in _LOGICAL:
-            items.append(_parse_logical(key.lstrip("$").upper(), value, f"{path}.{key}"))
-        else:
-            items.extend(_parse_field(key, value, f"{path}.{key}"))
-    return items[0] if len(items) == 1 else And(tuple(items))
+class _Parser:
+    """One parse: counts conditions so that the limit stops the walk as soon as it is passed."""
 
+    def __init__(self) -> None:
+        self.conditions = 0
 
-def _parse_logical(op: str, value: object, path: str) -> FilterNode:
-    if op == "NOT":
-        if not isinstance(value, dict) or not value:
-            raise InvalidFilterError(f"{path}: NOT takes one non-empty filter object")
-        return Not(_parse_object(value, path))
-    if not isinstance(value, list) or not value:
-        raise InvalidFilterError(f"{path}: {op} takes a non-empty list of filter objects")
-    children: list[FilterNode] = []
-    for i, child in enumerate(value):
-        if not isinstance(child, dict) or not child:
-            raise InvalidFilterError(f"{path}[{i}]: expected a non-empty filter object")
-        children.append(_parse_object(child, f"{path}[{i}]"))
-    return And(tuple(children)) if op == "AND" else Or(tuple(children))
-
-
-def _parse_field(key: str, spec: object, path: str) -> list[FilterNode]:
-    if not KEY_PATTERN.fullmatch(key):
-        raise InvalidFilterError(f"{path}: invalid filter key {key!r}; keys must match [A-Za-z_][A-Za-z0-9_]*")
-    if not isinstance(spec, dict):
-        return [_condition(key, "eq", spec, path)]
-    if not spec:
-        raise InvalidFilterError(f"{path}: empty operator object")
-    conditions: list[FilterNode] = []
-    for raw_op, value in spec.items():
-        op = raw_op[1:] if isinstance(raw_op, str) and raw_op.startswith("$") else raw_op
-        if op not in _OPERATORS:
+    def parse_object(self, obj: dict[Any, Any], path: str, depth: int) -> FilterNode:
+        # Checked before descending: nesting never costs more than MAX_FILTER_DEPTH frames.
+        if depth > MAX_FILTER_DEPTH:
             raise InvalidFilterError(
-                f"{path}: unknown operator {raw_op!r}; expected one of {', '.join(sorted(_OPERATORS))}"
+                f"filters nest deeper than the limit of {MAX_FILTER_DEPTH} levels of filter objects (at {path:.200})"
             )
-        conditions.append(_condition(key, op, value, f"{path}.{raw_op}"))
-    return conditions
+        items: list[FilterNode] = []
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                raise InvalidFilterError(f"{path}: filter keys must be strings, got {key!r}")
+            if key in _LOGICAL:
+                items.append(self._logical(key.lstrip("$").upper(), value, f"{path}.{key}", depth))
+            else:
+                items.extend(self._field(key, value, f"{path}.{key}"))
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def _logical(self, op: str, value: object, path: str, depth: int) -> FilterNode:
+        if op == "NOT":
+            if not isinstance(value, dict) or not value:
+                raise InvalidFilterError(f"{path}: NOT takes one non-empty filter object")
+            return Not(self.parse_object(value, path, depth + 1))
+        if not isinstance(value, list) or not value:
+            raise InvalidFilterError(f"{path}: {op} takes a non-empty list of filter objects")
+        children: list[FilterNode] = []
+        for i, child in enumerate(value):
+            if not isinstance(child, dict) or not child:
+                raise InvalidFilterError(f"{path}[{i}]: expected a non-empty filter object")
+            children.append(self.parse_object(child, f"{path}[{i}]", depth + 1))
+        return And(tuple(children)) if op == "AND" else Or(tuple(children))
+
+    def _field(self, key: str, spec: object, path: str) -> list[FilterNode]:
+        if not KEY_PATTERN.fullmatch(key):
+            raise InvalidFilterError(f"{path}: invalid filter key {key!r}; keys must match [A-Za-z_][A-Za-z0-9_]*")
+        if not isinstance(spec, dict):
+            return [self._counted(key, "eq", spec, path)]
+        if not spec:
+            raise InvalidFilterError(f"{path}: empty operator object")
+        conditions: list[FilterNode] = []
+        for raw_op, value in spec.items():
+            op = raw_op[1:] if isinstance(raw_op, str) and raw_op.startswith("$") else raw_op
+            if op not in _OPERATORS:
+                raise InvalidFilterError(
+                    f"{path}: unknown operator {raw_op!r}; expected one of {', '.join(sorted(_OPERATORS))}"
+                )
+            conditions.append(self._counted(key, op, value, f"{path}.{raw_op}"))
+        return conditions
+
+    def _counted(self, key: str, op: str, value: object, path: str) -> Condition:
+        self.conditions += 1
+        if self.conditions > MAX_FILTER_CONDITIONS:
+            raise InvalidFilterError(
+                f"{path}: filters hold more than the limit of {MAX_FILTER_CONDITIONS} conditions; "
+                "match many values of one key with in/nin"
+            )
+        return _condition(key, op, value, path)
 
 
 def _condition(key: str, op: str, value: object, path: str) -> Condition:
     if op == "exists":
         if not isinstance(value, bool):
-            raise InvalidFilterError(f"{path}: exists takes true or false, got {value!r}")
+            raise InvalidFilterError(f"{path}: exists takes true or false, got {value!r:.100}")
         return Condition(key, op, value)
     if op in ("in", "nin"):
         if not isinstance(value, (list, tuple)):
             raise InvalidFilterError(f"{path}: {op} takes a list, got {type(value).__name__}")
+        if len(value) > MAX_IN_VALUES:
+            raise InvalidFilterError(f"{path}: {op} takes at most {MAX_IN_VALUES:,} values (the limit), got {len(value):,}")
         return Condition(key, op, tuple(_scalar(key, v, f"{path}[{i}]") for i, v in enumerate(value)))
     if op in ("contains", "icontains"):
         if not isinstance(value, str):
@@ -136,10 +160,12 @@ def _condition(key: str, op: str, value: object, path: str) -> Condition:
 
 
 def _scalar(key: str, value: object, path: str) -> Scalar:
+    if isinstance(value, str):
+        value = _text(value, path)
     if key in _TIME_FIELDS:
         return _timestamp(value, path)
     if isinstance(value, str):
-        return _text(value, path)
+        return value
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -156,11 +182,21 @@ def _scalar(key: str, value: object, path: str) -> Scalar:
 
 
 def _text(value: str, path: str) -> str:
+    if len(value) > MAX_TEXT_BYTES:  # at least one byte per character: too long without encoding
+        raise _too_long(path, len(value))
     try:
-        value.encode("utf-8")
+        size = len(value.encode("utf-8"))
     except UnicodeEncodeError as exc:
-        raise InvalidFilterError(f"{path}: {value!r} is not valid Unicode text (lone surrogate)") from exc
+        raise InvalidFilterError(f"{path}: {value[:100]!r} is not valid Unicode text (lone surrogate)") from exc
+    if size > MAX_TEXT_BYTES:
+        raise _too_long(path, size)
     return value
+
+
+def _too_long(path: str, size: int) -> InvalidFilterError:
+    return InvalidFilterError(
+        f"{path}: a filter string is limited to 64 KiB ({MAX_TEXT_BYTES:,} bytes of UTF-8), got at least {size:,}"
+    )
 
 
 def _timestamp(value: object, path: str) -> str:
@@ -169,9 +205,9 @@ def _timestamp(value: object, path: str) -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError as exc:
-            raise InvalidFilterError(f"{path}: {value!r} is not an ISO-8601 timestamp") from exc
+            raise InvalidFilterError(f"{path}: {value!r:.100} is not an ISO-8601 timestamp") from exc
     if not isinstance(value, datetime):
-        raise InvalidFilterError(f"{path}: expected an ISO-8601 timestamp or datetime, got {value!r}")
+        raise InvalidFilterError(f"{path}: expected an ISO-8601 timestamp or datetime, got {value!r:.100}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return format_timestamp(value)

@@ -8,13 +8,15 @@ import threading
 import time
 
 from powermem.errors import InvalidInputError
+from powermem.limits import INT64_MAX
 
 # 2026-01-01T00:00:00Z: a recent epoch leaves room for ~69 years of 41-bit milliseconds.
 _EPOCH_MS = 1_767_225_600_000
 _WORKER_BITS = 10
 _SEQUENCE_BITS = 12
 _MAX_SEQUENCE = (1 << _SEQUENCE_BITS) - 1
-_MAX_ID = (1 << 63) - 1
+_MAX_ID = INT64_MAX
+_MAX_ID_DIGITS = len(str(_MAX_ID))
 
 
 class SnowflakeGenerator:
@@ -45,15 +47,17 @@ class SnowflakeGenerator:
 
 
 def parse_id(value: object) -> int:
-    """Accept an int or a decimal string; anything else is an InvalidInputError."""
+    """Accept an int or a decimal string within 1..2**63-1; anything else is an InvalidInputError."""
     if isinstance(value, bool):
         raise InvalidInputError("memory_id must be an integer or a decimal string, not bool")
     if isinstance(value, int):
         result = value
     elif isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
-        result = int(value.strip())
+        digits = value.strip().lstrip("0")
+        # Checked before int(): Python refuses to convert strings of over 4,300 digits.
+        result = int(digits or "0") if len(digits) <= _MAX_ID_DIGITS else _MAX_ID + 1
     else:
-        raise InvalidInputError(f"memory_id must be an integer or a decimal string, got {value!r}")
+        raise InvalidInputError(f"memory_id must be an integer or a decimal string, got {value!r:.100}")
     if not 0 < result <= _MAX_ID:
-        raise InvalidInputError(f"memory_id {result} is outside the id range")
+        raise InvalidInputError("memory_id must be within 1..2**63-1 (the limit: positive, signed 64 bits)")
     return result

@@ -24,6 +24,7 @@ from powermem._memory import AsyncMemory
 from powermem._validate import scope_of
 from powermem.config import MemoryConfig, default_embedded_path
 from powermem.errors import InvalidInputError, PowermemError
+from powermem.limits import MAX_IN_VALUES, MAX_MESSAGES
 from powermem.private_files import make_private_dirs
 from powermem.redact import redact_url
 from powermem.stores.base import Scope
@@ -282,8 +283,10 @@ async def import_records(memory: AsyncMemory, path: Path, options: ImportOptions
     """Import ``path`` into ``memory``; resumes an interrupted import of the same file."""
     if options.batch_size is None:
         options = replace(options, batch_size=INFER_BATCH if options.infer else DEFAULT_BATCH)
-    if options.batch_size is None or options.batch_size < 1:
-        raise InvalidInputError("batch size must be at least 1")
+    # A batch is one add() with --infer, else one transaction checked back by an in filter.
+    most = MAX_MESSAGES if options.infer else MAX_IN_VALUES
+    if options.batch_size is None or not 1 <= options.batch_size <= most:
+        raise InvalidInputError(f"batch size must be within 1..{most:,}{' with --infer' if options.infer else ''}")
     records, fmt = read_records(path, options.fmt, options.scope)
     digest = file_digest(path)
     run = _prepare(memory, path, digest, fmt, records, options, on_progress)

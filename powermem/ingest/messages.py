@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from powermem._validate import text_of
+from powermem._validate import bounded_text
 from powermem.errors import InvalidInputError
+from powermem.limits import MAX_MESSAGES
 
 _ROLES = frozenset({"user", "assistant", "system", "tool", "function", "developer"})
 
@@ -19,14 +20,21 @@ class Message:
 
 
 def parse_messages(messages: object) -> list[Message]:
-    """Accept a string, one message dict, or a list of message dicts (OpenAI format)."""
+    """Accept a string, one message dict, or a list of message dicts (OpenAI format).
+
+    Each content (and name) is limited to 64 KiB of UTF-8 and a list to MAX_MESSAGES messages.
+    """
     if isinstance(messages, str):
-        return [Message("user", text_of(messages, "messages"))]
+        return [Message("user", bounded_text(messages, "messages"))]
     if isinstance(messages, dict):
         return [_message(messages, "messages")]
     if isinstance(messages, list):
         if not messages:
             raise InvalidInputError("messages is an empty list")
+        if len(messages) > MAX_MESSAGES:
+            raise InvalidInputError(
+                f"messages holds {len(messages):,} messages; one add() takes at most {MAX_MESSAGES:,} (the limit)"
+            )
         return [_message(item, f"messages[{i}]") for i, item in enumerate(messages)]
     raise InvalidInputError(f"messages must be a str, a dict or a list of dicts, not {type(messages).__name__}")
 
@@ -45,9 +53,9 @@ def _message(item: object, where: str) -> Message:
     name = item.get("name")
     if name is not None and not isinstance(name, str):
         raise InvalidInputError(f"{where}['name'] must be a string")
-    text_of(content, f"{where}['content']")
+    bounded_text(content, f"{where}['content']")
     if name is not None:
-        text_of(name, f"{where}['name']")
+        bounded_text(name, f"{where}['name']")
     return Message(role, content, name)
 
 

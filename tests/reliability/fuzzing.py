@@ -12,6 +12,12 @@ tenant created before the fuzzing must be untouched, and no generated string hol
 quote, backtick, brace or semicolon may appear inside the text of any statement the store
 sent (values travel as parameters).
 
+``run_limits_fuzz`` runs, for each of API.md's limits, programs with one call just under, at
+and just over it (sizes in bytes, depths, counts, page sizes, offsets, ids); apart from that
+one size each such call is valid, so under and at must succeed with the model's answer (the
+same on both stores) and over must raise ``InvalidInputError`` naming the limit and change
+nothing. The tally counts them per store as ``limits``: ``<store>/<limit>/<under|at|over>``.
+
 What is generated lives in ``programs.py``, the documented input rules in ``input_rules.py``;
 this module holds the model and the runner.
 """
@@ -22,6 +28,8 @@ import asyncio
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -30,19 +38,25 @@ from hypothesis import HealthCheck, Phase, given, settings
 from powermem import AsyncMemory, InvalidInputError, LLMError, PowermemError
 from powermem.stores.base import Scope
 from powermem.text.names import RELATIONSHIP_PATTERN, normalize_name
-from tests.reliability.helpers import Tally, matches, snapshot
+from tests.reliability.helpers import INT64, Tally, matches, snapshot
 from tests.reliability.input_rules import (
+    GET_ALL_LIMIT,
+    SEARCH_LIMIT,
     clean_text,
     encodable,
     parsed_filter,
     parsed_messages,
     storable,
+    text_within,
     valid_id,
     valid_metadata,
 )
 from tests.reliability.programs import (
+    LIMITS,
+    POSITIONS,
     AddInfer,
     AddRaw,
+    AtLimit,
     Delete,
     DeleteAll,
     Foreign,
@@ -53,6 +67,7 @@ from tests.reliability.programs import (
     Program,
     Search,
     Update,
+    limit_program,
     programs,
 )
 from tests.support.openai_server import ScriptedOpenAIServer
@@ -130,6 +145,8 @@ class Fuzzer:
         self.counter = 0
         self.canary: dict[str, Any] = {}
         self.failures: list[str] = []
+        self.over_limit = False  # the current call is one size past a limit, valid otherwise
+        self.accepted: bool | None = None  # whether the last call succeeded
 
     async def plant_canary(self) -> None:
         self.llm.set_extraction({
@@ -175,18 +192,34 @@ class Fuzzer:
 
     async def call(self, valid: bool, coro: Any) -> tuple[bool, Any]:
         """Run an API call; valid input must succeed, invalid input must raise InvalidInputError."""
+        self.accepted = None
         try:
             result = await coro
         except InvalidInputError as exc:
-            assert not valid, f"valid input rejected: {exc!r}"
+            assert not valid, f"valid input rejected: {str(exc)[:300]!r}"
+            assert not self.over_limit or "limit" in str(exc), f"the error does not name the limit: {exc!s:.300}"
             self.tally.add("rejected", self.kind)
+            self.accepted = False
             return False, exc
         assert valid, f"invalid input accepted: {result!r:.300}"
+        self.accepted = True
         return True, result
+
+    async def at_limit(self, op: AtLimit, user: str, other: str, model: list[Expected]) -> None:
+        """A call ``op.delta`` from a limit: under and at work, over is refused naming it."""
+        self.tally.add("limits", f"{self.kind}/{op.limit}/{POSITIONS[op.delta]}")
+        self.over_limit = op.delta > 0
+        try:
+            await self.step(op.op, user, other, model)
+        finally:
+            self.over_limit = False
+        assert self.accepted is (op.delta <= 0), f"{op.limit} {POSITIONS[op.delta]}: accepted is {self.accepted}"
 
     async def step(self, op: Any, user: str, other: str, model: list[Expected]) -> None:
         m = self.m
-        if isinstance(op, AddRaw):
+        if isinstance(op, AtLimit):
+            await self.at_limit(op, user, other, model)
+        elif isinstance(op, AddRaw):
             parsed = parsed_messages(op.messages)
             kept = storable(parsed) if parsed is not None else []
             valid = (parsed is not None and bool(kept) and valid_id(op.agent_id) and valid_id(op.run_id)
@@ -206,8 +239,8 @@ class Fuzzer:
             await self.add_infer(op, user, model)
         elif isinstance(op, Search):
             valid_f, node = parsed_filter(op.filters)
-            valid = (valid_f and valid_id(op.agent_id) and encodable(op.query) and op.limit >= 1
-                     and (op.threshold is None or 0 <= op.threshold <= 1))
+            valid = (valid_f and valid_id(op.agent_id) and encodable(op.query) and text_within(op.query)
+                     and 1 <= op.limit <= SEARCH_LIMIT and (op.threshold is None or 0 <= op.threshold <= 1))
             ok, result = await self.call(valid, m.search(op.query, user_id=user, agent_id=op.agent_id,
                                                          filters=op.filters, limit=op.limit, threshold=op.threshold))
             if ok:
@@ -225,17 +258,18 @@ class Fuzzer:
                     await self.own_relation(user, (r["source"], r["relationship"], r["destination"]))
         elif isinstance(op, GetAll):
             valid_f, node = parsed_filter(op.filters)
-            valid = valid_f and valid_id(op.agent_id) and valid_id(op.run_id)
+            valid = (valid_f and valid_id(op.agent_id) and valid_id(op.run_id) and 1 <= op.limit <= GET_ALL_LIMIT
+                     and 0 <= op.offset <= INT64[1])
             ok, result = await self.call(valid, m.get_all(user_id=user, agent_id=op.agent_id, run_id=op.run_id,
-                                                          filters=op.filters, limit=1000, sort_by="id",
-                                                          order=op.order))
+                                                          filters=op.filters, limit=op.limit, offset=op.offset,
+                                                          sort_by="id", order=op.order))
             if ok:
                 want = [e for e in model if e.live and (op.agent_id is None or e.agent_id == op.agent_id)
                         and (op.run_id is None or e.run_id == op.run_id) and matches(node, e.record())]
                 got = result["results"]
                 ids = [r["id"] for r in got]
-                assert ids == sorted(ids, reverse=op.order == "desc")
-                assert sorted(ids) == sorted(e.id for e in want), f"get_all with filters {op.filters!r}"
+                page = sorted((e.id for e in want), reverse=op.order == "desc")[op.offset:op.offset + op.limit]
+                assert ids == page, f"get_all with filters {str(op.filters)[:300]}"
                 assert result["total"] == len(want)
                 by_id = {e.id: e for e in want}
                 for record in got:
@@ -296,7 +330,7 @@ class Fuzzer:
                 assert got is None
         elif isinstance(op, Update):
             valid = (op.content is None or (isinstance(op.content, str) and bool(op.content.strip())
-                                            and encodable(op.content)))
+                                            and encodable(op.content) and text_within(op.content)))
             valid = valid and valid_metadata(op.metadata, allow_none=True)
             valid = valid and not (op.content is None and op.metadata is None)
             ok, got = await self.call(valid, m.update(target.id, content=op.content, metadata=op.metadata))
@@ -351,7 +385,8 @@ class Fuzzer:
     async def nasty_id(self, op: NastyId) -> None:
         m = self.m
         text = op.memory_id.strip()
-        valid = text.isdecimal() and text.isascii() and 0 < int(text) < 2**63
+        digits = text.lstrip("0")
+        valid = text.isdecimal() and text.isascii() and len(digits) <= 19 and 0 < int(digits or "0") < 2**63
         calls = {"get": lambda: m.get(op.memory_id), "update": lambda: m.update(op.memory_id, content="x"),
                  "delete": lambda: m.delete(op.memory_id), "history": lambda: m.history(op.memory_id)}
         ok, got = await self.call(valid, calls[op.method]())
@@ -402,8 +437,10 @@ class Fuzzer:
         assert record["created_at"] == expected.created_at
 
 
-def run_fuzz(config: dict[str, Any], server: ScriptedOpenAIServer, kind: str, tally: Tally, examples: int) -> None:
-    """Run ``examples`` hypothesis programs against one store (config without an llm section)."""
+@contextmanager
+def fuzzing(config: dict[str, Any], server: ScriptedOpenAIServer, kind: str,
+            tally: Tally) -> Iterator[tuple[asyncio.AbstractEventLoop, Fuzzer]]:
+    """A store with a canary tenant planted, checked again when the fuzzing ends."""
     llm = FuzzLLM()
     server.respond_with(llm)
     loop = asyncio.new_event_loop()
@@ -413,21 +450,45 @@ def run_fuzz(config: dict[str, Any], server: ScriptedOpenAIServer, kind: str, ta
         loop.run_until_complete(memory.reset())
         fuzzer = Fuzzer(memory, llm, kind, tally)
         loop.run_until_complete(fuzzer.plant_canary())
+        yield loop, fuzzer
+        loop.run_until_complete(fuzzer.check_canary())
+    finally:
+        loop.run_until_complete(memory.close())
+        loop.close()
 
-        phases = [Phase.explicit, Phase.generate] if os.environ.get("POWERMEM_FUZZ_NO_SHRINK") else list(Phase)
 
-        @settings(max_examples=examples, deadline=None, database=None, print_blob=True, phases=phases,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                         HealthCheck.filter_too_much, HealthCheck.large_base_example])
+def _settings(examples: int) -> settings:
+    phases = [Phase.explicit, Phase.generate] if os.environ.get("POWERMEM_FUZZ_NO_SHRINK") else list(Phase)
+    return settings(max_examples=examples, deadline=None, database=None, print_blob=True, phases=phases,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much, HealthCheck.large_base_example])
+
+
+def run_fuzz(config: dict[str, Any], server: ScriptedOpenAIServer, kind: str, tally: Tally, examples: int) -> None:
+    """Run ``examples`` hypothesis programs against one store (config without an llm section)."""
+    with fuzzing(config, server, kind, tally) as (loop, fuzzer):
+
+        @_settings(examples)
         @given(program=programs)
         def example(program: Program) -> None:
             loop.run_until_complete(fuzzer.run(program))
 
         example()
-        loop.run_until_complete(fuzzer.check_canary())
-    finally:
-        loop.run_until_complete(memory.close())
-        loop.close()
+
+
+def run_limits_fuzz(config: dict[str, Any], server: ScriptedOpenAIServer, kind: str, tally: Tally,
+                    examples: int) -> None:
+    """``examples`` programs for each limit and each of under / at / over it, on one store."""
+    with fuzzing(config, server, kind, tally) as (loop, fuzzer):
+        for limit in LIMITS:
+            for delta in POSITIONS:
+
+                @_settings(examples)
+                @given(program=limit_program(limit, delta))
+                def example(program: Program) -> None:
+                    loop.run_until_complete(fuzzer.run(program))
+
+                example()
 
 
 __all__ = ["PowermemError", "run_fuzz"]

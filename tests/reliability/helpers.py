@@ -29,7 +29,7 @@ INT64 = (-(1 << 63), (1 << 63) - 1)
 class Tally:
     """Counters tests add to; merged into the JSON report file at the end of the session."""
 
-    NAMES = ("cases", "examples", "faults", "lost", "leaked", "injected", "statements", "rejected")
+    NAMES = ("cases", "examples", "faults", "lost", "leaked", "injected", "statements", "rejected", "limits")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -1,7 +1,9 @@
-"""What the injection fuzzer generates: hostile strings, and programs of API calls made of them."""
+"""What the injection fuzzer generates: hostile strings, and programs of API calls made of them,
+including calls whose sizes and depths sit just under, at and just over each of API.md's limits."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +11,19 @@ from typing import Any
 from hypothesis import strategies as st
 
 from tests.reliability.helpers import INT64
+from tests.reliability.input_rules import (
+    FILTER_CONDITIONS,
+    FILTER_DEPTH,
+    GET_ALL_LIMIT,
+    IN_VALUES,
+    MESSAGES,
+    METADATA_BYTES,
+    METADATA_DEPTH,
+    SEARCH_LIMIT,
+    TEXT_BYTES,
+    clean_text,
+    utf8_size,
+)
 
 HOSTILE = [
     "MATCH (n) DETACH DELETE n",
@@ -211,6 +226,8 @@ class GetAll:
     run_id: str | None
     filters: Any
     order: str
+    limit: int = 1000
+    offset: int = 0
 
 
 @dataclass
@@ -271,7 +288,8 @@ operation = st.one_of(
     ),
     st.builds(Search, any_text, scope_value, filters, st.one_of(st.integers(1, 50), st.sampled_from([0, -1])),
               st.one_of(st.none(), st.floats(0, 1), st.sampled_from([1.5, -0.1]))),
-    st.builds(GetAll, scope_value, scope_value, filters, st.sampled_from(["asc", "desc"])),
+    st.builds(GetAll, scope_value, scope_value, filters, st.sampled_from(["asc", "desc"]),
+              st.sampled_from([1000, 1, 2]), st.sampled_from([0, 0, 1, 3])),
     st.builds(Get, ref),
     st.builds(Update, ref, st.one_of(st.none(), any_text), metadata),
     st.builds(Delete, ref),
@@ -298,3 +316,192 @@ programs = st.builds(
     Program, ident, st.tuples(first_add, st.lists(operation, min_size=1, max_size=6)).map(lambda t: [t[0], *t[1]]),
     st.one_of(st.none(), st.none(), st.none(), st.builds(DeleteAll, scope_value, scope_value)),
 )
+
+
+# -- around the limits -----------------------------------------------------------------------------
+#
+# Each limit is tried one under (delta -1), at (0) and one over (+1) its value. Payloads are built
+# from a short drawn hostile fragment padded with a drawn filler character (one to four bytes of
+# UTF-8, U+0000 and quotes included) to the exact size, so hypothesis draws little data. Apart
+# from the one size, every call is valid: under and at must succeed, over must be refused naming
+# the limit (fuzzing.py checks both).
+
+POSITIONS = {-1: "under", 0: "at", 1: "over"}
+FILLERS = ["x", "\u00e9", "\u20ac", "\U0001f600", "\x00", "'", '"', "\\", "\u200b"]
+
+
+@dataclass
+class AtLimit:
+    limit: str
+    delta: int
+    op: Any
+
+
+def sized_text(fragment: str, size: int, filler: str) -> str:
+    """``fragment`` (lone surrogates replaced) padded with ``filler`` to exactly ``size`` bytes."""
+    head = "L" + clean_text(fragment)
+    if utf8_size(head) > size // 2:
+        head = "L"
+    room = size - utf8_size(head)
+    width = utf8_size(filler)
+    return head + filler * (room // width) + "x" * (room % width)
+
+
+def _json_size(value: Any) -> int:
+    return utf8_size(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def sized_metadata(fragment: str, size: int, filler: str) -> dict[str, Any]:
+    """Metadata whose compact JSON is exactly ``size`` bytes (a filler escaped in JSON, like
+    U+0000 as \\u0000, costs its escape)."""
+    meta: dict[str, Any] = {"k": clean_text(fragment), "prio": 1, "pad": ""}
+    room = size - _json_size(meta)
+    width = _json_size(filler) - 2
+    meta["pad"] = filler * (room // width) + "x" * (room % width)
+    return meta
+
+
+def deep_metadata(fragment: str, depth: int, dict_first: bool) -> dict[str, Any]:
+    """Metadata nesting ``depth`` dicts and lists (the metadata dict is the first)."""
+    value: Any = clean_text(fragment)
+    for i in range(depth - 1):
+        value = {clean_text(fragment) or "k": value} if (i % 2 == 0) == dict_first else [value]
+    return {"deep": value, "k": clean_text(fragment)}
+
+
+_clean_words = wordy_text.map(lambda text: "W " + clean_text(text))
+_safe_key = st.sampled_from(["k", "tag", "prio", "role", "name", "missing", "memory", "deep", "pad"])
+_clean_text = any_text.map(clean_text)
+_clean_scalar = st.one_of(_clean_text, small_int, st.booleans(), st.floats(allow_nan=False, allow_infinity=False,
+                                                                             width=32))
+
+
+@st.composite
+def valid_condition(draw: st.DrawFn) -> dict[str, Any]:
+    key = draw(_safe_key)
+    op = draw(st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains",
+                               "exists"]))
+    if op in ("in", "nin"):
+        value: Any = draw(st.lists(_clean_scalar, max_size=3))
+    elif op in ("contains", "icontains"):
+        value = draw(_clean_text)
+    elif op == "exists":
+        value = draw(st.booleans())
+    elif op in ("eq", "ne"):
+        value = draw(_clean_scalar)
+    else:
+        value = draw(st.one_of(_clean_text, small_int))
+    return {key: {op: value}}
+
+
+def deep_filter(leaf: dict[str, Any], other: dict[str, Any], depth: int, shape: str) -> dict[str, Any]:
+    node = leaf
+    for i in range(depth - 1):
+        kind = "NOT" if shape == "not" else ["AND", "OR", "NOT"][i % 3]
+        node = {"NOT": node} if kind == "NOT" else {kind: [node, other]}
+    return node
+
+
+def wide_filter(conditions: list[dict[str, Any]], n: int, joiner: str) -> dict[str, Any]:
+    return {joiner: [conditions[i % len(conditions)] for i in range(n)]}
+
+
+def long_in(key: str, op: str, values: list[Any], n: int) -> dict[str, Any]:
+    """``values`` padded to ``n`` with values of every kind that no generated memory holds."""
+    padding = [(f"pad\x00{i}", -10_000 - i, i + 0.25)[i % 3] for i in range(max(0, n - len(values)))]
+    return {key: {op: [*values, *padding][:n]}}
+
+
+def _filters_near(limit: str, delta: int) -> st.SearchStrategy[dict[str, Any]]:
+    if limit == "filter_depth":
+        return st.builds(deep_filter, valid_condition(), valid_condition(), st.just(FILTER_DEPTH + delta),
+                         st.sampled_from(["not", "mixed"]))
+    if limit == "filter_conditions":
+        return st.builds(wide_filter, st.lists(valid_condition(), min_size=1, max_size=3),
+                         st.just(FILTER_CONDITIONS + delta), st.sampled_from(["AND", "OR"]))
+    if limit == "in_values":
+        return st.builds(long_in, _safe_key, st.sampled_from(["in", "nin"]), st.lists(_clean_scalar, max_size=4),
+                         st.just(IN_VALUES + delta))
+    return st.builds(lambda key, op, frag, filler: {key: {op: sized_text(frag, TEXT_BYTES + delta, filler)}},
+                     _safe_key, st.sampled_from(["eq", "ne", "contains", "icontains", "gte"]), any_text,
+                     st.sampled_from(FILLERS))
+
+
+def _filter_op(delta: int, limit: str) -> st.SearchStrategy[AtLimit]:
+    near = _filters_near(limit, delta)
+    return st.one_of(
+        st.builds(GetAll, st.none(), st.none(), near, st.sampled_from(["asc", "desc"])),
+        st.builds(Search, _clean_words, st.none(), near, st.just(10), st.none()),
+    ).map(lambda op: AtLimit(limit, delta, op))
+
+
+def _text_arg(delta: int) -> st.SearchStrategy[str]:
+    return st.builds(sized_text, any_text, st.just(TEXT_BYTES + delta), st.sampled_from(FILLERS))
+
+
+def _user_message(content: str) -> dict[str, Any]:
+    return {"role": "user", "content": content}
+
+
+def limit_op(limit: str, delta: int) -> st.SearchStrategy[AtLimit]:
+    """One call with ``limit`` at ``delta`` from its value and otherwise valid input."""
+    if limit.startswith(("filter_", "in_")):
+        return _filter_op(delta, limit)
+    text = _text_arg(delta)
+    calls: dict[str, st.SearchStrategy[Any]] = {
+        "message_bytes": st.one_of(
+            st.builds(AddRaw, text, st.none(), st.none(), st.none()),
+            st.builds(AddRaw, st.builds(lambda t: [_user_message("first"), _user_message(t)], text), st.none(),
+                      st.none(), st.none()),
+            st.builds(AddRaw, st.builds(lambda t: {"role": "user", "content": "named", "name": t}, text), st.none(),
+                      st.none(), st.none()),
+        ),
+        "messages_count": st.builds(
+            AddRaw, st.builds(lambda t: [_user_message("L" + clean_text(t))]
+                              + [{"role": "system", "content": clean_text(t)}] * (MESSAGES - 1 + delta), any_text),
+            st.none(), st.none(), st.none()),
+        "query_bytes": st.builds(Search, text, st.none(), st.none(), st.just(10), st.none()),
+        "content_bytes": st.builds(Update, ref, text, st.none()),
+        "metadata_bytes": st.one_of(
+            st.builds(AddRaw, _clean_words, st.none(), st.none(),
+                      st.builds(sized_metadata, any_text, st.just(METADATA_BYTES + delta), st.sampled_from(FILLERS))),
+            st.builds(Update, ref, st.none(),
+                      st.builds(sized_metadata, any_text, st.just(METADATA_BYTES + delta), st.sampled_from(FILLERS))),
+        ),
+        "metadata_depth": st.one_of(
+            st.builds(AddRaw, _clean_words, st.none(), st.none(),
+                      st.builds(deep_metadata, any_text, st.just(METADATA_DEPTH + delta), st.booleans())),
+            st.builds(Update, ref, st.none(),
+                      st.builds(deep_metadata, any_text, st.just(METADATA_DEPTH + delta), st.booleans())),
+        ),
+        "search_limit": st.builds(Search, _clean_words, st.none(), st.none(), st.just(SEARCH_LIMIT + delta), st.none()),
+        "get_all_limit": st.builds(GetAll, st.none(), st.none(), st.none(), st.sampled_from(["asc", "desc"]),
+                                   st.just(GET_ALL_LIMIT + delta)),
+        "offset": st.builds(GetAll, st.none(), st.none(), st.none(), st.sampled_from(["asc", "desc"]), st.just(10),
+                            st.just(INT64[1] + delta)),
+        "memory_id": st.builds(NastyId, st.sampled_from(
+            [str(INT64[1] + delta), "0" * 30 + str(INT64[1] + delta)] + (["1" + "0" * 5000] if delta > 0 else [])),
+            st.sampled_from(["get", "update", "delete", "history"])),
+    }
+    return calls[limit].map(lambda op: AtLimit(limit, delta, op))
+
+
+LIMITS = ["message_bytes", "messages_count", "query_bytes", "content_bytes", "metadata_bytes", "metadata_depth",
+          "filter_depth", "filter_conditions", "in_values", "filter_text", "search_limit", "get_all_limit", "offset",
+          "memory_id"]
+
+
+def limit_program(limit: str, delta: int) -> st.SearchStrategy[Program]:
+    """A first add, the call at the limit, then maybe one ordinary call (which may meet what
+    the limit call stored: a 64 KiB memory searched, updated or deleted)."""
+    return st.builds(
+        Program, ident,
+        st.tuples(_valid_first_add, limit_op(limit, delta), st.lists(operation, max_size=1)).map(
+            lambda t: [t[0], t[1], *t[2]]),
+        st.none(),
+    )
+
+
+# Unlike first_add, always valid: the call at the limit may update what it adds.
+_valid_first_add = st.builds(AddRaw, st.lists(_clean_words.map(_user_message), min_size=1, max_size=2), st.none(),
+                             st.none(), st.dictionaries(_safe_key, _clean_scalar, max_size=3))

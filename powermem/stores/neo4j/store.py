@@ -362,6 +362,8 @@ class Neo4jStore:
         condition = where(memory_scope(scope, params), compile_filter(filters, params))
         page = (Q.LIST_PAGE_DESC if descending else Q.LIST_PAGE_ASC).render(where=condition)
         count = Q.LIST_COUNT.render(where=condition)
+        # SKIP + LIMIT must fit in 64 bits: offset 2**63-1 is valid input, and no store holds 2**63 rows.
+        limit = min(limit, INT64[1] - offset)
         page_params = {**params.values, "sort_by": sort_by, "limit": limit, "offset": offset}
 
         async def work(tx: AsyncManagedTransaction) -> tuple[list[MemoryRow], int]:
