@@ -14,6 +14,7 @@ from powermem.limits import (
     MAX_METADATA_BYTES,
     MAX_METADATA_DEPTH,
     MAX_TEXT_BYTES,
+    text_bytes,
 )
 from powermem.stores.base import Scope
 
@@ -41,10 +42,8 @@ def text_of(value: str, where: str) -> str:
 
 def bounded_text(value: str, where: str) -> str:
     """``value`` if it is valid Unicode of at most 64 KiB of UTF-8 (messages, queries, content)."""
-    if len(value) > MAX_TEXT_BYTES:  # at least one byte per character: too long without encoding
-        raise _text_too_long(where, len(value))
     try:
-        size = len(value.encode("utf-8"))
+        size = text_bytes(value)
     except UnicodeEncodeError:
         raise InvalidInputError(f"{where} is not valid Unicode text (it holds a lone surrogate)") from None
     if size > MAX_TEXT_BYTES:

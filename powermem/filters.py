@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from powermem.errors import InvalidFilterError
-from powermem.limits import INT64, MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_IN_VALUES, MAX_TEXT_BYTES
+from powermem.limits import INT64, MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_IN_VALUES, MAX_TEXT_BYTES, text_bytes
 
 __all__ = ["BUILTIN_FIELDS", "INT64", "And", "Condition", "FilterNode", "Not", "Or", "Scalar", "parse_filters"]
 
@@ -182,10 +182,8 @@ def _scalar(key: str, value: object, path: str) -> Scalar:
 
 
 def _text(value: str, path: str) -> str:
-    if len(value) > MAX_TEXT_BYTES:  # at least one byte per character: too long without encoding
-        raise _too_long(path, len(value))
     try:
-        size = len(value.encode("utf-8"))
+        size = text_bytes(value)
     except UnicodeEncodeError as exc:
         raise InvalidFilterError(f"{path}: {value[:100]!r} is not valid Unicode text (lone surrogate)") from exc
     if size > MAX_TEXT_BYTES:

@@ -45,3 +45,14 @@ INT64 = (INT64_MIN, INT64_MAX)
 
 # user_id / agent_id / run_id, in characters.
 MAX_ID_LENGTH = 256
+
+
+def text_bytes(value: str) -> int:
+    """UTF-8 bytes of ``value``, or its length when that alone is past MAX_TEXT_BYTES (every
+    character is at least one byte, so a huge text is refused without encoding it).
+
+    Raises UnicodeEncodeError for a lone surrogate, which no store can hold.
+    """
+    if len(value) > MAX_TEXT_BYTES:
+        return len(value)
+    return len(value.encode("utf-8"))
