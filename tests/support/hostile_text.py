@@ -14,7 +14,11 @@ KIB = 1024
 
 
 def _between(head: str, filler: str, tail: str) -> Callable[[int], str]:
-    return lambda size: head + filler * max(0, size - len(head) - len(tail)) + tail
+    def make(size: int) -> str:
+        room = max(0, size - len(head) - len(tail))
+        return head + (filler * (room // len(filler) + 1))[:room] + tail
+
+    return make
 
 
 def _repeat(unit: str) -> Callable[[int], str]:
