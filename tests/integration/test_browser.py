@@ -253,9 +253,9 @@ def test_graph_export_page_draws_in_chromium(tmp_path: Path) -> None:
                 for i in range(1, 40)]
     entities = {100 + k: EntityRow(100 + k, name, name.lower(), "person" if k < 2 else "place")
                 for k, name in enumerate(["alice", "bob", "Paris", "Berlin"])}
-    relations = [RelationRow(200, "alice", "KNOWS", "bob", "alice knows bob", 1, "v", None, 100, 101),
-                 RelationRow(201, "alice", "LIVES_IN", "Berlin", "f", 2, "v", "w", 100, 103),
-                 RelationRow(202, "alice", "LIVES_IN", "Paris", "f", 3, "w", None, 100, 102)]
+    relations = [RelationRow(200, "alice", "KNOWS", "bob", "alice knows bob", (1,), "v", None, 100, 101),
+                 RelationRow(201, "alice", "LIVES_IN", "Berlin", "f", (2,), "v", "w", 100, 103),
+                 RelationRow(202, "alice", "LIVES_IN", "Paris", "f", (3,), "w", None, 100, 102)]
     mentions = [(m.id, 100 + m.id % 4) for m in memories]
     page = tmp_path / "graph.html"
     write_html(TenantGraph(memories, entities, mentions, relations), page, "test graph")

@@ -165,7 +165,7 @@ def test_graph_export_limit_reports_truncation(embedded: CliEnv) -> None:
 
 @pytest.mark.parametrize(("argv", "code", "message"), [
     (["get", "not-a-number", "--user", "u"], 1, "powermem: "),
-    (["search", "q", "--limit", "0"], 1, "limit must be an integer >= 1"),
+    (["search", "q", "--limit", "0"], 1, "limit must be an integer within 1..1,000"),
     (["search", "q", "--threshold", "2"], 1, "threshold"),
     (["list", "--filters", '{"bad key": 1}'], 1, "powermem: "),
     (["add", "hello"], 1, "user_id, agent_id or run_id"),

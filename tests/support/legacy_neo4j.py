@@ -17,6 +17,7 @@ import numpy as np
 from neo4j import AsyncGraphDatabase
 
 from powermem.config import StoreConfig
+from powermem.redact import reveal
 from powermem.stores.base import Scope
 
 STATEMENTS = Path(__file__).resolve().parent / "legacy_neo4j"
@@ -50,7 +51,7 @@ class LegacyPlan:
 
 async def write_legacy(config: StoreConfig, plans: list[LegacyPlan]) -> None:
     """Write ``plans`` with the legacy statements, and remove the graph version node."""
-    async with AsyncGraphDatabase.driver(config.uri, auth=(config.username, config.password or "")) as driver:
+    async with AsyncGraphDatabase.driver(config.uri, auth=(config.username, reveal(config.password) or "")) as driver:
         for plan in plans:
             s = plan.scope
             scope: dict[str, Any] = {"user_id": s.user_id, "agent_id": s.agent_id, "run_id": s.run_id,

@@ -7,7 +7,7 @@ from powermem.stores.base import RelationRow, Subgraph
 
 
 def relation(rid: int, src: int, dst: int, memory: int | None = None, kind: str = "KNOWS") -> RelationRow:
-    return RelationRow(rid, f"e{src}", kind, f"e{dst}", "fact", memory, "t", None, src, dst)
+    return RelationRow(rid, f"e{src}", kind, f"e{dst}", "fact", () if memory is None else (memory,), "t", None, src, dst)
 
 
 def chain() -> Subgraph:
