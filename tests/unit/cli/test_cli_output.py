@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from powermem.cli_output import ProgressBar, format_duration, render_records, render_stats, render_table
+from powermem.cli.output import ProgressBar, format_duration, render_records, render_stats, render_table
 
 
 def test_table_columns_are_aligned_and_the_last_is_clipped() -> None:

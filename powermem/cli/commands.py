@@ -1,4 +1,4 @@
-"""One function per ``powermem`` command: call the API, hand the result to cli_output."""
+"""One function per ``powermem`` command: call the API, hand the result to ``cli.output``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import sys
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from powermem import _admin, cli_output
+from powermem import _admin
 from powermem._memory import AsyncMemory
 from powermem._validate import scope_of
-from powermem.cli import NotFound, UsageError, json_arg, scope_args
+from powermem.cli import output as cli_output
+from powermem.cli.args import NotFound, UsageError, json_arg, scope_args
 from powermem.stores.base import Scope
 
 

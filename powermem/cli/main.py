@@ -1,0 +1,115 @@
+"""The ``powermem`` command line: argument parsing and dispatch to the API.
+
+Every command opens the store the API would (``auto_config()``: environment and ``.env``),
+optionally overlaid with ``--config FILE.json``. Results go to stdout as aligned tables, or
+as JSON with ``--json``; errors are one ``powermem: ...`` line on stderr and a non-zero exit
+status (1: the operation failed or found nothing, 2: bad usage, 130: interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import TextIO
+
+from powermem._memory import AsyncMemory
+from powermem.cli import commands
+from powermem.cli.args import NotFound, UsageError, load_config
+from powermem.cli.output import print_json
+from powermem.cli.parser import build_parser
+from powermem.errors import PowermemError
+
+__all__ = ["main"]
+
+
+# -- dispatch -----------------------------------------------------------------------------------
+
+Handler = Callable[[argparse.Namespace, AsyncMemory, TextIO], Awaitable[None]]
+
+
+async def _run(args: argparse.Namespace, handler: Handler) -> None:
+    config = load_config(args.config)
+    async with AsyncMemory(config) as memory:
+        await handler(args, memory, sys.stdout)
+
+
+def _handler(args: argparse.Namespace) -> Handler:
+    name = args.command if args.command != "graph" else f"graph_{args.graph_command}"
+    handler: Handler = getattr(commands, "cmd_" + name.replace("-", "_"))
+    return handler
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[list[int]]:
+    """Maps failures to one stderr line and an exit status, kept in the yielded cell."""
+    status = [0]
+    try:
+        yield status
+    except UsageError as exc:
+        status[0] = _fail(str(exc), 2)
+    except (PowermemError, NotFound) as exc:
+        status[0] = _fail(str(exc), 1)
+    except BrokenPipeError:
+        # `powermem export | head`: the reader left. Quiet, with the status a shell gives SIGPIPE.
+        _silence_stdout()
+        status[0] = 141
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        status[0] = _fail(f"{where}{exc.strerror or exc}", 1)
+    except KeyboardInterrupt:
+        status[0] = _fail("interrupted", 130)
+
+
+def _log_to_stderr() -> None:
+    # powermem's own loggers only: the drivers' debug chatter is not what -v asks for.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("powermem: %(message)s"))
+    logger = logging.getLogger("powermem")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"powermem: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    with _errors() as status:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help and --version
+            return int(exc.code or 0)
+        if getattr(args, "verbose", False):
+            _log_to_stderr()
+        if args.command == "demo":
+            from powermem.cli.demo import run_demo
+
+            asyncio.run(run_demo(sys.stdout, args.path, args.embedding))
+        elif args.command == "config":
+            # JSON mode shows each SecretStr as ********** and a base_url's credentials as ***.
+            print_json(load_config(args.config).model_dump(mode="json"), sys.stdout)
+        else:
+            asyncio.run(_run(args, _handler(args)))
+        _flush_stdout()
+    return status[0]
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit; pointing it at /dev/null keeps that flush quiet.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
