@@ -28,6 +28,7 @@ __all__ = [
     "MemoryConfig",
     "PromptConfig",
     "SearchConfig",
+    "ServerConfig",
     "StoreConfig",
     "auto_config",
     "default_embedded_path",
@@ -168,12 +169,28 @@ _PRESETS: dict[str, dict[str, bool]] = {
 }
 
 
+class ApiKeyConfig(_Section):
+    key: SecretStr = Field(..., min_length=1)
+    user_ids: list[str] | None = Field(None, description="The only user ids this key may touch; None: any.")
+
+
+class ServerConfig(_Section):
+    """What ``powermem serve`` and ``powermem mcp`` add to the library's configuration."""
+
+    host: str = Field("127.0.0.1", description="Loopback unless told otherwise: the API holds every tenant's data.")
+    port: int = Field(8848, ge=0, le=65535)
+    api_keys: list[ApiKeyConfig] = Field(default_factory=list, description="Empty: no authentication.")
+    user_id: str | None = Field(None, description="Default user scope of the MCP tools (POWERMEM_USER_ID).")
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413.")
+
+
 class MemoryConfig(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
     worker_id: int | None = Field(None, ge=0, le=1023, description="Snowflake worker id; random if unset.")
 
     @model_validator(mode="before")
@@ -265,4 +282,26 @@ def auto_config() -> dict[str, Any]:
     for section, key in ((store, "password"), (llm, "api_key"), (embedding, "api_key")):
         if key in section:
             section[key] = SecretStr(section[key])
-    return {"store": store, "llm": llm, "embedding": embedding}
+    config: dict[str, Any] = {"store": store, "llm": llm, "embedding": embedding}
+    server = _server_env(pick("POWERMEM_API_KEYS"), pick("POWERMEM_USER_ID"))
+    if server:
+        config["server"] = server
+    return config
+
+
+def _server_env(keys: str | None, user_id: str | None) -> dict[str, Any]:
+    """``POWERMEM_API_KEYS="k1,k2=alice|bob"``: k1 may touch any user, k2 only alice and bob."""
+    server: dict[str, Any] = {}
+    if keys:
+        server["api_keys"] = [_api_key_entry(item) for item in keys.split(",") if item.strip()]
+    if user_id:
+        server["user_id"] = user_id
+    return server
+
+
+def _api_key_entry(item: str) -> dict[str, Any]:
+    key, bound, users = item.strip().partition("=")
+    entry: dict[str, Any] = {"key": SecretStr(key.strip())}
+    if bound:
+        entry["user_ids"] = [u.strip() for u in users.split("|") if u.strip()]
+    return entry

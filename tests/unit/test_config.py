@@ -126,3 +126,16 @@ async def test_an_llm_rejecting_the_key_logs_no_secret(openai_server: ScriptedOp
     assert "retrying" in caplog.text, "the retry was logged"
     assert_hidden(caplog.text)
     assert_hidden(f"{info.value} {info.value.__cause__!r}")
+
+
+def test_server_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POWERMEM_API_KEYS", " k1 , k2=alice|bob ,")
+    monkeypatch.setenv("POWERMEM_USER_ID", "maya")
+    config = MemoryConfig.from_any(auto_config())
+    keys = config.server.api_keys
+    assert [k.key.get_secret_value() for k in keys] == ["k1", "k2"]
+    assert [k.user_ids for k in keys] == [None, ["alice", "bob"]]
+    assert config.server.user_id == "maya"
+    assert config.server.host == "127.0.0.1"
+    assert "k2" not in repr(config) and "k2" not in config.model_dump_json()
