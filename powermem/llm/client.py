@@ -295,6 +295,8 @@ def _validated(answer: _Answer, schema: type[T]) -> T:
         raise _InvalidOutput("the answer was empty")
     try:
         value = parse_json_object(text)
+        if isinstance(value, str) and value.lstrip().startswith("{"):  # JSON encoded twice (seen in tool calls)
+            value = parse_json_object(value)
     except NoJSONObject as exc:
         raise _InvalidOutput(str(exc), ignored_mode=answer.mode != "prompt") from exc
     except ValueError as exc:

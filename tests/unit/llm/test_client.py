@@ -307,6 +307,14 @@ async def test_truncated_but_complete_json_is_accepted(client: LLMClient, openai
 
 
 @pytest.mark.asyncio
+async def test_tool_arguments_encoded_twice_are_read(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.act_as(PERSONAS["tool-calls-instead"]())
+    openai_server.script(json.dumps(json.dumps(EXTRACTION)))
+    result, _ = await client.structured(MESSAGES, Extraction)
+    assert result == Extraction.model_validate(EXTRACTION) and len(openai_server.requests) == 1
+
+
+@pytest.mark.asyncio
 async def test_empty_choice_list_is_reasked(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
     openai_server.act_as(EmptyChoices())
     with pytest.raises(LLMError, match="empty"):
