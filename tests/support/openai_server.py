@@ -79,6 +79,8 @@ class RecordedRequest:
 class ScriptedOpenAIServer:
     """The server; use as a context manager or call ``start()`` / ``close()``."""
 
+    persona: Persona | None  # how chat requests are answered; reset() restores None
+
     def __init__(
         self,
         *,
@@ -159,13 +161,13 @@ class ScriptedOpenAIServer:
             self._faults.extend((path, fault) for fault in faults)
 
     def reset(self) -> None:
-        """Forget requests, scripts and faults; restore delay, dims and responder."""
+        """Forget requests, scripts, faults and the persona; restore delay, dims and responder."""
         with self._lock:
             self.delay, self.embedding_dims, self.responder = self._initial
             self._requests: list[RecordedRequest] = []
             self._contents: deque[str] = deque()
             self._faults: deque[tuple[str | None, Fault]] = deque()
-            self.persona: Persona | None = None
+            self.persona = None
 
     # -- inspection --------------------------------------------------------------------
 
