@@ -30,6 +30,7 @@ __all__ = [
     "SearchConfig",
     "ServerConfig",
     "StoreConfig",
+    "StructuredOutput",
     "auto_config",
     "default_embedded_path",
 ]
@@ -84,11 +85,22 @@ class PromptConfig(_Section):
     reconciliation: str | None = None
 
 
+LLMProvider = Literal[
+    "openai", "azure", "ollama", "vllm", "llamacpp", "lmstudio", "deepseek", "openai_compatible", "none"
+]
+StructuredOutput = Literal["auto", "json_schema", "json_object", "tools", "prompt"]
+_PROVIDER_ALIASES = {"azure_openai": "azure", "llama_cpp": "llamacpp", "llama.cpp": "llamacpp",
+                     "lm_studio": "lmstudio", "compatible": "openai_compatible"}
+
+
 class LLMConfig(_Section):
-    provider: Literal["openai", "none"] = "none"
+    provider: LLMProvider = Field("none", description="A preset (see powermem.llm.presets) or none.")
     api_key: SecretStr | None = None
-    model: str = "gpt-4o-mini"
+    model: str | None = Field(None, description="None: the preset's model (openai: gpt-4o-mini).")
     base_url: str | None = None
+    structured_output: StructuredOutput | None = Field(None, description="None: the preset's mode.")
+    api_version: str | None = Field(None, description="azure: the api-version query parameter.")
+    deployment: str | None = Field(None, description="azure: the deployment name; default the model.")
     temperature: float = Field(0.0, ge=0, le=2)
     timeout: float = Field(60.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=20)
@@ -99,6 +111,14 @@ class LLMConfig(_Section):
     @field_serializer("base_url", when_used="json")
     def _masked_url(self, url: str | None) -> str | None:
         return None if url is None else redact_url(url)
+
+    @field_validator("provider", mode="before")
+    @classmethod
+    def _provider_alias(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        name = value.strip().lower().replace("-", "_")
+        return _PROVIDER_ALIASES.get(name, name)
 
 
 class EmbeddingConfig(_Section):
@@ -123,6 +143,9 @@ class EmbeddingConfig(_Section):
 
 
 class IngestConfig(_Section):
+    on_llm_failure: Literal["raise", "store_raw"] = Field(
+        "raise", description="When extraction fails: raise LLMError, or store the messages as infer=False would."
+    )
     entity_similarity_threshold: float = Field(0.92, ge=0, le=1)
     reconcile_candidates: int = Field(5, ge=1, le=50, description="Similar memories fetched per new fact.")
     # Sentences about the same person share a subject, so MiniLM puts unrelated facts of one
@@ -275,7 +298,10 @@ def auto_config() -> dict[str, Any]:
             store[key] = pick(var)
     llm: dict[str, Any] = {"provider": pick("LLM_PROVIDER") or ("openai" if pick("LLM_API_KEY") else "none")}
     for key, names in [("api_key", ("LLM_API_KEY", "OPENAI_API_KEY")), ("model", ("LLM_MODEL",)),
-                       ("base_url", ("LLM_BASE_URL", "OPENAI_BASE_URL"))]:
+                       ("base_url", ("LLM_BASE_URL", "OPENAI_BASE_URL")),
+                       ("structured_output", ("LLM_STRUCTURED_OUTPUT",)),
+                       ("api_version", ("LLM_API_VERSION", "OPENAI_API_VERSION")),
+                       ("deployment", ("LLM_DEPLOYMENT",))]:
         if pick(*names):
             llm[key] = pick(*names)
     embedding: dict[str, Any] = {"provider": pick("EMBEDDING_PROVIDER") or "local"}

@@ -7,16 +7,20 @@ from typing import Any
 
 from powermem.config import MemoryConfig
 from powermem.embeddings.base import Embedder
-from powermem.errors import InvalidInputError
+from powermem.errors import InvalidInputError, LLMError
 from powermem.filters import FilterNode, now_timestamp
 from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver
-from powermem.ingest.messages import parse_messages, storable
+from powermem.ingest.messages import Message, parse_messages, storable
 from powermem.ingest.raw import RawIngest, drafts_from_messages, memory_hash
 from powermem.records import added_record, memory_record
 from powermem.stores.base import GraphStore, MemoryChange, MemoryRow, Scope, WritePlan
 
 logger = logging.getLogger("powermem")
+
+# The metadata key (and value) marking messages stored as given because extraction failed
+# (ingest.on_llm_failure = "store_raw"): find them later with filters={RAW_MARK: "llm_failure"}.
+RAW_MARK = "powermem_raw"
 
 
 class AddPipeline:
@@ -27,6 +31,7 @@ class AddPipeline:
         self._resolver = EntityResolver(store, embedder, ids, config.ingest.entity_similarity_threshold)
         self._raw = RawIngest(store, embedder, ids, self._resolver)
         self._infer: Any = None
+        self._on_llm_failure = config.ingest.on_llm_failure
         self._warned_no_llm = False
         if config.llm.provider != "none":
             from powermem.ingest.infer import InferIngest
@@ -42,10 +47,22 @@ class AddPipeline:
     ) -> dict[str, Any]:
         parsed = parse_messages(messages)
         if infer and self._infer is not None:
-            return await self._infer.add(parsed, scope, metadata, filters)  # type: ignore[no-any-return]
+            try:
+                return await self._infer.add(parsed, scope, metadata, filters)  # type: ignore[no-any-return]
+            except LLMError as exc:
+                if self._on_llm_failure != "store_raw":
+                    raise
+                # The LLM writes nothing before both calls answered, so nothing is half-written.
+                logger.warning("extraction failed (%s); storing the messages as given", exc)
+                result = await self._add_raw(parsed, scope, {**metadata, RAW_MARK: "llm_failure"})
+                return {**result, "llm_failure": {"type": type(exc).__name__, "message": str(exc),
+                                                  "status": exc.status}}
         if infer and not self._warned_no_llm:
             self._warned_no_llm = True
             logger.info("no LLM is configured: add(infer=True) stores messages as given (infer=False)")
+        return await self._add_raw(parsed, scope, metadata)
+
+    async def _add_raw(self, parsed: list[Message], scope: Scope, metadata: dict[str, Any]) -> dict[str, Any]:
         kept = storable(parsed)
         if not kept:
             raise InvalidInputError("messages hold no non-system message with non-blank content to store")

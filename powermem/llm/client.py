@@ -9,30 +9,39 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar, cast
 
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionMessageParam,
+    ChatCompletionNamedToolChoiceParam,
+    ChatCompletionToolParam,
+)
 from openai.types.chat.completion_create_params import ResponseFormat
 from pydantic import BaseModel, ValidationError
 
 from powermem.config import LLMConfig
 from powermem.errors import ConfigError, LLMError
+from powermem.llm.presets import OPENAI_BASE_URL, Settings, resolve
+from powermem.llm.repair import NoJSONObject, parse_json_object
 from powermem.llm.retry import RetryPolicy, call_with_retry, retry_policy
-from powermem.llm.schemas import response_format, strict_json_schema
-from powermem.redact import reveal
+from powermem.llm.schemas import response_format, strict_json_schema, tool_choice, tool_definition
 
-__all__ = ["DEFAULT_BASE_URL", "LLMClient", "Usage"]
+__all__ = ["DEFAULT_BASE_URL", "LLMClient", "Mode", "Usage"]
 
 logger = logging.getLogger("powermem.llm")
 
 T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
-# Ways to ask for JSON, best first. A server that rejects one gets the next for the rest of
-# this client's life: strict schema, then JSON mode, then the schema in the prompt only.
-Mode = Literal["json_schema", "json_object", "prompt"]
-_MODES: tuple[Mode, ...] = ("json_schema", "json_object", "prompt")
+# Ways to ask for JSON, best first. With structured_output "auto", a server that rejects one
+# (a 400 naming it) or ignores it (prose where JSON was forced) gets the next for the rest of
+# this client's life: strict schema, JSON mode, a forced tool call, the schema in the prompt.
+Mode = Literal["json_schema", "json_object", "tools", "prompt"]
+_MODES: tuple[Mode, ...] = ("json_schema", "json_object", "tools", "prompt")
+# Words of a 400 that reject the way JSON was asked for rather than the request itself.
+_MODE_WORDS = ("response_format", "json_schema", "json_object", "tool_choice", "tools")
 
 # Passed explicitly so the SDK never reads OPENAI_BASE_URL itself: config is the only
 # reader of the environment.
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_BASE_URL = OPENAI_BASE_URL
 
 
 @dataclass
@@ -64,19 +73,28 @@ class Usage:
 class _InvalidOutput(Exception):
     """The model answered, but not with JSON that validates against the schema."""
 
+    def __init__(self, problem: str, *, ignored_mode: bool = False) -> None:
+        super().__init__(problem)
+        self.ignored_mode = ignored_mode  # no JSON at all, although the mode forces JSON
+
+
+@dataclass(frozen=True)
+class _Answer:
+    text: str
+    mode: Mode
+    truncated: bool  # finish_reason "length": cut at the token limit
+
 
 class LLMClient:
     """Asks an OpenAI-compatible chat model for output that validates against a pydantic model."""
 
     def __init__(self, config: LLMConfig, *, retry: RetryPolicy | None = None) -> None:
         self._config = config
-        self._client = openai.AsyncOpenAI(
-            api_key=_api_key(config),
-            base_url=config.base_url or DEFAULT_BASE_URL,
-            timeout=config.timeout,
-            max_retries=0,  # our retry policy is the only one, so attempts are counted once
-        )
+        self._settings = resolve(config)
+        self._client = _sdk_client(self._settings, config.timeout)
         self._policy = retry or retry_policy(config.max_attempts, config.max_retry_seconds, LLMError, initial_wait=config.retry_initial_wait)
+        chosen = self._settings.structured_output
+        self._modes: tuple[Mode, ...] = _MODES if chosen == "auto" else (chosen,)
         self._mode_index = 0
         self.usage = Usage()  # cumulative over this client's life
 
@@ -89,18 +107,23 @@ class LLMClient:
 
     @property
     def model(self) -> str:
-        return self._config.model
+        return self._settings.model
+
+    @property
+    def settings(self) -> Settings:
+        """The configuration with the provider preset applied."""
+        return self._settings
 
     @property
     def mode(self) -> Mode:
-        """How JSON is requested now (it degrades when the server rejects a mode)."""
-        return _MODES[self._mode_index]
+        """How JSON is requested now (with ``auto`` it steps down when the server rejects a mode)."""
+        return self._modes[self._mode_index]
 
     async def structured(self, messages: Sequence[Message], schema: type[T]) -> tuple[T, Usage]:
-        """One answer validated as ``schema``, with at most one corrective retry.
+        """One answer validated as ``schema``: repaired if need be, with at most one re-ask.
 
         Raises ``LLMError`` when the provider fails after retries or the output is still
-        invalid after the corrective retry. Usage counts every completed request.
+        invalid after the re-ask. Usage counts every completed request.
         """
         usage = Usage()
         try:
@@ -109,52 +132,63 @@ class LLMClient:
             self.usage = self.usage + usage
 
     async def _structured(self, messages: list[Message], schema: type[T], usage: Usage) -> T:
-        content = await self._complete(messages, schema, usage)
+        answer = await self._complete(messages, schema, usage)
         try:
-            return _parse(content, schema)
+            return _parse(answer, schema)
         except _InvalidOutput as exc:
-            problem = str(exc)
+            problem = exc
+        if problem.ignored_mode:
+            self._step_down(answer.mode, "the reply ignored it")
         logger.warning("LLM output for %s was invalid (%s); asking once more", schema.__name__, problem)
-        correction = [*messages, {"role": "assistant", "content": content}, _correction_message(problem)]
-        content = await self._complete(correction, schema, usage)
+        answer = await self._complete(_reask(messages, answer, str(problem)), schema, usage)
         try:
-            return _parse(content, schema)
+            return _parse(answer, schema)
         except _InvalidOutput as exc:
-            raise LLMError(
-                f"LLM output for {schema.__name__} is still invalid after a corrective retry: {exc}"
-            ) from exc
+            raise LLMError(f"LLM output for {schema.__name__} is still invalid after a re-ask: {exc}") from exc
 
-    async def _complete(self, messages: list[Message], schema: type[BaseModel], usage: Usage) -> str:
+    async def _complete(self, messages: list[Message], schema: type[BaseModel], usage: Usage) -> _Answer:
         while True:
             mode = self.mode
             try:
                 completion = await self._request(messages, schema, mode)
                 break
             except LLMError as exc:
-                if not _rejects_response_format(exc):
+                if not _rejects_mode(exc) or not self._step_down(mode, f"the server rejected it ({exc.status})"):
                     raise
-                if mode == self.mode:  # else a concurrent call already moved on: just retry
-                    if mode == _MODES[-1]:
-                        raise
-                    self._mode_index += 1
-                    logger.warning("LLM server rejected response_format %s; using %s from now on", mode, self.mode)
         usage.record(completion)
-        return _content(completion)
+        return _answer(completion, mode)
+
+    def _step_down(self, mode: Mode, why: str) -> bool:
+        """Move past ``mode``; False when there is nothing after it (or the mode is fixed)."""
+        if mode != self.mode:
+            return True  # a concurrent call already moved on
+        if self._mode_index + 1 >= len(self._modes):
+            return False
+        self._mode_index += 1
+        logger.warning("LLM structured output %s: %s; using %s from now on", mode, why, self.mode)
+        return True
 
     async def _request(self, messages: list[Message], schema: type[BaseModel], mode: Mode) -> ChatCompletion:
-        sent = messages if mode == "json_schema" else _with_schema_hint(messages, schema)
+        sent = messages if mode in ("json_schema", "tools") else _with_schema_hint(messages, schema)
         fmt: ResponseFormat | openai.Omit = openai.omit
+        tools: list[ChatCompletionToolParam] | openai.Omit = openai.omit
+        choice: ChatCompletionNamedToolChoiceParam | openai.Omit = openai.omit
         if mode == "json_schema":
             fmt = cast(ResponseFormat, response_format(schema))
         elif mode == "json_object":
             fmt = {"type": "json_object"}
+        elif mode == "tools":
+            tools = [cast(ChatCompletionToolParam, tool_definition(schema))]
+            choice = cast(ChatCompletionNamedToolChoiceParam, tool_choice(schema))
 
         async def create() -> ChatCompletion:
             return await self._client.chat.completions.create(
-                model=self._config.model,
+                model=self._settings.model,
                 messages=cast(list[ChatCompletionMessageParam], sent),
                 temperature=self._config.temperature,
                 response_format=fmt,
+                tools=tools,
+                tool_choice=choice,
             )
 
         return await call_with_retry(create, policy=self._policy)
@@ -163,9 +197,20 @@ class LLMClient:
         await self._client.close()
 
 
-def _api_key(config: LLMConfig) -> str:
-    return resolve_api_key(reveal(config.api_key), config.base_url, "LLM_API_KEY (or OPENAI_API_KEY)", "LLM_BASE_URL",
-                           "LLM")
+def _sdk_client(settings: Settings, timeout: float) -> openai.AsyncOpenAI:
+    # max_retries=0: our retry policy is the only one, so attempts are counted once.
+    if settings.provider == "azure":
+        return openai.AsyncAzureOpenAI(
+            api_key=settings.api_key,
+            api_version=settings.api_version,
+            azure_endpoint=settings.base_url,
+            azure_deployment=settings.deployment,
+            timeout=timeout,
+            max_retries=0,
+        )
+    # base_url passed explicitly so the SDK never reads OPENAI_BASE_URL itself: config is
+    # the only reader of the environment.
+    return openai.AsyncOpenAI(api_key=settings.api_key, base_url=settings.base_url, timeout=timeout, max_retries=0)
 
 
 def resolve_api_key(api_key: str | None, base_url: str | None, key_variable: str, url_variable: str,
@@ -181,13 +226,13 @@ def resolve_api_key(api_key: str | None, base_url: str | None, key_variable: str
     )
 
 
-def _rejects_response_format(exc: LLMError) -> bool:
-    # Servers without structured outputs answer 400 (or 422 from request validation)
-    # naming the parameter; any other client error is a real failure.
+def _rejects_mode(exc: LLMError) -> bool:
+    # Servers without structured outputs or tools answer 400 (or 422 from request
+    # validation) naming the parameter; any other client error is a real failure.
     if exc.status not in (400, 422):
         return False
     text = f"{exc} {exc.__cause__}".lower()
-    return "response_format" in text or "json_schema" in text
+    return any(word in text for word in _MODE_WORDS)
 
 
 def _with_schema_hint(messages: list[Message], schema: type[BaseModel]) -> list[Message]:
@@ -199,10 +244,23 @@ def _with_schema_hint(messages: list[Message], schema: type[BaseModel]) -> list[
     return [{"role": "system", "content": hint.strip()}, *messages]
 
 
-def _content(completion: ChatCompletion) -> str:
+def _answer(completion: ChatCompletion, mode: Mode) -> _Answer:
+    """The answer's text: the message content, or the first tool call's arguments.
+
+    Some servers answer with a tool call although none was asked for; in tools mode the
+    call is the answer even when the model also wrote some content.
+    """
     if not completion.choices:
-        return ""
-    return completion.choices[0].message.content or ""
+        return _Answer("", mode, truncated=False)
+    choice = completion.choices[0]
+    content = choice.message.content or ""
+    arguments = next(
+        (f.arguments for call in choice.message.tool_calls or () if (f := getattr(call, "function", None)) is not None),
+        None,
+    )
+    if arguments is not None and (mode == "tools" or not content.strip()):
+        content = arguments
+    return _Answer(content, mode, truncated=choice.finish_reason == "length")
 
 
 def _unfenced(text: str) -> str:
@@ -219,15 +277,32 @@ def _unfenced(text: str) -> str:
     return body.strip()
 
 
-def _parse(content: str, schema: type[T]) -> T:
-    text = content.strip()
+def _parse(answer: _Answer, schema: type[T]) -> T:
+    try:
+        return _validated(answer, schema)
+    except _InvalidOutput as exc:
+        if answer.truncated:  # whatever else is wrong, the cut is the cause
+            raise _InvalidOutput(f"the answer was cut off at the token limit ({exc})") from exc
+        raise
+
+
+def _validated(answer: _Answer, schema: type[T]) -> T:
+    text = answer.text.strip()
     if "</think>" in text:  # reasoning models may prefix their answer with a thought block
         text = text.rsplit("</think>", 1)[1].strip()
     text = _unfenced(text)
     if not text:
         raise _InvalidOutput("the answer was empty")
     try:
-        return schema.model_validate_json(text)
+        value = parse_json_object(text)
+        if isinstance(value, str) and value.lstrip().startswith("{"):  # JSON encoded twice (seen in tool calls)
+            value = parse_json_object(value)
+    except NoJSONObject as exc:
+        raise _InvalidOutput(str(exc), ignored_mode=answer.mode != "prompt") from exc
+    except ValueError as exc:
+        raise _InvalidOutput(str(exc)) from exc
+    try:
+        return schema.model_validate(value)
     except ValidationError as exc:
         raise _InvalidOutput(_describe_validation(exc)) from exc
 
@@ -240,11 +315,15 @@ def _describe_validation(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _correction_message(problem: str) -> Message:
-    return {
-        "role": "user",
-        "content": (
-            f"Your previous answer could not be used: {problem}. "
-            "Reply again with only a JSON object that follows the required schema."
-        ),
-    }
+def _reask(messages: list[Message], answer: _Answer, problem: str) -> list[Message]:
+    """The conversation again, with the bad answer (unless empty or cut off) and what was wrong."""
+    if answer.truncated:
+        ask = (f"Your previous answer could not be used: {problem}. Reply again with only the JSON object, "
+               "shorter: fewer and shorter entries.")
+    else:
+        ask = (f"Your previous answer could not be used: {problem}. "
+               "Reply again with only a JSON object that follows the required schema.")
+    echo: list[Message] = [] if answer.truncated or not answer.text.strip() else [
+        {"role": "assistant", "content": answer.text}
+    ]
+    return [*messages, *echo, {"role": "user", "content": ask}]

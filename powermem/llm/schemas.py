@@ -14,6 +14,8 @@ __all__ = [
     "Reconciliation",
     "response_format",
     "strict_json_schema",
+    "tool_choice",
+    "tool_definition",
 ]
 
 
@@ -107,3 +109,24 @@ def response_format(model: type[BaseModel]) -> dict[str, Any]:
         "type": "json_schema",
         "json_schema": {"name": model.__name__, "schema": strict_json_schema(model), "strict": True},
     }
+
+
+def tool_definition(model: type[BaseModel]) -> dict[str, Any]:
+    """One function whose parameters are ``model``'s schema: calling it is the answer.
+
+    Not marked ``strict``: tools mode is for servers without structured outputs, and some
+    of them reject the flag; the answer is validated here anyway.
+    """
+    return {
+        "type": "function",
+        "function": {
+            "name": model.__name__,
+            "description": f"Record the {model.__name__.lower()}. Call it exactly once with the complete answer.",
+            "parameters": strict_json_schema(model),
+        },
+    }
+
+
+def tool_choice(model: type[BaseModel]) -> dict[str, Any]:
+    """``tool_choice`` forcing the call of :func:`tool_definition`'s function."""
+    return {"type": "function", "function": {"name": model.__name__}}

@@ -35,7 +35,8 @@ _FENCE = re.compile(r"^```(\S*)\s*$")
 _REQUIRES = re.compile(r"^<!--\s*requires:\s*([\w, ]+?)\s*-->$")
 _CLEARED = ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE", "POWERMEM_STORE", "LLM_API_KEY",
             "OPENAI_API_KEY", "LLM_PROVIDER", "LLM_BASE_URL", "OPENAI_BASE_URL", "LLM_MODEL", "EMBEDDING_MODEL",
-            "EMBEDDING_API_KEY", "EMBEDDING_BASE_URL")
+            "EMBEDDING_API_KEY", "EMBEDDING_BASE_URL", "LLM_STRUCTURED_OUTPUT", "LLM_API_VERSION", "OPENAI_API_VERSION",
+            "LLM_DEPLOYMENT")
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,17 @@ Faults (``fail``) are consumed one per request, in order:
 - ``("raw", text)`` / ``("content", text)``: a 200 completion whose message content is
   ``text`` (not JSON, or JSON of the wrong shape).
 
+A persona (``act_as``) reproduces how a real server answers chat requests: it may reject a
+request by the way it asks for JSON (``response_format``, ``tools``), and shapes the content
+the script produced as that server would (fences, prose, trailing commas, a cut at the token
+limit, a tool call, an empty choice list). See ``PERSONAS``.
+
 Usage::
 
     with ScriptedOpenAIServer(delay=0.2) as server:
         server.script('{"facts": []}')
         server.fail(("status", 429, {"Retry-After": "1"}))
+        server.act_as(PERSONAS["code-fences"]())
         client = AsyncOpenAI(base_url=server.base_url, api_key="x")
 """
 
@@ -36,7 +42,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -45,7 +51,8 @@ import numpy as np
 
 from powermem.embeddings.hashing import HashingEmbedder
 
-__all__ = ["Fault", "RecordedRequest", "Responder", "ScriptedOpenAIServer"]
+__all__ = ["PERSONAS", "Fault", "Persona", "RecordedRequest", "Rejection", "Reply", "Responder", "ScriptedOpenAIServer",
+           "requested_mode"]
 
 Fault = tuple[Any, ...]
 Responder = Callable[[dict[str, Any]], "str | dict[str, Any]"]
@@ -71,6 +78,8 @@ class RecordedRequest:
 
 class ScriptedOpenAIServer:
     """The server; use as a context manager or call ``start()`` / ``close()``."""
+
+    persona: Persona | None  # how chat requests are answered; reset() restores None
 
     def __init__(
         self,
@@ -139,6 +148,10 @@ class ScriptedOpenAIServer:
         """Compute chat content from the request JSON when nothing is scripted."""
         self.responder = responder
 
+    def act_as(self, persona: Persona | None) -> None:
+        """Answer chat requests as ``persona`` (``None``: a server that does what is asked)."""
+        self.persona = persona
+
     def fail(self, *faults: Fault, path: str | None = None) -> None:
         """Queue faults; with ``path`` (e.g. ``"embeddings"``) only requests to paths ending so use them."""
         for fault in faults:
@@ -148,12 +161,13 @@ class ScriptedOpenAIServer:
             self._faults.extend((path, fault) for fault in faults)
 
     def reset(self) -> None:
-        """Forget requests, scripts and faults; restore delay, dims and responder."""
+        """Forget requests, scripts, faults and the persona; restore delay, dims and responder."""
         with self._lock:
             self.delay, self.embedding_dims, self.responder = self._initial
             self._requests: list[RecordedRequest] = []
             self._contents: deque[str] = deque()
             self._faults: deque[tuple[str | None, Fault]] = deque()
+            self.persona = None
 
     # -- inspection --------------------------------------------------------------------
 
@@ -293,18 +307,29 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, body: Any, content: str | None) -> None:
         if not isinstance(body, dict):
             self._send_json(400, _error_body("request body must be a JSON object", "invalid_request_error"))
-        elif self.path.rstrip("/").endswith("/v1/chat/completions"):
+        elif self._route_path.endswith("/chat/completions"):  # /v1/... or Azure's /openai/deployments/D/...
             self._chat(body, content)
-        elif self.path.rstrip("/").endswith("/v1/embeddings"):
+        elif self._route_path.endswith("/embeddings"):
             self._embeddings(body, content)
         else:
             self._send_json(404, _error_body(f"no route for POST {self.path}", "not_found"))
 
+    @property
+    def _route_path(self) -> str:
+        return self.path.partition("?")[0].rstrip("/")
+
     def _chat(self, body: dict[str, Any], content: str | None) -> None:
         owner = self.server.owner
+        persona = owner.persona
+        rejection = persona.reject(body) if persona is not None and content is None else None
+        if rejection is not None:
+            self._send_json(rejection.status, _error_body(rejection.message, _error_type(rejection.status)),
+                            rejection.headers)
+            return
         text = content if content is not None else owner._chat_content(body)
+        reply = persona.reply(body, text) if persona is not None and content is None else Reply(text)
         prompt_tokens = sum(_words(m.get("content")) for m in body.get("messages", []) if isinstance(m, dict))
-        completion_tokens = _words(text)
+        completion_tokens = _words(reply.content) + _words(reply.tool_arguments)
         self._send_json(
             200,
             {
@@ -312,7 +337,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": body.get("model", "scripted"),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "choices": [] if reply.no_choices else [_choice(reply)],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": completion_tokens,
@@ -363,6 +388,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except OSError:
             self.close_connection = True  # the client gave up (timeout) before we answered
+
+
+def _choice(reply: Reply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.tool_arguments is not None:
+        call = {"name": reply.tool_name, "arguments": reply.tool_arguments}
+        message["tool_calls"] = [{"id": f"call_{time.monotonic_ns()}", "type": "function", "function": call}]
+    return {"index": 0, "message": message, "finish_reason": reply.finish_reason}
 
 
 def _json_or_none(raw: bytes) -> Any:
@@ -418,3 +451,185 @@ def _minimal_instance(schema: dict[str, Any] | None) -> Any:
         return {name: _minimal_instance(props[name]) for name in schema.get("required", props)}
     defaults: dict[str, Any] = {"array": [], "string": "", "integer": 0, "number": 0, "boolean": False}
     return defaults.get(str(kind))
+
+
+# -- personas: how real servers answer ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A 200 completion: ``content``, or a tool call, or no choice at all."""
+
+    content: str | None
+    finish_reason: str = "stop"
+    tool_arguments: str | None = None
+    tool_name: str = "answer"
+    no_choices: bool = False
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An error answer instead of a completion."""
+
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def requested_mode(body: dict[str, Any]) -> str:
+    """How the request asks for JSON: json_schema, json_object, tools or prompt."""
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_schema", "json_object"):
+        return str(fmt["type"])
+    return "tools" if body.get("tools") else "prompt"
+
+
+class Persona:
+    """A server that does what it is asked; subclasses reproduce real servers' quirks."""
+
+    def reject(self, body: dict[str, Any]) -> Rejection | None:
+        return None
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        if requested_mode(body) == "tools":
+            return Reply(None, "tool_calls", tool_arguments=content, tool_name=_tool_name(body))
+        return Reply(content)
+
+
+class RejectsJsonSchema(Persona):
+    """DeepSeek: ``response_format`` json_schema answers 400; json_object works."""
+
+    def reject(self, body: dict[str, Any]) -> Rejection | None:
+        if requested_mode(body) == "json_schema":
+            return Rejection(400, "This response_format type is unavailable now")
+        return None
+
+
+class JsonObjectOnly(Persona):
+    """An older Ollama: json_schema is silently ignored (the model chats), tools are refused,
+    json_object is honoured."""
+
+    def reject(self, body: dict[str, Any]) -> Rejection | None:
+        if requested_mode(body) == "tools":
+            return Rejection(400, "tools are not supported by this model")
+        return None
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        if requested_mode(body) in ("json_schema", "prompt"):
+            return Reply("Sure! Here is what I remember about the conversation: nothing unusual.")
+        return Reply(content)
+
+
+class CodeFences(Persona):
+    """Many instruction-tuned models: the JSON in a Markdown code block."""
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        return Reply(f"```json\n{content}\n```")
+
+
+class Prose(Persona):
+    """A chatty model: prose (with a stray brace) before the JSON and after it."""
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        return Reply(f"Here is the JSON you asked for {{as requested}}:\n\n{content}\n\nLet me know if you need more!")
+
+
+class TrailingCommas(Persona):
+    """A small local model: a comma after the last member of every object and list."""
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        return Reply(_with_trailing_commas(json.loads(content)))
+
+
+class PythonDict(Persona):
+    """A model printing a Python dict: single quotes, ``None``."""
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        return Reply(repr(json.loads(content)))
+
+
+class Truncates(Persona):
+    """A server with a small max_tokens: every answer cut mid-JSON, finish_reason length."""
+
+    def __init__(self, keep: int = 30) -> None:
+        self.keep = keep
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        return Reply(content[: self.keep], "length")
+
+
+class ToolCallsInstead(Persona):
+    """A server (or proxy) that answers with a tool call whatever was asked, content null."""
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        return Reply(None, "tool_calls", tool_arguments=content, tool_name=_tool_name(body))
+
+
+class EmptyChoices(Persona):
+    """A gateway that, under load or a content filter, answers 200 with ``choices: []``."""
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        return Reply(None, no_choices=True)
+
+
+class RateLimited(Persona):
+    """OpenAI's rate limiter: the first ``times`` requests get 429 with Retry-After."""
+
+    def __init__(self, times: int = 1, retry_after: str = "0") -> None:
+        self.left = times
+        self.retry_after = retry_after
+        self._lock = threading.Lock()
+
+    def reject(self, body: dict[str, Any]) -> Rejection | None:
+        with self._lock:
+            if self.left <= 0:
+                return None
+            self.left -= 1
+        return Rejection(429, "Rate limit reached for requests", {"Retry-After": self.retry_after})
+
+
+class WrongSchema(Persona):
+    """A model that answers its own idea of the format: wrong keys, ``times`` times in a row."""
+
+    def __init__(self, times: int = 2) -> None:
+        self.left = times
+        self._lock = threading.Lock()
+
+    def reply(self, body: dict[str, Any], content: str) -> Reply:
+        with self._lock:
+            wrong = self.left > 0
+            self.left -= 1
+        return Reply(json.dumps({"memories": [{"text": "alice likes tea"}]}) if wrong else content)
+
+
+PERSONAS: dict[str, Callable[[], Persona]] = {
+    "rejects-json-schema": RejectsJsonSchema,
+    "json-object-only": JsonObjectOnly,
+    "code-fences": CodeFences,
+    "prose": Prose,
+    "trailing-commas": TrailingCommas,
+    "python-dict": PythonDict,
+    "truncates": Truncates,
+    "tool-calls-instead": ToolCallsInstead,
+    "empty-choices": EmptyChoices,
+    "rate-limited": RateLimited,
+    "wrong-schema-twice": WrongSchema,
+}
+
+
+def _tool_name(body: dict[str, Any]) -> str:
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools and isinstance(tools[0], dict):
+        return str(tools[0].get("function", {}).get("name", "answer"))
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        return str(fmt.get("json_schema", {}).get("name", "answer"))
+    return "answer"
+
+
+def _with_trailing_commas(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + "".join(f"{json.dumps(k)}: {_with_trailing_commas(v)}, " for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + "".join(f"{_with_trailing_commas(v)}, " for v in value) + "]"
+    return json.dumps(value)

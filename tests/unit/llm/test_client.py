@@ -18,7 +18,15 @@ from powermem.llm.prompts import (
     extraction_messages,
     reconciliation_messages,
 )
-from tests.support.openai_server import ScriptedOpenAIServer
+from powermem.llm.schemas import strict_json_schema
+from tests.support.openai_server import (
+    PERSONAS,
+    EmptyChoices,
+    Persona,
+    ScriptedOpenAIServer,
+    Truncates,
+    requested_mode,
+)
 
 EXTRACTION = {
     "facts": ["alice works at Acme"],
@@ -28,8 +36,10 @@ EXTRACTION = {
 MESSAGES = [{"role": "system", "content": "Extract."}, {"role": "user", "content": "I work at Acme."}]
 
 
-def make_client(server: ScriptedOpenAIServer, *, attempts: int = 4, timeout: float = 3.0) -> LLMClient:
-    config = LLMConfig(provider="openai", api_key="sk-test", base_url=server.base_url, timeout=timeout)
+def make_client(server: ScriptedOpenAIServer, *, attempts: int = 4, timeout: float = 3.0,
+                structured_output: str | None = None) -> LLMClient:
+    config = LLMConfig.model_validate({"provider": "openai", "api_key": "sk-test", "base_url": server.base_url,
+                                       "timeout": timeout, "structured_output": structured_output})
     policy = retry_policy(attempts, 10.0, LLMError, initial_wait=0.01, max_wait=0.05)
     client = LLMClient.from_config(config, retry=policy)
     assert client is not None
@@ -141,16 +151,31 @@ async def test_exhausted_attempts_raise_llm_error_with_status(openai_server: Scr
 
 
 @pytest.mark.asyncio
-async def test_non_json_gets_one_corrective_retry(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
-    openai_server.fail(("raw", "not json"))
+async def test_broken_json_gets_one_corrective_retry(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.fail(("raw", '{"facts": [1 2]}'))
     openai_server.script(EXTRACTION)
     result, usage = await client.structured(MESSAGES, Extraction)
     assert result.facts == EXTRACTION["facts"]
     _, second = openai_server.requests
     assert second.messages[: len(MESSAGES)] == MESSAGES
-    assert second.messages[-2] == {"role": "assistant", "content": "not json"}
-    assert second.messages[-1]["role"] == "user" and "Invalid JSON" in second.messages[-1]["content"]
-    assert usage.calls == 2
+    assert second.messages[-2] == {"role": "assistant", "content": '{"facts": [1 2]}'}
+    assert second.messages[-1]["role"] == "user" and "invalid JSON" in second.messages[-1]["content"]
+    assert usage.calls == 2 and client.mode == "json_schema"
+
+
+@pytest.mark.asyncio
+async def test_prose_under_json_schema_steps_down_once(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.fail(("raw", "Sure! Alice works at Acme."))
+    openai_server.script(EXTRACTION, EXTRACTION)
+    result, usage = await client.structured(MESSAGES, Extraction)
+    assert result.facts == EXTRACTION["facts"] and usage.calls == 2
+    ignored, reasked = openai_server.requests
+    assert ignored.body["response_format"]["type"] == "json_schema"
+    assert reasked.body["response_format"] == {"type": "json_object"}
+    assert "no JSON object" in reasked.messages[-1]["content"]
+    assert client.mode == "json_object"
+    await client.structured(MESSAGES, Extraction)
+    assert openai_server.requests[2].body["response_format"] == {"type": "json_object"}
 
 
 @pytest.mark.asyncio
@@ -207,14 +232,110 @@ async def test_json_schema_rejected_falls_back_to_json_object(
 
 
 @pytest.mark.asyncio
-async def test_json_object_rejected_too_falls_back_to_prompt_only(
-    client: LLMClient, openai_server: ScriptedOpenAIServer
-) -> None:
+async def test_each_rejection_steps_down_one_mode(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
     openai_server.fail(("status", 400, "json_schema unsupported"), ("status", 400, "response_format unsupported"))
     await client.structured(MESSAGES, Extraction)
+    assert client.mode == "tools" and len(openai_server.requests) == 3
+    asked = openai_server.requests[-1].body
+    assert "response_format" not in asked
+    assert asked["tools"][0]["function"]["name"] == "Extraction"
+    assert asked["tool_choice"] == {"type": "function", "function": {"name": "Extraction"}}
+    openai_server.fail(("status", 400, "tool_choice is not supported"))
+    await client.structured(MESSAGES, Extraction)
     last = openai_server.requests[-1]
-    assert "response_format" not in last.body and "JSON schema" in last.messages[0]["content"]
-    assert client.mode == "prompt" and len(openai_server.requests) == 3
+    assert "response_format" not in last.body and "tools" not in last.body
+    assert "JSON schema" in last.messages[0]["content"]
+    assert client.mode == "prompt" and len(openai_server.requests) == 5
+    openai_server.fail(("status", 400, "response_format again"))
+    with pytest.raises(LLMError):  # nothing below prompt
+        await client.structured(MESSAGES, Extraction)
+
+
+@pytest.mark.asyncio
+async def test_tools_mode_sends_one_forced_function_and_reads_its_arguments(
+    openai_server: ScriptedOpenAIServer,
+) -> None:
+    client = make_client(openai_server, structured_output="tools")
+    openai_server.act_as(Persona())  # answers a tools request with a tool call
+    openai_server.script(EXTRACTION)
+    result, usage = await client.structured(MESSAGES, Extraction)
+    await client.aclose()
+    assert result == Extraction.model_validate(EXTRACTION) and usage.calls == 1
+    [request] = openai_server.requests
+    [tool] = request.body["tools"]
+    assert tool["type"] == "function" and tool["function"]["parameters"] == strict_json_schema(Extraction)
+    assert request.body["tool_choice"] == {"type": "function", "function": {"name": "Extraction"}}
+    assert request.messages == MESSAGES and "response_format" not in request.body
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("mode", ["json_schema", "json_object", "tools", "prompt"])
+async def test_a_fixed_mode_never_steps_down(mode: str, openai_server: ScriptedOpenAIServer) -> None:
+    client = make_client(openai_server, structured_output=mode)
+    openai_server.fail(("raw", "no json here"), ("raw", "still none"))
+    with pytest.raises(LLMError, match="still invalid"):
+        await client.structured(MESSAGES, Extraction)
+    openai_server.fail(("status", 400, "response_format json_schema tools unsupported"))
+    with pytest.raises(LLMError) as info:
+        await client.structured(MESSAGES, Extraction)
+    await client.aclose()
+    assert info.value.status == 400 and client.mode == mode
+    assert {requested_mode(r.body) for r in openai_server.requests} == {mode}
+    assert client.usage.calls == 2
+
+
+@pytest.mark.asyncio
+async def test_truncated_answer_is_reasked_shorter_then_fails(
+    client: LLMClient, openai_server: ScriptedOpenAIServer
+) -> None:
+    openai_server.act_as(Truncates(keep=25))
+    openai_server.script(EXTRACTION, EXTRACTION)
+    with pytest.raises(LLMError, match="cut off at the token limit"):
+        await client.structured(MESSAGES, Extraction)
+    _, second = openai_server.requests
+    assert second.messages[: len(MESSAGES)] == MESSAGES and len(second.messages) == len(MESSAGES) + 1
+    assert "cut off" in second.messages[-1]["content"] and "shorter" in second.messages[-1]["content"]
+    assert client.mode == "json_schema" and client.usage.calls == 2  # a cut is not a rejection
+
+
+@pytest.mark.asyncio
+async def test_truncated_but_complete_json_is_accepted(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.act_as(Truncates(keep=10_000))
+    openai_server.script(EXTRACTION)
+    result, _ = await client.structured(MESSAGES, Extraction)
+    assert result.facts == EXTRACTION["facts"]
+
+
+@pytest.mark.asyncio
+async def test_tool_arguments_encoded_twice_are_read(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.act_as(PERSONAS["tool-calls-instead"]())
+    openai_server.script(json.dumps(json.dumps(EXTRACTION)))
+    result, _ = await client.structured(MESSAGES, Extraction)
+    assert result == Extraction.model_validate(EXTRACTION) and len(openai_server.requests) == 1
+
+
+@pytest.mark.asyncio
+async def test_empty_choice_list_is_reasked(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.act_as(EmptyChoices())
+    with pytest.raises(LLMError, match="empty"):
+        await client.structured(MESSAGES, Extraction)
+    assert len(openai_server.requests) == 2 and client.usage.calls == 2
+    assert openai_server.requests[1].messages[-1]["role"] == "user"  # no empty assistant turn echoed
+    assert client.usage.prompt_tokens == sum(len(r.text.split()) for r in openai_server.requests)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("persona", ["code-fences", "prose", "trailing-commas", "python-dict", "tool-calls-instead"])
+async def test_repairable_answers_cost_one_call(persona: str, client: LLMClient,
+                                                openai_server: ScriptedOpenAIServer) -> None:
+    openai_server.act_as(PERSONAS[persona]())
+    reconciliation = {"decisions": [{"fact": 0, "event": "UPDATE", "target": 1, "text": "it's \"new\""},
+                                    {"fact": 1, "event": "NONE", "target": None, "text": None}],
+                      "contradicted_relations": [2]}
+    openai_server.script(EXTRACTION, reconciliation)
+    assert (await client.structured(MESSAGES, Extraction))[0] == Extraction.model_validate(EXTRACTION)
+    assert (await client.structured(MESSAGES, Reconciliation))[0] == Reconciliation.model_validate(reconciliation)
+    assert len(openai_server.requests) == 2 and client.usage.calls == 2 and client.mode == "json_schema"
 
 
 @pytest.mark.asyncio
