@@ -112,10 +112,10 @@ class InferIngest:
         attributes = {"gen_ai.request.model": self._llm.model, "powermem.llm.schema": schema.__name__}
         with tracing.span("powermem.llm", attributes) as span, receipts.timed("llm"):
             answer, used = await self._llm.structured(prompt, schema)
+            span.set_attribute("powermem.llm.calls", used.calls)
+            span.set_attribute("gen_ai.usage.input_tokens", used.prompt_tokens)
+            span.set_attribute("gen_ai.usage.output_tokens", used.completion_tokens)
         receipts.record_llm(used.calls, used.prompt_tokens, used.completion_tokens)
-        span.set_attribute("powermem.llm.calls", used.calls)
-        span.set_attribute("gen_ai.usage.input_tokens", used.prompt_tokens)
-        span.set_attribute("gen_ai.usage.output_tokens", used.completion_tokens)
         return answer, used
 
     def _extraction_prompt(self, messages: list[Message], scope: Scope) -> list[dict[str, str]]:
