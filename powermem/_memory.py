@@ -8,6 +8,7 @@ import warnings
 from types import TracebackType
 from typing import Any, Literal
 
+from powermem import receipts, tracing
 from powermem._sync import LoopThread
 from powermem._validate import (
     content_of,
@@ -29,6 +30,7 @@ from powermem.records import history_record, memory_record, relation_record
 from powermem.search.engine import SearchEngine
 from powermem.stores import create_store
 from powermem.stores.base import GraphStore
+from powermem.stores.instrumented import instrument
 
 logger = logging.getLogger("powermem")
 
@@ -74,7 +76,7 @@ class AsyncMemory:
             if self._store is not None:
                 return
             embedder = create_embedder(self.config.embedding)
-            store = create_store(self.config.store)
+            store = instrument(create_store(self.config.store))
             try:
                 await store.initialize(embedder.dims)
             except BaseException:
@@ -121,7 +123,11 @@ class AsyncMemory:
         meta = metadata_of(metadata)
         node = parse_filters(filters)
         _, pipeline, _ = await self._ready()
-        return await pipeline.add(messages, scope, meta, node, infer)
+        with tracing.span("powermem.add", {"powermem.infer": infer}) as span, receipts.opened() as receipt:
+            result = await pipeline.add(messages, scope, meta, node, infer)
+            span.set_attribute("powermem.results", len(result["results"]))
+        result["usage"] = receipt.as_dict()
+        return result
 
     async def search(
         self, query: str, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
@@ -136,7 +142,10 @@ class AsyncMemory:
         if not text.strip():
             return {"results": [], "relations": []}
         _, _, engine = await self._ready()
-        return await engine.search(text, scope, node, limit, cutoff)
+        with tracing.span("powermem.search", {"powermem.limit": limit}) as span:
+            found = await engine.search(text, scope, node, limit, cutoff)
+            span.set_attribute("powermem.results", len(found["results"]))
+        return found
 
     async def get(self, memory_id: int | str, user_id: str | None = None,
                   agent_id: str | None = None) -> dict[str, Any] | None:

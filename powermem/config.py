@@ -148,11 +148,11 @@ class IngestConfig(_Section):
     )
     entity_similarity_threshold: float = Field(0.92, ge=0, le=1)
     reconcile_candidates: int = Field(5, ge=1, le=50, description="Similar memories fetched per new fact.")
-    # Sentences about the same person share a subject, so MiniLM puts unrelated facts of one
-    # user at cosine 0.5-0.7; a fact that changes an earlier one ("moved from Lisbon to Porto"
-    # vs "lives in Lisbon") sits above 0.8. 0.7 keeps the second LLM call for the latter.
-    reconcile_min_similarity: float = Field(
-        0.7, ge=-1, le=1, description="Existing memories below this cosine are not shown to the reconciliation call."
+    # Cosine scales differ between embedders, so the default is the embedder's own calibrated
+    # value (0.7 for MiniLM; docs/configuration.md); a value set here wins.
+    reconcile_min_similarity: float | None = Field(
+        None, ge=-1, le=1,
+        description="Existing memories below this cosine are not shown to the reconciliation call; None: the embedder's default.",
     )
 
 

@@ -254,6 +254,9 @@ class ImportReport:
     skipped: int = 0  # records this run found already stored (after an interruption)
     earlier: int = 0  # records stored by earlier, interrupted runs of this import
     memories: int = 0  # memories created by this run (differs from imported with --infer)
+    llm_calls: int = 0  # what this run's adds cost (with --infer), summed from their receipts
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     resumed_from: int = 0
     already_done: bool = False
     seconds: float = 0.0
@@ -394,6 +397,10 @@ async def _store(run: _Run, items: list[tuple[Record, str]]) -> int:
         key = f"{items[0][1]}-{items[-1][0].number}"
         added = await run.memory.add(messages, user_id=scope.user_id, agent_id=scope.agent_id,
                                      run_id=scope.run_id, metadata={IMPORT_KEY: key}, infer=True)
+        usage = added["usage"]
+        run.report.llm_calls += usage["llm_calls"]
+        run.report.prompt_tokens += usage["prompt_tokens"]
+        run.report.completion_tokens += usage["completion_tokens"]
         return sum(1 for r in added["results"] if r.get("event") == "ADD")
     texts = [(r.text, {**r.metadata, IMPORT_KEY: key}) for r, key in items]
     created = await _admin.add_texts(run.memory, scope, texts, items[0][0].role)

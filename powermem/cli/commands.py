@@ -134,6 +134,9 @@ def _import_summary(r: dict[str, Any]) -> str:
         text += f"; resumed after record {r['resumed_from']} ({r['earlier']} imported before)"
     if r["skipped"]:
         text += f"; {r['skipped']} found already stored were skipped"
+    if r["llm_calls"]:
+        text += (f"; {r['llm_calls']:,} LLM calls, {r['prompt_tokens']:,} prompt + "
+                 f"{r['completion_tokens']:,} completion tokens")
     return text + "\n"
 
 

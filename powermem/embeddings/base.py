@@ -10,7 +10,14 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from powermem import receipts, tracing
+
 Vectors = npt.NDArray[np.float32]
+
+# The cosine above which an existing memory is shown to the reconciliation call, for an
+# embedder that declares no ``reconcile_min_similarity`` of its own: MiniLM's calibration
+# (docs/configuration.md, "Reconciliation threshold per embedder").
+DEFAULT_RECONCILE_MIN_SIMILARITY = 0.7
 
 
 @runtime_checkable
@@ -25,6 +32,12 @@ class Embedder(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def reconcile_min_similarity(embedder: object) -> float:
+    """The embedder's calibrated reconciliation threshold, or MiniLM's when it declares none."""
+    value = getattr(embedder, "reconcile_min_similarity", None)
+    return float(value) if isinstance(value, int | float) else DEFAULT_RECONCILE_MIN_SIMILARITY
 
 
 def l2_normalise(matrix: Vectors) -> Vectors:
@@ -80,9 +93,21 @@ class BatchingEmbedder:
     def inner(self) -> Embedder:
         return self._inner
 
+    @property
+    def reconcile_min_similarity(self) -> float:
+        return reconcile_min_similarity(self._inner)
+
     async def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
+        # Timed and traced here, per caller: the flush below serves several callers at once.
+        attributes: dict[str, tracing.AttributeValue] = {"powermem.embed.texts": len(texts)}
+        if isinstance(model := getattr(self._inner, "model", None), str):
+            attributes["powermem.embed.model"] = model
+        with tracing.span("powermem.embed", attributes), receipts.timed("embed"):
+            return await self._queue(texts)
+
+    async def _queue(self, texts: Sequence[str]) -> Vectors:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Vectors] = loop.create_future()
         self._pending.append((list(texts), future))

@@ -37,6 +37,14 @@ class HashingEmbedder:
     def dims(self) -> int:
         return self._dims
 
+    @property
+    def reconcile_min_similarity(self) -> float:
+        # Measured on LoCoMo (benchmarks/reconcile_threshold.py): the share of second LLM
+        # calls MiniLM gives at 0.7. Fewer buckets add collision noise, which raises cosines.
+        if self._dims >= 256:
+            return 0.47
+        return 0.49 if self._dims >= 128 else 0.5
+
     async def embed(self, texts: Sequence[str]) -> Vectors:
         return self.embed_sync(texts)
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from powermem.embeddings.base import Vectors, l2_normalise
+from powermem.embeddings.base import DEFAULT_RECONCILE_MIN_SIMILARITY, Vectors, l2_normalise
 from powermem.errors import EmbeddingError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -351,6 +351,11 @@ class LocalEmbedder:
     @property
     def dims(self) -> int:
         return self._read_config().hidden
+
+    @property
+    def reconcile_min_similarity(self) -> float:
+        # Calibrated for all-MiniLM-L6-v2 (docs/configuration.md); another model_dir may need its own.
+        return DEFAULT_RECONCILE_MIN_SIMILARITY
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         """Embed ``texts`` synchronously: float32 ``(len(texts), dims)``, unit-length rows."""

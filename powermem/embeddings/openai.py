@@ -9,17 +9,23 @@ import openai
 from openai.types import CreateEmbeddingResponse
 
 from powermem.config import EmbeddingConfig
-from powermem.embeddings.base import Vectors, l2_normalise
+from powermem.embeddings.base import DEFAULT_RECONCILE_MIN_SIMILARITY, Vectors, l2_normalise
 from powermem.errors import ConfigError, EmbeddingError
 from powermem.llm.client import DEFAULT_BASE_URL, resolve_api_key
 from powermem.llm.retry import RetryPolicy, call_with_retry, retry_policy
 from powermem.redact import reveal
 
-__all__ = ["DEFAULT_EMBEDDING_MODEL", "KNOWN_DIMS", "OpenAIEmbedder"]
+__all__ = ["DEFAULT_EMBEDDING_MODEL", "KNOWN_DIMS", "RECONCILE_MIN_SIMILARITY", "OpenAIEmbedder"]
 
 
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 KNOWN_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
+# Reconciliation thresholds giving about the share of second LLM calls MiniLM gives at 0.7.
+# Estimated from published cosine ranges, not measured here (no network): ada-002 squeezes
+# everything into ~0.7-1.0, the text-embedding-3 models spread lower than MiniLM. The reasoning
+# is in docs/configuration.md; benchmarks/reconcile_threshold.py --openai MODEL measures it.
+RECONCILE_MIN_SIMILARITY = {"text-embedding-3-small": 0.65, "text-embedding-3-large": 0.6,
+                            "text-embedding-ada-002": 0.9}
 
 
 class OpenAIEmbedder:
@@ -47,6 +53,11 @@ class OpenAIEmbedder:
     @property
     def model(self) -> str:
         return self._model
+
+    @property
+    def reconcile_min_similarity(self) -> float:
+        """The calibrated value for a known model, else MiniLM's (set it for other models)."""
+        return RECONCILE_MIN_SIMILARITY.get(self._model, DEFAULT_RECONCILE_MIN_SIMILARITY)
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         out = np.zeros((len(texts), self._dims), dtype=np.float32)

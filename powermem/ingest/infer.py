@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from powermem import receipts, tracing
 from powermem.config import MemoryConfig
-from powermem.embeddings.base import Embedder, Vectors
+from powermem.embeddings.base import Embedder, Vectors, reconcile_min_similarity
 from powermem.errors import InvalidInputError
 from powermem.filters import FilterNode, now_timestamp
 from powermem.ids import SnowflakeGenerator
@@ -39,6 +40,7 @@ from powermem.text.names import normalize_name
 
 logger = logging.getLogger("powermem.ingest")
 _RELATION_CONTEXT = 40
+_Answer = TypeVar("_Answer", Extraction, Reconciliation)
 
 
 @dataclass
@@ -64,6 +66,8 @@ class InferIngest:
         self._store, self._embedder, self._ids, self._resolver = store, embedder, ids, resolver
         self._llm = llm
         self._config = config
+        configured = config.ingest.reconcile_min_similarity
+        self._min_similarity = reconcile_min_similarity(embedder) if configured is None else configured
         self.usage_log: list[Usage] = []  # one entry per add, for benchmarks and debugging
 
     @classmethod
@@ -81,7 +85,7 @@ class InferIngest:
         if not storable(messages):
             raise InvalidInputError("messages hold no non-system message with non-blank content")
         usage = Usage()
-        extraction, used = await self._llm.structured(self._extraction_prompt(messages, scope), Extraction)
+        extraction, used = await self._ask(self._extraction_prompt(messages, scope), Extraction)
         usage += used
         facts = list(dict.fromkeys(f.strip() for f in extraction.facts if f.strip()))
         if not facts:
@@ -96,12 +100,23 @@ class InferIngest:
                 [(i, r.source, r.relationship, r.destination) for i, r in enumerate(context.relations)],
                 self._config.llm.prompts.reconciliation,
             )
-            decisions, used = await self._llm.structured(prompt, Reconciliation)
+            decisions, used = await self._ask(prompt, Reconciliation)
             usage += used
         outcome = await self._plan(scope, metadata, facts, vectors, extraction, context, decisions)
         applied = await self._store.apply(outcome.plan)
         self._record(usage)
         return _result(outcome, context, applied)
+
+    async def _ask(self, prompt: list[dict[str, str]], schema: type[_Answer]) -> tuple[_Answer, Usage]:
+        """One structured LLM call, timed and counted on the open receipt and traced."""
+        attributes = {"gen_ai.request.model": self._llm.model, "powermem.llm.schema": schema.__name__}
+        with tracing.span("powermem.llm", attributes) as span, receipts.timed("llm"):
+            answer, used = await self._llm.structured(prompt, schema)
+            span.set_attribute("powermem.llm.calls", used.calls)
+            span.set_attribute("gen_ai.usage.input_tokens", used.prompt_tokens)
+            span.set_attribute("gen_ai.usage.output_tokens", used.completion_tokens)
+        receipts.record_llm(used.calls, used.prompt_tokens, used.completion_tokens)
+        return answer, used
 
     def _extraction_prompt(self, messages: list[Message], scope: Scope) -> list[dict[str, str]]:
         chat = [{"role": m.role, "content": m.content, **({"name": m.name} if m.name else {})} for m in messages]
@@ -119,7 +134,7 @@ class InferIngest:
         similar: dict[int, float] = {}
         for vector in vectors:
             for hit in await self._store.vector_search(scope, filters, vector, ingest.reconcile_candidates):
-                if hit.score >= ingest.reconcile_min_similarity:
+                if hit.score >= self._min_similarity:
                     similar[hit.id] = max(similar.get(hit.id, -1.0), hit.score)
         rows = [r for r in await self._store.get_many(sorted(similar), scope, filters) if _same_graph(r, scope)]
         rows.sort(key=lambda r: (-similar[r.id], r.id))

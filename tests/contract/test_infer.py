@@ -99,7 +99,9 @@ async def test_one_call_without_similar_memories_two_with(inferring: Any) -> Non
 async def test_nothing_worth_remembering_writes_nothing(inferring: Any) -> None:
     m, _, _ = inferring
     result = await m.add("hello there", user_id="quiet")
-    assert result == {"results": [], "relations": {"added_entities": [], "deleted_entities": []}}
+    assert result["usage"]["llm_calls"] == 1
+    assert {**result, "usage": None} == {"results": [], "relations": {"added_entities": [], "deleted_entities": []},
+                                         "usage": None}
     assert (await m.get_all(user_id="quiet"))["total"] == 0
 
 

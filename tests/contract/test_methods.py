@@ -24,7 +24,7 @@ def assert_record(record: dict, **expected: object) -> None:
 
 async def test_add_string_returns_add_event(memory: AsyncMemory) -> None:
     result = await memory.add("Alice likes green tea", user_id="alice", metadata={"source": "chat"}, infer=False)
-    assert set(result) == {"results", "relations"}
+    assert set(result) == {"results", "relations", "usage"}
     assert result["relations"] == {"added_entities": [], "deleted_entities": []}
     [record] = result["results"]
     assert_record(record, memory="Alice likes green tea", user_id="alice", agent_id=None, run_id=None, event="ADD")

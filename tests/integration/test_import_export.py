@@ -16,6 +16,7 @@ import pytest
 
 from powermem import StoreError, _admin, importing
 from tests.conftest import shared_data_dir
+from tests.contract.test_receipts import prompt_tokens
 from tests.support.cli_env import ROOT, STORE_KINDS, CliEnv, make_cli_env
 from tests.support.openai_server import ScriptedOpenAIServer
 from tests.support.paced import kill_on_progress
@@ -236,5 +237,9 @@ def test_infer_import_goes_through_the_llm(embedded: CliEnv, openai_server: Scri
     report = json.loads(embedded.ok("import", messages(embedded.tmp / "m.jsonl", "u", 6), "--infer",
                                     "--batch-size", "3", "-q", "--json"))
     assert report["imported"] == 6 and script.calls[0] == "extract" and len(openai_server.chat_requests) >= 2
+    # The totals are the receipts of the adds, which match what the server counted.
+    assert report["llm_calls"] == len(openai_server.chat_requests)
+    assert report["prompt_tokens"] == sum(prompt_tokens(r) for r in openai_server.chat_requests)
+    assert report["completion_tokens"] > 0
     rows = exported(embedded, "--user", "u")
     assert rows and rows[0]["memory"] == "u talks about topics"

@@ -173,7 +173,7 @@ def machine(h: Harness) -> type[RuleBasedStateMachine]:
             h.llm.prompts.clear()
             if not plan.facts:
                 result = h.run(h.memory.add(plan.message(), **kwargs(scope), metadata={"via": "llm"}))
-                assert result == {"results": [], "relations": {"added_entities": [], "deleted_entities": []}}
+                assert (result["results"], result["relations"]) == ([], {"added_entities": [], "deleted_entities": []})
                 return
             result = h.run(h.memory.add(plan.message(), **kwargs(scope), metadata={"via": "llm"}))
             kinds = [k for k, _ in h.llm.prompts]

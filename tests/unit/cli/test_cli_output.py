@@ -67,3 +67,12 @@ def test_progress_in_a_log_prints_whole_lines() -> None:
     assert "\r" not in out.getvalue()
     assert lines[0].startswith("import x [") and "0/10" in lines[0]
     assert "10/10" in lines[-1] and "100%" in lines[-1]
+
+
+def test_import_summary_prints_llm_totals_only_when_there_were_calls() -> None:
+    from powermem.cli.commands import _import_summary
+
+    report = {"imported": 6, "total": 6, "format": "jsonl", "seconds": 2.0, "memories": 2, "resumed_from": 0,
+              "earlier": 0, "skipped": 0, "llm_calls": 3, "prompt_tokens": 1234, "completion_tokens": 56}
+    assert _import_summary(report).endswith("; 3 LLM calls, 1,234 prompt + 56 completion tokens\n")
+    assert "LLM" not in _import_summary({**report, "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0})

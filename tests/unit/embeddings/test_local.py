@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from powermem.config import IngestConfig
 from powermem.embeddings.base import Embedder
 from powermem.embeddings.local import (
     INSTALL_HINT,
@@ -177,7 +176,7 @@ def test_default_reconcile_threshold_separates_changed_facts_from_other_facts(em
     """The default ``reconcile_min_similarity`` is calibrated for this model: a fact that changes
     an earlier one clears it (so reconciliation sees the old memory), while another fact about the
     same person does not (so the add costs one LLM call, not two)."""
-    threshold = IngestConfig().reconcile_min_similarity
+    threshold = embedder.reconcile_min_similarity
     pairs = {
         ("Maya moved from Lisbon to Porto", "Maya lives in Lisbon"): True,
         ("Maya now works at Globex Robotics", "Maya works at Northwind Labs as a robotics lead"): True,
