@@ -110,12 +110,18 @@ class InferIngest:
     async def _ask(self, prompt: list[dict[str, str]], schema: type[_Answer]) -> tuple[_Answer, Usage]:
         """One structured LLM call, timed and counted on the open receipt and traced."""
         attributes = {"gen_ai.request.model": self._llm.model, "powermem.llm.schema": schema.__name__}
-        with tracing.span("powermem.llm", attributes) as span, receipts.timed("llm"):
-            answer, used = await self._llm.structured(prompt, schema)
-            span.set_attribute("powermem.llm.calls", used.calls)
-            span.set_attribute("gen_ai.usage.input_tokens", used.prompt_tokens)
-            span.set_attribute("gen_ai.usage.output_tokens", used.completion_tokens)
-        receipts.record_llm(used.calls, used.prompt_tokens, used.completion_tokens)
+        used = Usage()
+        try:
+            with tracing.span("powermem.llm", attributes) as span, receipts.timed("llm"):
+                try:
+                    answer, _ = await self._llm.structured(prompt, schema, usage=used)
+                finally:
+                    span.set_attribute("powermem.llm.calls", used.calls)
+                    span.set_attribute("gen_ai.usage.input_tokens", used.prompt_tokens)
+                    span.set_attribute("gen_ai.usage.output_tokens", used.completion_tokens)
+        finally:
+            # Counted even when the call raises: with on_llm_failure="store_raw" the add goes on.
+            receipts.record_llm(used.calls, used.prompt_tokens, used.completion_tokens)
         return answer, used
 
     def _extraction_prompt(self, messages: list[Message], scope: Scope) -> list[dict[str, str]]:

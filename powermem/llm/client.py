@@ -119,13 +119,15 @@ class LLMClient:
         """How JSON is requested now (with ``auto`` it steps down when the server rejects a mode)."""
         return self._modes[self._mode_index]
 
-    async def structured(self, messages: Sequence[Message], schema: type[T]) -> tuple[T, Usage]:
+    async def structured(self, messages: Sequence[Message], schema: type[T], *,
+                         usage: Usage | None = None) -> tuple[T, Usage]:
         """One answer validated as ``schema``: repaired if need be, with at most one re-ask.
 
         Raises ``LLMError`` when the provider fails after retries or the output is still
-        invalid after the re-ask. Usage counts every completed request.
+        invalid after the re-ask. Usage counts every completed request; pass ``usage`` to
+        read it when the call raises too (a failed add still reports what it spent).
         """
-        usage = Usage()
+        usage = Usage() if usage is None else usage
         try:
             return await self._structured(list(messages), schema, usage), usage
         finally:

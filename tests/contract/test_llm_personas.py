@@ -120,6 +120,8 @@ async def test_store_raw_keeps_the_messages_marked(memory_config: dict[str, Any]
         assert len(openai_server.chat_requests) == requests
         failure = added["llm_failure"]
         assert failure["type"] == "LLMError" and failure["status"] == status and failure["message"]
+        # The answered requests the failed extraction spent are on the receipt; a 401 answered none.
+        assert added["usage"]["llm_calls"] == (0 if status else requests)
         assert [set(r) for r in added["results"]] == [RAW_RECORD_KEYS] * 2  # the record shape of infer=False
         assert [(r["event"], r["memory"], r["metadata"]) for r in added["results"]] == [
             ("ADD", "I live in Berlin and I work at Acme", {"source": "chat", "role": "user", RAW_MARK: "llm_failure"}),
