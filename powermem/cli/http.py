@@ -318,8 +318,8 @@ def _error_handlers(app: FastAPI) -> None:
 # -- serving --------------------------------------------------------------------------------------
 
 
-def serve(config: MemoryConfig, host: str | None = None, port: int | None = None) -> None:
-    """Run the API with uvicorn until interrupted (``powermem serve``)."""
+def serve(config: MemoryConfig, host: str | None = None, port: int | None = None, *, access_log: bool = False) -> None:
+    """Run the API with uvicorn until interrupted (``powermem serve``; ``-v`` logs each request)."""
     server = config.server
     uvicorn.run(create_app(config), host=host or server.host, port=server.port if port is None else port,
-                server_header=False, log_level="info")
+                server_header=False, log_level="info", access_log=access_log)

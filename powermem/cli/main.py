@@ -111,7 +111,7 @@ def _serve(args: argparse.Namespace) -> None:
             raise
         raise ConfigError(f"powermem serve needs the web stack ({exc.name} is missing): "
                          "pip install 'powermem[server]'") from None
-    serve(config, args.host, args.port)
+    serve(config, args.host, args.port, access_log=args.verbose)
 
 
 def _flush_stdout() -> None:

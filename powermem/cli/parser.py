@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default: server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: server.port, 8848)")
     serve.add_argument("--config", type=Path, metavar="FILE", help="JSON config, overlaid on the environment's")
-    serve.add_argument("-v", "--verbose", action="store_true", help="log what powermem does to stderr")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log every request, and what powermem does")
     demo = commands.add_parser("demo", help="store a short conversation offline and search it")
     demo.add_argument("--path", type=Path, help="folder for the demo store (default: a new temporary folder)")
     demo.add_argument("--embedding", default="local", choices=["local", "hashing"], help="embedding provider")
