@@ -9,9 +9,11 @@ Mounting another ASGI app (the MCP streamable-HTTP endpoint) on the same server:
 
     state = ServerState(AsyncMemory(config))          # build the memory first ...
     mcp = build_mcp_server(state.memory)              # ... hand the SAME one to the MCP tools
-    app = create_app(config, state=state, mounts=[
-        Mount("/mcp", mcp.streamable_http_app(), mcp.session_manager.run),
-    ])
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/")   # creates session_manager
+    app = create_app(config, state=state, mounts=[Mount("/mcp", mcp_app, mcp.session_manager.run)])
+
+(``streamable_http_path="/"``: the mount already adds ``/mcp``; the SDK's default would
+answer at ``/mcp/mcp``.)
 
 ``Mount.lifespan`` is a factory of an async context manager that runs inside the app's
 lifespan, after the memory is open and before it closes (the MCP session manager's
@@ -39,6 +41,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
+from powermem import __version__
 from powermem._admin import graph_of, store_of
 from powermem._memory import AsyncMemory
 from powermem._validate import page_size, scope_of
@@ -61,6 +64,7 @@ from powermem.cli.wire import error_status, error_type, to_wire
 from powermem.config import MemoryConfig
 from powermem.errors import InvalidFilterError, InvalidInputError, PowermemError, StoreError
 from powermem.limits import MAX_GET_ALL_LIMIT
+from powermem.records import memory_record
 from powermem.stores.base import Scope
 
 __all__ = ["Mount", "ServerState", "create_app", "serve"]
@@ -109,10 +113,9 @@ def create_app(config: MemoryConfig | dict[str, Any], *, state: ServerState | No
                     await stack.enter_async_context(mount.lifespan())
             yield
 
-    app = FastAPI(title="powermem", version=_version(), lifespan=lifespan,
+    app = FastAPI(title="powermem", version=__version__, lifespan=lifespan,
                   description="A graph + vector memory store for AI agents. Ids are decimal strings.")
-    app.state.powermem = shared
-
+    app.state.powermem = shared  # for mounted apps and tests: the one AsyncMemory
     app.state.keys = keys
     app.include_router(_routes(shared), prefix="/v1", responses=_ERRORS)
     app.add_api_route("/healthz", _healthz(shared, cfg), methods=["GET"], tags=["health"],
@@ -130,12 +133,6 @@ async def _open(memory: AsyncMemory) -> None:
         await memory.initialize()
     except StoreError as exc:
         logger.warning("the store is not reachable yet (%s); requests will retry", exc)
-
-
-def _version() -> str:
-    from powermem import __version__
-
-    return __version__
 
 
 # -- routes ---------------------------------------------------------------------------------------
@@ -255,8 +252,6 @@ def _filters(text: str | None) -> dict[str, Any] | None:
 
 
 async def _graph(memory: AsyncMemory, scope: Scope, limit: int) -> dict[str, Any]:
-    from powermem.records import memory_record
-
     g = await graph_of(memory, scope, limit)
     return {
         "memories": [memory_record(m) for m in g.memories],
