@@ -39,7 +39,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from powermem import __version__
 from powermem._admin import graph_of, store_of
@@ -124,7 +125,20 @@ def create_app(config: MemoryConfig | dict[str, Any], *, state: ServerState | No
         app.mount(mount.path, GuardedMount(mount.app, keys))
     _error_handlers(app)
     app.add_middleware(BodyLimit, limit=cfg.server.max_body_bytes)
+    app.add_middleware(_MountRoots, paths=[m.path.rstrip("/") for m in mounts])
     return app
+
+
+class _MountRoots:
+    """``/mcp`` is served as ``/mcp/``: a client POSTing to the bare path must not get a redirect."""
+
+    def __init__(self, app: ASGIApp, paths: list[str]) -> None:
+        self.app, self.paths = app, frozenset(paths)
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and scope["path"] in self.paths:
+            scope = {**scope, "path": scope["path"] + "/", "raw_path": scope.get("raw_path", b"").rstrip(b"/") + b"/"}
+        await self.app(scope, receive, send)
 
 
 async def _open(memory: AsyncMemory) -> None:

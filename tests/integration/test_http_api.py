@@ -346,6 +346,8 @@ def test_a_mounted_app_shares_the_memory_and_runs_in_the_lifespan(memory_config:
         ok(client.post("/v1/memories", json={"messages": "seen by both", "user_id": "alice", "infer": False},
                        headers={"X-API-Key": ADMIN}))
         assert client.get("/extra/", headers={"X-API-Key": ADMIN}).text == "1"
+        bare = client.post("/extra", headers={"X-API-Key": ADMIN})  # served, not redirected
+        assert (bare.status_code, bare.text) == (200, "1")
         error(client.get("/extra/"), 401, "Unauthorized")
         error(client.get("/extra/", headers={"X-API-Key": ALICE_KEY}), 403, "Forbidden")
     assert events == ["start, memory open: True", "stop, memory open: True"]
