@@ -64,6 +64,7 @@ from powermem.cli.http_models import (
 from powermem.cli.wire import error_status, error_type, to_wire
 from powermem.config import MemoryConfig
 from powermem.errors import InvalidFilterError, InvalidInputError, PowermemError, StoreError
+from powermem.ids import parse_id
 from powermem.limits import MAX_GET_ALL_LIMIT
 from powermem.records import memory_record
 from powermem.stores.base import Scope
@@ -218,7 +219,7 @@ def _routes(state: ServerState) -> APIRouter:
         who.check(user_id)
         if not await mem.delete(memory_id, user_id, agent_id):
             raise _not_found(memory_id)
-        return _json({"id": memory_id.strip(), "deleted": True})
+        return _json({"id": parse_id(memory_id), "deleted": True})
 
     @router.get("/memories/{memory_id}/history", response_model=list[HistoryOut],
                 summary="A memory's ADD/UPDATE/DELETE events, oldest first")
@@ -311,7 +312,8 @@ def _error_handlers(app: FastAPI) -> None:
 
     async def invalid_body(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10]]
+        # Field names are the client's text: each problem is clipped, so a 4 MiB key is not echoed.
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"[:300] for e in exc.errors()[:10]]
         return error_response(422, "RequestValidationError", "; ".join(problems))
 
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
