@@ -22,7 +22,7 @@ from powermem.cli import commands
 from powermem.cli.args import NotFound, UsageError, load_config
 from powermem.cli.output import print_json
 from powermem.cli.parser import build_parser
-from powermem.errors import PowermemError
+from powermem.errors import ConfigError, PowermemError
 
 __all__ = ["main"]
 
@@ -91,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from powermem.cli.demo import run_demo
 
             asyncio.run(run_demo(sys.stdout, args.path, args.embedding))
+        elif args.command == "serve":
+            _serve(args)
         elif args.command == "config":
             # JSON mode shows each SecretStr as ********** and a base_url's credentials as ***.
             print_json(load_config(args.config).model_dump(mode="json"), sys.stdout)
@@ -98,6 +100,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_run(args, _handler(args)))
         _flush_stdout()
     return status[0]
+
+
+def _serve(args: argparse.Namespace) -> None:
+    config = load_config(args.config)
+    try:
+        from powermem.cli.http import serve
+    except ImportError as exc:
+        if exc.name not in ("fastapi", "starlette", "uvicorn"):
+            raise
+        raise ConfigError(f"powermem serve needs the web stack ({exc.name} is missing): "
+                         "pip install 'powermem[server]'") from None
+    serve(config, args.host, args.port, access_log=args.verbose)
 
 
 def _flush_stdout() -> None:
