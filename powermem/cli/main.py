@@ -22,7 +22,7 @@ from powermem.cli import commands
 from powermem.cli.args import NotFound, UsageError, load_config
 from powermem.cli.output import print_json
 from powermem.cli.parser import build_parser
-from powermem.errors import PowermemError
+from powermem.errors import ConfigError, PowermemError
 
 __all__ = ["main"]
 
@@ -36,6 +36,27 @@ async def _run(args: argparse.Namespace, handler: Handler) -> None:
     config = load_config(args.config)
     async with AsyncMemory(config) as memory:
         await handler(args, memory, sys.stdout)
+
+
+async def _serve_mcp(args: argparse.Namespace) -> None:
+    try:
+        from powermem.cli import mcp
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("mcp", "uvicorn", "starlette"):
+            raise
+        raise ConfigError(f"powermem mcp needs the server extra: pip install 'powermem[server]' "
+                          f"(missing module {exc.name})") from None
+    config = load_config(args.config)
+    user_id = args.user_id if args.user_id is not None else config.server.user_id
+    level = "INFO" if args.verbose else "WARNING"
+    if args.transport == "stdio":
+        await mcp.serve_stdio(config, user_id, level)
+    else:
+        host = args.host if args.host is not None else config.server.host
+        port = args.port if args.port is not None else config.server.port
+        if not 0 <= port <= 65535:
+            raise UsageError(f"--port must be between 0 and 65535, got {port}")
+        await mcp.serve_http(config, user_id, host, port, level)
 
 
 def _handler(args: argparse.Namespace) -> Handler:
@@ -91,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from powermem.cli.demo import run_demo
 
             asyncio.run(run_demo(sys.stdout, args.path, args.embedding))
+        elif args.command == "mcp":
+            asyncio.run(_serve_mcp(args))
         elif args.command == "config":
             # JSON mode shows each SecretStr as ********** and a base_url's credentials as ***.
             print_json(load_config(args.config).model_dump(mode="json"), sys.stdout)
