@@ -93,6 +93,7 @@ def _log_to_stderr() -> None:
     logger = logging.getLogger("powermem")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # a root handler (the MCP SDK installs one) would print each line twice
 
 
 def _fail(message: str, status: int) -> int:

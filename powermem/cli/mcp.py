@@ -39,6 +39,8 @@ a tool is about to use, and raises ``PermissionError`` to refuse (a tool error, 
 import asyncio
 import contextlib
 import json
+import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -64,6 +66,8 @@ from powermem.stores.base import EntityRow, RelationRow, Scope
 
 __all__ = ["Authorizer", "McpHttpEndpoint", "MemorySource", "build_mcp_server", "mcp_http_endpoint", "serve_http",
            "serve_stdio"]
+
+logger = logging.getLogger("powermem")
 
 MemorySource = AsyncMemory | Callable[[], Awaitable[AsyncMemory]]
 Authorizer = Callable[[Any, Scope], None]
@@ -326,7 +330,8 @@ class _Tools:
 
     async def get_memory(self, memory_id: MemoryId, ctx: Context, user_id: UserId = None,
                          agent_id: AgentId = None) -> Annotated[CallToolResult, MemoryOut]:
-        """Read one memory by id (text, metadata, scope, timestamps)."""
+        """Read one memory by id: its text, metadata, scope and timestamps. Ids come from
+        search_memories, list_memories or add_memory."""
         self._need_scope(user_id, agent_id, None)
         with _tool_errors():
             scope = self._scope(ctx, user_id, agent_id, None, owner=True)
@@ -405,7 +410,8 @@ class _Tools:
 
     async def memory_history(self, memory_id: MemoryId, ctx: Context, user_id: UserId = None,
                              agent_id: AgentId = None) -> Annotated[CallToolResult, HistoryOut]:
-        """How a memory changed: its ADD, UPDATE and DELETE events with old and new text, oldest first."""
+        """How a memory changed over time: its ADD, UPDATE and DELETE events with the old and new
+        text of each, oldest first (also after the memory was deleted)."""
         self._need_scope(user_id, agent_id, None)
         with _tool_errors():
             scope = self._scope(ctx, user_id, agent_id, None, owner=True)
@@ -512,7 +518,26 @@ async def serve_stdio(config: MemoryConfig, default_user_id: str | None, log_lev
         with contextlib.redirect_stdout(sys.stderr):
             memory = await stack.enter_async_context(AsyncMemory(config))
             server = build_mcp_server(memory, default_user_id=default_user_id, log_level=log_level)
+        logger.info("mcp: serving on stdio (store %s, default user %s)", config.store.provider, default_user_id)
         await server.run_stdio_async()
+
+
+def _uvicorn_server() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # Stop gracefully on SIGINT/SIGTERM and return, so the caller closes the store;
+            # uvicorn's own version raises the signal again once stopped, killing the process first.
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 async def serve_http(config: MemoryConfig, default_user_id: str | None, host: str, port: int,
@@ -531,7 +556,7 @@ async def serve_http(config: MemoryConfig, default_user_id: str | None, host: st
                                      host=host, max_body_bytes=config.server.max_body_bytes)
         app = Starlette(routes=[Route("/mcp", endpoint.app, methods=["GET", "POST", "DELETE"])],
                         lifespan=lambda _: endpoint.lifespan())
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(),
+        server = _uvicorn_server()(uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(),
                                                lifespan="on"))
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():
