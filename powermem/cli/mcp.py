@@ -38,6 +38,7 @@ a tool is about to use, and raises ``PermissionError`` to refuse (a tool error, 
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import signal
@@ -468,7 +469,9 @@ def build_mcp_server(memory_source: MemorySource, *, default_user_id: str | None
         log_level=log_level,  # type: ignore[arg-type]
     )
     for name, title, annotations in _TOOLS:
-        server.add_tool(getattr(tools, name), name=name, title=title, annotations=annotations)
+        method = getattr(tools, name)
+        server.add_tool(method, name=name, title=title, description=inspect.cleandoc(method.__doc__ or ""),
+                        annotations=annotations)
     return server
 
 
