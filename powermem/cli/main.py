@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import sys
@@ -40,7 +41,7 @@ async def _run(args: argparse.Namespace, handler: Handler) -> None:
 
 async def _serve_mcp(args: argparse.Namespace) -> None:
     try:
-        from powermem.cli import mcp
+        mcp = importlib.import_module("powermem.cli.mcp")  # the server extra: imported only by this command
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in ("mcp", "uvicorn", "starlette"):
             raise

@@ -16,8 +16,8 @@ Mounting the streamable-HTTP endpoint in another ASGI server (``powermem serve``
 
     from powermem.cli.mcp import build_mcp_server, mcp_http_endpoint
 
-    endpoint = mcp_http_endpoint(build_mcp_server(get_memory, default_user_id=config.server.user_id),
-                                 host=config.server.host)
+    endpoint = mcp_http_endpoint(build_mcp_server(shared_memory, default_user_id=config.server.user_id),
+                                 host=config.server.host, max_body_bytes=config.server.max_body_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -29,7 +29,7 @@ Mounting the streamable-HTTP endpoint in another ASGI server (``powermem serve``
 
 ``endpoint.app`` answers the MCP endpoint at whatever path it is routed to (an exact route at
 ``/mcp`` serves ``POST /mcp`` without a slash redirect; ``app.mount("/mcp", endpoint.app)``
-serves ``/mcp/``). ``get_memory`` is an ``AsyncMemory`` or an async function returning the
+serves ``/mcp/``). ``shared_memory`` is an ``AsyncMemory`` or an async function returning the
 host's shared one, called on each tool call. The host authenticates the HTTP request; to
 restrict which users a request may touch, pass ``authorize=`` to ``build_mcp_server``: it gets
 the transport's request (a Starlette ``Request`` over HTTP, ``None`` over stdio) and the scope
@@ -259,14 +259,12 @@ class _Tools:
         return self._source if isinstance(self._source, AsyncMemory) else await self._source()
 
     def _scope(self, ctx: Context | None, user_id: str | None, agent_id: str | None, run_id: str | None,
-               *, explicit: bool = False, owner: bool = False) -> Scope:
+               *, explicit: bool = False) -> Scope:
         """The call's scope: the default user fills in a missing user_id (never for ``explicit``)."""
         if explicit and user_id is None and agent_id is None and run_id is None:
             raise ToolError("delete_all_memories needs an explicit user_id, agent_id or run_id "
                             "(the server's default user is never enough to delete a whole scope)")
         scope = scope_of(user_id if user_id is not None else self._default_user, agent_id, run_id, required=True)
-        if owner and scope.user_id is None and scope.agent_id is None:
-            raise ToolError("this tool needs user_id or agent_id (a run_id alone does not identify an owner)")
         if self._authorize is not None:
             request = ctx.request_context.request if ctx is not None else None
             self._authorize(request, scope)
@@ -335,7 +333,7 @@ class _Tools:
         search_memories, list_memories or add_memory."""
         self._need_scope(user_id, agent_id, None)
         with _tool_errors():
-            scope = self._scope(ctx, user_id, agent_id, None, owner=True)
+            scope = self._scope(ctx, user_id, agent_id, None)
             record = await (await self._memory()).get(memory_id, user_id=scope.user_id, agent_id=scope.agent_id)
         if record is None:
             raise _missing(memory_id, scope)
@@ -355,7 +353,7 @@ class _Tools:
         its history. Use it when the user says something stored is wrong or has changed."""
         self._need_scope(user_id, agent_id, None)
         with _tool_errors():
-            scope = self._scope(ctx, user_id, agent_id, None, owner=True)
+            scope = self._scope(ctx, user_id, agent_id, None)
             record = await (await self._memory()).update(memory_id, content, user_id=scope.user_id,
                                                          agent_id=scope.agent_id, metadata=metadata)
         if record is None:
@@ -368,7 +366,7 @@ class _Tools:
         asks you to forget something or a memory is plainly wrong."""
         self._need_scope(user_id, agent_id, None)
         with _tool_errors():
-            scope = self._scope(ctx, user_id, agent_id, None, owner=True)
+            scope = self._scope(ctx, user_id, agent_id, None)
             deleted = await (await self._memory()).delete(memory_id, user_id=scope.user_id, agent_id=scope.agent_id)
         if not deleted:
             raise _missing(memory_id, scope)
@@ -415,7 +413,7 @@ class _Tools:
         text of each, oldest first (also after the memory was deleted)."""
         self._need_scope(user_id, agent_id, None)
         with _tool_errors():
-            scope = self._scope(ctx, user_id, agent_id, None, owner=True)
+            scope = self._scope(ctx, user_id, agent_id, None)
             events = await (await self._memory()).history(memory_id, user_id=scope.user_id, agent_id=scope.agent_id)
         if not events:
             raise _missing(memory_id, scope)

@@ -264,7 +264,8 @@ def test_an_unknown_tool_is_an_error_not_a_crash(served: Served) -> None:
 
 
 def test_stdio_stdout_carries_only_protocol(tmp_path: Path) -> None:
-    """Verbose logging, model loading, a tool error: stdout still holds JSON-RPC lines only."""
+    """Verbose logging, model loading, a tool error: stdout still holds JSON-RPC lines only.
+    The default user comes from POWERMEM_USER_ID here."""
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"store": {"provider": "embedded", "path": str(tmp_path / "p.db")},
                                   "embedding": {"provider": "hashing", "dims": 64}, "llm": {"provider": "none"}}))
@@ -277,8 +278,8 @@ def test_stdio_stdout_carries_only_protocol(tmp_path: Path) -> None:
         {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
             "name": "get_memory", "arguments": {"memory_id": "nope"}}},
     ]
-    server = subprocess.Popen(mcp_command(config, "--user-id", "raw", "-v"), stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=server_env())
+    server = subprocess.Popen(mcp_command(config, "-v"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=server_env({"POWERMEM_USER_ID": "raw"}))
     assert server.stdin is not None and server.stdout is not None
     server.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
     server.stdin.flush()
@@ -295,6 +296,7 @@ def test_stdio_stdout_carries_only_protocol(tmp_path: Path) -> None:
     assert all(r.get("jsonrpc") == "2.0" for r in replies)
     by_id = {r["id"]: r for r in replies if "id" in r}
     assert by_id[2]["result"]["isError"] is False and by_id[3]["result"]["isError"] is True
+    assert by_id[2]["result"]["structuredContent"]["results"][0]["user_id"] == "raw"  # POWERMEM_USER_ID
     assert "serving on stdio" in stderr and "get_memory" in stderr  # the verbose log: stderr
 
 

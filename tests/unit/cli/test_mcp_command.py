@@ -27,7 +27,8 @@ def test_an_unknown_transport_is_a_usage_error(capsys: pytest.CaptureFixture[str
 
 def test_without_the_sdk_it_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setitem(sys.modules, "mcp", None)  # `import mcp` now fails as if it were not installed
+    for name in [n for n in sys.modules if n == "mcp" or n.startswith("mcp.")] or ["mcp"]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing it now fails as if it were not installed
     monkeypatch.delitem(sys.modules, "powermem.cli.mcp", raising=False)
     assert main(["mcp"]) == 1
     err = capsys.readouterr().err
