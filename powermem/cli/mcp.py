@@ -247,6 +247,14 @@ def _neighbourhood(name: str, found: Neighbourhood) -> dict[str, Any]:
             "memories": [memory_record(m) for m in found.memories]}
 
 
+def _request_of(ctx: Context | None) -> Any:
+    """The transport's request (HTTP), or None: stdio, or a call made in process."""
+    try:
+        return ctx.request_context.request if ctx is not None else None
+    except ValueError:  # the SDK's "Context is not available outside of a request"
+        return None
+
+
 class _Tools:
     """The nine tools over one memory source; each resolves the scope, then calls the API."""
 
@@ -266,8 +274,7 @@ class _Tools:
                             "(the server's default user is never enough to delete a whole scope)")
         scope = scope_of(user_id if user_id is not None else self._default_user, agent_id, run_id, required=True)
         if self._authorize is not None:
-            request = ctx.request_context.request if ctx is not None else None
-            self._authorize(request, scope)
+            self._authorize(_request_of(ctx), scope)
         return scope
 
     def _need_scope(self, user_id: str | None, agent_id: str | None, run_id: str | None) -> None:

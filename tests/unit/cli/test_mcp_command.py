@@ -42,3 +42,21 @@ def test_the_library_and_command_line_import_without_the_sdk() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           check=False)
     assert done.returncode == 0, done.stderr
+
+
+async def test_without_a_default_user_a_call_must_name_its_scope(tmp_path: Path) -> None:
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from powermem import AsyncMemory
+    from powermem.cli.mcp import build_mcp_server
+
+    seen = []
+    config = {"store": {"provider": "embedded", "path": str(tmp_path / "p.db")},
+              "embedding": {"provider": "hashing", "dims": 64}, "llm": {"provider": "none"}}
+    async with AsyncMemory(config) as memory:
+        server = build_mcp_server(memory, authorize=lambda request, scope: seen.append((request, scope.user_id)))
+        with pytest.raises(ToolError, match="no scope: pass user_id"):
+            await server.call_tool("search_memories", {"query": "tea"})
+        result = await server.call_tool("add_memory", {"content": "Likes tea", "user_id": "bob", "infer": False})
+        assert not result.is_error and result.structured_content["results"][0]["user_id"] == "bob"
+    assert seen == [(None, "bob")]  # the hook ran once, with no HTTP request outside a transport
