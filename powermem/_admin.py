@@ -1,9 +1,10 @@
-"""Store-level helpers for the command line: per-tenant counts, bulk import, graph export.
+"""Store-level helpers for the agent surfaces: per-tenant counts, bulk import, graph export.
 
 These reach past the public API into the store and the raw ingest path of an AsyncMemory.
 They exist because the API has no call for "add these N texts, each with its own metadata,
-in one transaction" (``add`` applies one metadata dict to every message) nor for reading a
-tenant's whole graph; both are what ``powermem import`` and ``powermem graph export`` need.
+in one transaction" (``add`` applies one metadata dict to every message), for reading a
+tenant's whole graph, nor for one entity's neighbourhood; ``powermem import``, ``powermem
+graph export`` and the MCP tool ``related_entities`` need them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from powermem.errors import InvalidInputError
 from powermem.ingest.raw import Draft
 from powermem.records import added_record
 from powermem.stores.base import EntityRow, GraphStore, MemoryRow, RelationRow, Scope, TenantStats
+from powermem.text.names import normalize_name
 
-__all__ = ["TenantGraph", "add_texts", "graph_of", "store_of", "tenant_stats"]
+__all__ = ["Neighbourhood", "TenantGraph", "add_texts", "entity_neighbourhood", "graph_of", "store_of",
+           "tenant_stats"]
 
 _PAGE = 1000
 
@@ -93,3 +96,59 @@ async def graph_of(memory: AsyncMemory, scope: Scope, limit: int | None = None,
     wanted = set(ids)
     mentions = sorted({(m, e) for m, e in sub.mentions if m in wanted})
     return TenantGraph(memories, dict(sub.entities), mentions, relations, truncated=len(memories) < total)
+
+
+@dataclass
+class Neighbourhood:
+    """An entity (or the few entities a name resembles), their valid relations and their memories."""
+
+    entities: list[EntityRow] = field(default_factory=list)  # the entities the name matched
+    matched_by: str = "none"  # "name" (normalised name), "similarity" (embedding) or "none"
+    relations: list[RelationRow] = field(default_factory=list)
+    neighbours: list[EntityRow] = field(default_factory=list)  # entities reached over those relations
+    memories: list[MemoryRow] = field(default_factory=list)  # newest first
+
+
+_SIMILAR_ENTITIES = 3
+
+
+async def _matching_entities(memory: AsyncMemory, store: GraphStore, scope: Scope,
+                             name: str) -> tuple[list[EntityRow], str]:
+    key = normalize_name(name)
+    if not key:
+        raise InvalidInputError("name must contain a letter or a digit")
+    exact = await store.entities_by_key(scope, [key])
+    if exact:
+        return exact, "name"
+    # "Alice Smith" for an entity stored as "Alice": the same embedding link search uses.
+    embedder = memory._embedder
+    assert embedder is not None  # store_of initialized the memory
+    vector = (await embedder.embed([name]))[0]
+    similar = await store.similar_entities(scope, vector, _SIMILAR_ENTITIES, memory.config.search.entity_link_similarity)
+    return [entity for entity, _ in similar], "similarity" if similar else "none"
+
+
+async def entity_neighbourhood(memory: AsyncMemory, scope: Scope, name: str, *, hops: int = 1,
+                               limit: int = 20) -> Neighbourhood:
+    """What the scope's graph knows around ``name``: valid relations within ``hops`` and the
+    ``limit`` newest memories that mention the entity (scope's graph tenant only)."""
+    if scope.empty:
+        raise InvalidInputError("at least one of user_id, agent_id or run_id is required")
+    if not isinstance(name, str):
+        raise InvalidInputError(f"name must be a string, not {type(name).__name__}")
+    bounded_text(name, "an entity name")
+    if not 1 <= hops <= 3:
+        raise InvalidInputError(f"hops must be between 1 and 3, got {hops}")
+    if not 1 <= limit <= 1000:
+        raise InvalidInputError(f"limit must be between 1 and 1,000, got {limit}")
+    store = await store_of(memory)
+    entities, how = await _matching_entities(memory, store, scope, name)
+    if not entities:
+        return Neighbourhood(matched_by=how)
+    seeds = {e.id for e in entities}
+    # Mentions are capped per visited entity; a budget of `limit` per entity keeps the seeds' own.
+    sub = await store.expand(scope, sorted(seeds), [], hops, max(500, 50 * limit))
+    mentioning = sorted({m for m, e in sub.mentions if e in seeds}, reverse=True)[:limit]
+    rows = {row.id: row for row in await store.get_many(mentioning, scope, None)}
+    neighbours = [e for i, e in sorted(sub.entities.items()) if i not in seeds]
+    return Neighbourhood(entities, how, sub.relations, neighbours, [rows[i] for i in mentioning if i in rows])

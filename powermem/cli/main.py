@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import sys
@@ -36,6 +37,27 @@ async def _run(args: argparse.Namespace, handler: Handler) -> None:
     config = load_config(args.config)
     async with AsyncMemory(config) as memory:
         await handler(args, memory, sys.stdout)
+
+
+async def _serve_mcp(args: argparse.Namespace) -> None:
+    try:
+        mcp = importlib.import_module("powermem.cli.mcp")  # the server extra: imported only by this command
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("mcp", "uvicorn", "starlette"):
+            raise
+        raise ConfigError(f"powermem mcp needs the server extra: pip install 'powermem[server]' "
+                          f"(missing module {exc.name})") from None
+    config = load_config(args.config)
+    user_id = args.user_id if args.user_id is not None else config.server.user_id
+    level = "INFO" if args.verbose else "WARNING"
+    if args.transport == "stdio":
+        await mcp.serve_stdio(config, user_id, level)
+    else:
+        host = args.host if args.host is not None else config.server.host
+        port = args.port if args.port is not None else config.server.port
+        if not 0 <= port <= 65535:
+            raise UsageError(f"--port must be between 0 and 65535, got {port}")
+        await mcp.serve_http(config, user_id, host, port, level)
 
 
 def _handler(args: argparse.Namespace) -> Handler:
@@ -72,6 +94,7 @@ def _log_to_stderr() -> None:
     logger = logging.getLogger("powermem")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # a root handler (the MCP SDK installs one) would print each line twice
 
 
 def _fail(message: str, status: int) -> int:
@@ -93,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_demo(sys.stdout, args.path, args.embedding))
         elif args.command == "serve":
             _serve(args)
+        elif args.command == "mcp":
+            asyncio.run(_serve_mcp(args))
         elif args.command == "config":
             # JSON mode shows each SecretStr as ********** and a base_url's credentials as ***.
             print_json(load_config(args.config).model_dump(mode="json"), sys.stdout)

@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default: server.port, 8848)")
     serve.add_argument("--config", type=Path, metavar="FILE", help="JSON config, overlaid on the environment's")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request, and what powermem does")
+    _mcp_command(commands)
     demo = commands.add_parser("demo", help="store a short conversation offline and search it")
     demo.add_argument("--path", type=Path, help="folder for the demo store (default: a new temporary folder)")
     demo.add_argument("--embedding", default="local", choices=["local", "hashing"], help="embedding provider")
@@ -98,3 +99,16 @@ def _bulk_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     gexp.add_argument("--title", help="HTML page title")
 
 
+
+
+def _mcp_command(commands: Any) -> None:
+    mcp = commands.add_parser("mcp", help="serve the memory as Model Context Protocol tools (stdio or HTTP)",
+                              description="A Model Context Protocol server with the memory tools; "
+                                          "needs the server extra (pip install 'powermem[server]').")
+    mcp.add_argument("--transport", default="stdio", choices=["stdio", "http"],
+                     help="stdio (default): for Claude Desktop, Cursor, Claude Code; http: streamable HTTP at /mcp")
+    mcp.add_argument("--user-id", metavar="ID", help="default user of every tool call (else POWERMEM_USER_ID)")
+    mcp.add_argument("--host", help="http: address to bind (default: 127.0.0.1; loopback only)")
+    mcp.add_argument("--port", type=int, help="http: port (default: 8848; 0 picks a free one)")
+    mcp.add_argument("--config", type=Path, metavar="FILE", help="JSON config, overlaid on the environment's")
+    mcp.add_argument("-v", "--verbose", action="store_true", help="log requests and what powermem does to stderr")
