@@ -5,21 +5,19 @@ records through :func:`powermem.cli.wire.to_wire` (ids as strings). Errors are J
 ``{"error": {"type", "message"}}``: 400 bad input, 401/403 keys, 404 missing, 413 body
 too large, 422 a body of the wrong shape, 503 store or model unreachable. See docs/http.md.
 
-Mounting another ASGI app (the MCP streamable-HTTP endpoint) on the same server::
+``powermem serve`` also serves the MCP tools (``powermem.cli.mcp``) at ``/mcp`` over the same
+AsyncMemory, behind the same keys and body limit (``create_app(..., mcp=True)``). A key
+bound to user ids reaches only those users there too: the tools check each call's scope
+against the request's key (``mcp_authorizer``).
 
-    state = ServerState(AsyncMemory(config))          # build the memory first ...
-    mcp = build_mcp_server(state.memory)              # ... hand the SAME one to the MCP tools
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/")   # creates session_manager
-    app = create_app(config, state=state, mounts=[Mount("/mcp", mcp_app, mcp.session_manager.run)])
+Mounting another ASGI app on the same server::
 
-(``streamable_http_path="/"``: the mount already adds ``/mcp``; the SDK's default would
-answer at ``/mcp/mcp``.)
+    app = create_app(config, mounts=[Mount("/extra", extra_app, extra_lifespan)])
 
 ``Mount.lifespan`` is a factory of an async context manager that runs inside the app's
-lifespan, after the memory is open and before it closes (the MCP session manager's
-``run``). The memory is initialized and closed by the app, whoever built it. Mounted apps
-sit behind the same API keys and body limit; as they cannot see a key's user binding, only
-keys not bound to user ids reach them.
+lifespan, after the memory is open and before it closes. The memory is initialized and
+closed by the app, whoever built it. A mounted app that cannot check users itself
+(``checks_users`` False) is reached only with keys not bound to user ids.
 """
 
 from __future__ import annotations
@@ -46,7 +44,7 @@ from powermem import __version__
 from powermem._admin import graph_of, store_of
 from powermem._memory import AsyncMemory
 from powermem._validate import page_size, scope_of
-from powermem.cli.http_guard import ApiError, BodyLimit, Caller, GuardedMount, KeyRing, error_response
+from powermem.cli.http_guard import ApiError, BodyLimit, Caller, GuardedMount, KeyRing, caller_of, error_response
 from powermem.cli.http_models import (
     AddBody,
     AddOut,
@@ -69,7 +67,7 @@ from powermem.limits import MAX_GET_ALL_LIMIT
 from powermem.records import memory_record
 from powermem.stores.base import Scope
 
-__all__ = ["Mount", "ServerState", "create_app", "serve"]
+__all__ = ["Mount", "ServerState", "create_app", "mcp_authorizer", "mcp_mount", "serve"]
 
 logger = logging.getLogger("powermem.http")
 
@@ -88,6 +86,7 @@ class Mount:
     path: str
     app: ASGIApp
     lifespan: Callable[[], AbstractAsyncContextManager[Any]] | None = None
+    checks_users: bool = False  # True: bound keys pass, and the app checks ``caller_of`` itself
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -99,11 +98,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(config: MemoryConfig | dict[str, Any], *, state: ServerState | None = None,
-               mounts: Sequence[Mount] = ()) -> FastAPI:
-    """The API over ``state.memory`` (a new AsyncMemory of ``config`` when None)."""
+               mounts: Sequence[Mount] = (), mcp: bool = False, host: str | None = None) -> FastAPI:
+    """The API over ``state.memory`` (a new AsyncMemory of ``config`` when None).
+
+    ``mcp``: also the MCP tools at ``/mcp``; ``host`` is the address served (default
+    ``server.host``), which decides the MCP endpoint's DNS-rebinding protection.
+    """
     cfg = MemoryConfig.from_any(config)
     shared = state or ServerState(AsyncMemory(cfg))
     keys = KeyRing(cfg.server.api_keys)
+    if mcp:
+        mounts = [*mounts, mcp_mount(cfg, shared, host or cfg.server.host)]
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -123,11 +128,31 @@ def create_app(config: MemoryConfig | dict[str, Any], *, state: ServerState | No
     app.add_api_route("/healthz", _healthz(shared, cfg), methods=["GET"], tags=["health"],
                       summary="200 when the store answers, 503 when it does not")
     for mount in mounts:
-        app.mount(mount.path, GuardedMount(mount.app, keys))
+        app.mount(mount.path, GuardedMount(mount.app, keys, checks_users=mount.checks_users))
     _error_handlers(app)
     app.add_middleware(BodyLimit, limit=cfg.server.max_body_bytes)
     app.add_middleware(_MountRoots, paths=[m.path.rstrip("/") for m in mounts])
     return app
+
+
+def mcp_mount(config: MemoryConfig, state: ServerState, host: str) -> Mount:
+    """The MCP streamable-HTTP endpoint over the server's memory, checking keys' user binding."""
+    from powermem.cli.mcp import build_mcp_server, mcp_http_endpoint
+
+    server = build_mcp_server(state.memory, default_user_id=config.server.user_id, authorize=mcp_authorizer)
+    endpoint = mcp_http_endpoint(server, host=host, max_body_bytes=config.server.max_body_bytes)
+    return Mount("/mcp", endpoint.app, endpoint.lifespan, checks_users=True)
+
+
+def mcp_authorizer(request: Any, scope: Scope) -> None:
+    """Refuse an MCP tool call whose scope the request's API key may not touch."""
+    caller = caller_of(request.scope) if request is not None else None
+    if caller is None:  # no keys configured, or a call made in process
+        return
+    try:
+        caller.check(scope.user_id)
+    except ApiError as exc:
+        raise PermissionError(exc.detail) from None
 
 
 class _MountRoots:
@@ -332,5 +357,5 @@ def _error_handlers(app: FastAPI) -> None:
 def serve(config: MemoryConfig, host: str | None = None, port: int | None = None, *, access_log: bool = False) -> None:
     """Run the API with uvicorn until interrupted (``powermem serve``; ``-v`` logs each request)."""
     server = config.server
-    uvicorn.run(create_app(config), host=host or server.host, port=server.port if port is None else port,
+    uvicorn.run(create_app(config, mcp=True, host=host), host=host or server.host, port=server.port if port is None else port,
                 server_header=False, log_level="info", access_log=access_log)

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from powermem.config import ApiKeyConfig
 
-__all__ = ["BodyLimit", "Caller", "GuardedMount", "KeyRing", "error_response"]
+__all__ = ["CALLER_SCOPE_KEY", "BodyLimit", "Caller", "GuardedMount", "KeyRing", "caller_of", "error_response"]
 
 
 def error_response(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -93,22 +93,34 @@ def _presented_key(headers: Headers) -> bytes | None:
     return key.encode() if key else None
 
 
+CALLER_SCOPE_KEY = "powermem.caller"
+
+
+def caller_of(scope: Scope) -> Caller | None:
+    """The caller a ``GuardedMount`` admitted for this request (None outside one, or without keys)."""
+    found = scope.get(CALLER_SCOPE_KEY)
+    return found if isinstance(found, Caller) else None
+
+
 class GuardedMount:
     """An app mounted beside the API, behind the same keys.
 
-    Such an app cannot know which user a key is bound to, so only unbound keys pass (403 for
-    a bound one): a bound key can never reach another user's memories through it.
+    An app that does not check users itself (``checks_users`` False) cannot know which user a
+    key is bound to, so only unbound keys pass (403 for a bound one): a bound key can never
+    reach another user's memories through it. One that does (the MCP endpoint) gets every
+    known key's ``Caller`` in the ASGI scope (``caller_of``) and must check each call's user.
     """
 
-    def __init__(self, app: ASGIApp, keys: KeyRing) -> None:
-        self.app, self.keys = app, keys
+    def __init__(self, app: ASGIApp, keys: KeyRing, *, checks_users: bool = False) -> None:
+        self.app, self.keys, self.checks_users = app, keys, checks_users
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.keys.enabled:
             try:
                 caller = self.keys.caller(Headers(scope=scope))
-                if caller.users is not None:
+                if caller.users is not None and not self.checks_users:
                     raise ApiError(403, "Forbidden", "this endpoint takes only API keys not bound to user ids")
+                scope[CALLER_SCOPE_KEY] = caller
             except ApiError as exc:
                 await error_response(exc.status_code, exc.kind, exc.detail, exc.headers)(scope, receive, send)
                 return
