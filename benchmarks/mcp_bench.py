@@ -70,14 +70,16 @@ async def in_process_search(path: Path, queries: list[str]) -> list[float]:
     return times
 
 
-async def mcp_search_roundtrip(config_file: Path, queries: list[str], user_id: str = USER) -> list[float]:
-    """Milliseconds per ``search_memories`` call over stdio, after one untimed pass over ``queries``."""
+async def mcp_search_roundtrip(config_file: Path, queries: list[str], user_id: str = USER,
+                               warm: list[str] | None = None) -> list[float]:
+    """Milliseconds per ``search_memories`` call over stdio, after one untimed pass over ``warm``
+    (default: ``queries`` themselves, so their embeddings are cached)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "POWERMEM_ENV_FILE": os.devnull}
     server = StdioServerParameters(command=sys.executable, env=env, cwd=str(ROOT),
                                    args=["-m", "powermem.cli", "mcp", "--config", str(config_file), "--user-id", user_id])
     async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
-        for query in queries:
+        for query in queries if warm is None else warm:
             await session.call_tool("search_memories", {"query": query, "limit": 10})
         times = []
         for query in queries:

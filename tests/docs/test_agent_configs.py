@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,30 @@ def test_the_claude_desktop_configuration_serves_the_tools(tmp_path: Path) -> No
                 return {tool.name for tool in (await session.list_tools()).tools}
 
     assert "add_memory" in asyncio.run(tools())
+
+
+def test_the_remote_python_client_reaches_serve_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's Python client for a remote ``powermem serve``, pointed at a local one with its keys."""
+    from powermem import Memory, auto_config
+    from powermem.cli.http import create_app
+    from tests.support.http_server import serving
+
+    block = next(b for b in read_blocks(PAGE) if "streamable_http_client(" in b.code)
+    serve_line = next(b for b in read_blocks(PAGE) if "powermem serve --host" in b.code).code
+    keys = re.search(r'POWERMEM_API_KEYS="([^"]+)"', serve_line)
+    assert keys is not None
+    monkeypatch.setenv("POWERMEM_API_KEYS", keys[1])  # read as `powermem serve` reads it
+    config = {"store": {"provider": "embedded", "path": str(tmp_path / "p.db")},
+              "embedding": {"provider": "hashing", "dims": 64}, "llm": {"provider": "none"},
+              "server": auto_config()["server"]}
+    with Memory(config) as m:
+        m.add("Alice plans travel to Lisbon in May", user_id="alice", infer=False)
+    with serving(create_app(config, mcp=True)) as url:
+        code = block.code.replace("https://memory.example.com", url)
+        script = tmp_path / "client.py"
+        script.write_text("import asyncio\n\nasync def main():\n" + "".join(f"    {line}\n" for line in code.splitlines())
+                          + "    print(found.structured_content['results'][0]['memory'])\n\nasyncio.run(main())\n")
+        done = subprocess.run([sys.executable, str(script)], env=server_env(), capture_output=True, text=True,
+                              timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Alice plans travel to Lisbon in May"
