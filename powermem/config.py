@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -18,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from powermem.config_compat import ACCEPTED_KEYS, translate
 from powermem.errors import ConfigError
 from powermem.redact import has_userinfo, redact_url
 
@@ -122,11 +125,13 @@ class LLMConfig(_Section):
 
 
 class EmbeddingConfig(_Section):
-    provider: Literal["local", "openai", "hashing"] = "local"
+    provider: Literal["local", "openai", "azure", "ollama", "hashing"] = "local"
     model: str | None = None
     dims: int | None = Field(None, ge=1, le=8192)
     api_key: SecretStr | None = None
     base_url: str | None = None
+    api_version: str | None = Field(None, description="azure: the api-version query parameter.")
+    deployment: str | None = Field(None, description="azure: the deployment name; default the model.")
     timeout: float = Field(60.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=20)
     max_retry_seconds: float = Field(120.0, gt=0)
@@ -140,6 +145,14 @@ class EmbeddingConfig(_Section):
     @field_serializer("base_url", when_used="json")
     def _masked_url(self, url: str | None) -> str | None:
         return None if url is None else redact_url(url)
+
+    @field_validator("provider", mode="before")
+    @classmethod
+    def _provider_alias(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        name = value.strip().lower().replace("-", "_")
+        return {"azure_openai": "azure"}.get(name, name)
 
 
 class IngestConfig(_Section):
@@ -219,14 +232,16 @@ class MemoryConfig(_Section):
     search: SearchConfig = Field(default_factory=SearchConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     worker_id: int | None = Field(None, ge=0, le=1023, description="Snowflake worker id; random if unset.")
+    require_scope: bool | None = Field(
+        None,
+        description="Refuse reads with no user_id/agent_id/run_id. None: off in the library, on in serve and mcp.",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _accept_aliases(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        aliases = {"vector_store": "store", "graph_store": "store", "storage": "store", "embedder": "embedding"}
-        return {aliases.get(k, k): v for k, v in data.items()}
+        # mem0's and PowerMem's dicts (vector_store, graph_store, embedder, ...): config_compat.
+        return translate(data) if isinstance(data, dict) else data
 
     @classmethod
     def from_any(cls, config: MemoryConfig | dict[str, Any] | None) -> MemoryConfig:
@@ -247,8 +262,30 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "config"
-        parts.append(f"{where}: {err['msg']}")
+        if err["type"] == "extra_forbidden":
+            parts.append(f"{where}: unknown key{_nearest(err['loc'])}")
+        elif err["type"] == "value_error" and isinstance((err.get("ctx") or {}).get("error"), ConfigError):
+            parts.append(str(err["ctx"]["error"]))  # raised by config_compat: already names the key
+        else:
+            parts.append(f"{where}: {err['msg']}")
     return "invalid config: " + "; ".join(parts)
+
+
+def _nearest(loc: tuple[int | str, ...]) -> str:
+    """ "; did you mean 'x'?" for the valid key of that section closest to the unknown one."""
+    model: Any = MemoryConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        model = next((a for a in (annotation, *get_args(annotation)) if isinstance(a, type)
+                      and issubclass(a, BaseModel)), None)
+        if model is None:
+            return ""
+    section = str(loc[0]) if len(loc) > 1 else ""
+    valid = {*model.model_fields, *ACCEPTED_KEYS.get(section, ())} if len(loc) <= 2 else set(model.model_fields)
+    match = difflib.get_close_matches(str(loc[-1]), sorted(valid), n=1, cutoff=0.5)
+    return f"; did you mean {match[0]!r}?" if match else f"; valid keys: {', '.join(sorted(model.model_fields))}"
 
 
 def default_embedded_path() -> Path:
@@ -256,17 +293,29 @@ def default_embedded_path() -> Path:
     return Path.home() / ".powermem" / "powermem.db"
 
 
+# A .env line as python-dotenv reads it: an optional ``export``, NAME = value, where the value
+# is single-quoted (literal), double-quoted (escapes; may span lines) or bare (up to a `` #``
+# comment); a comment may follow a quoted value. Lines that match nothing are skipped.
+_ENV_ENTRY = re.compile(
+    r"""^[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_.]*)[ \t]*=[ \t]*
+    (?:'(?P<single>(?:\\'|[^'])*)'[ \t]*(?:\#[^\r\n]*)?$
+      |"(?P<double>(?:\\.|[^"\\])*)"[ \t]*(?:\#[^\r\n]*)?$
+      |(?P<bare>[^\r\n]*)$)""",
+    re.MULTILINE | re.VERBOSE,
+)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "'": "'"}
+
+
 def _read_env_file(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
+    for entry in _ENV_ENTRY.finditer(path.read_text(encoding="utf-8")):
+        if entry["single"] is not None:
+            value = entry["single"].replace("\\'", "'")
+        elif entry["double"] is not None:
+            value = re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[0]), entry["double"])
+        else:
+            value = re.sub(r"\s+#.*", "", entry["bare"]).strip()
+        values[entry["key"]] = value
     return values
 
 
@@ -296,7 +345,9 @@ def auto_config() -> dict[str, Any]:
                      ("password", "NEO4J_PASSWORD"), ("database", "NEO4J_DATABASE")]:
         if pick(var):
             store[key] = pick(var)
-    llm: dict[str, Any] = {"provider": pick("LLM_PROVIDER") or ("openai" if pick("LLM_API_KEY") else "none")}
+    # mem0's convention: OPENAI_API_KEY alone turns the OpenAI LLM on.
+    llm: dict[str, Any] = {"provider": pick("LLM_PROVIDER") or ("openai" if pick("LLM_API_KEY", "OPENAI_API_KEY")
+                                                                else "none")}
     for key, names in [("api_key", ("LLM_API_KEY", "OPENAI_API_KEY")), ("model", ("LLM_MODEL",)),
                        ("base_url", ("LLM_BASE_URL", "OPENAI_BASE_URL")),
                        ("structured_output", ("LLM_STRUCTURED_OUTPUT",)),
@@ -306,7 +357,7 @@ def auto_config() -> dict[str, Any]:
             llm[key] = pick(*names)
     embedding: dict[str, Any] = {"provider": pick("EMBEDDING_PROVIDER") or "local"}
     for key, names in [("model", ("EMBEDDING_MODEL",)), ("dims", ("EMBEDDING_DIMS",)),
-                       ("api_key", ("EMBEDDING_API_KEY",)), ("base_url", ("EMBEDDING_BASE_URL",))]:
+                       ("api_key", ("EMBEDDING_API_KEY", "OPENAI_API_KEY")), ("base_url", ("EMBEDDING_BASE_URL",))]:
         if pick(*names):
             embedding[key] = pick(*names)
     for section, key in ((store, "password"), (llm, "api_key"), (embedding, "api_key")):

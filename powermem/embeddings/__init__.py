@@ -1,4 +1,4 @@
-"""Embedding providers: ``local`` (offline MiniLM, the default), ``openai`` and ``hashing``."""
+"""Embedding providers: ``local`` (offline MiniLM, the default), ``openai`` (also ``azure``, ``ollama``), ``hashing``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _provider(config: EmbeddingConfig) -> Embedder:
         from powermem.embeddings.hashing import HashingEmbedder
 
         return HashingEmbedder(dims=config.dims or 256)
-    if config.provider == "openai":
+    if config.provider in ("openai", "azure", "ollama"):
         from powermem.embeddings.openai import OpenAIEmbedder
 
         return OpenAIEmbedder(config)

@@ -59,7 +59,9 @@ class AddPipeline:
                                                   "status": exc.status}}
         if infer and not self._warned_no_llm:
             self._warned_no_llm = True
-            logger.info("no LLM is configured: add(infer=True) stores messages as given (infer=False)")
+            # WARNING, once per memory: an off switch nobody sees looks like broken extraction.
+            logger.warning("inference is off: no LLM is configured (llm.provider 'none'; set LLM_PROVIDER, or "
+                           "LLM_API_KEY / OPENAI_API_KEY): add(infer=True) stores the messages as given")
         return await self._add_raw(parsed, scope, metadata)
 
     async def _add_raw(self, parsed: list[Message], scope: Scope, metadata: dict[str, Any]) -> dict[str, Any]:
