@@ -29,7 +29,7 @@ from powermem.limits import MAX_GET_ALL_LIMIT, MAX_SEARCH_LIMIT
 from powermem.records import history_record, memory_record, relation_record
 from powermem.search.engine import SearchEngine
 from powermem.stores import create_store
-from powermem.stores.base import GraphStore
+from powermem.stores.base import GraphStore, Scope
 from powermem.stores.instrumented import instrument
 
 logger = logging.getLogger("powermem")
@@ -47,6 +47,7 @@ class AsyncMemory:
         llm_provider: str | None = None,
         embedding_provider: str | None = None,
         agent_id: str | None = None,
+        user_id: str | None = None,
     ) -> None:
         cfg = MemoryConfig.from_any(config)
         overrides = {"store": storage_type, "llm": llm_provider, "embedding": embedding_provider}
@@ -60,7 +61,8 @@ class AsyncMemory:
                 data[section]["provider"] = {"sqlite": "embedded"}.get(provider, provider)
                 cfg = MemoryConfig.from_any(data)
         self.config = cfg
-        self._default_agent = scope_of(None, agent_id, None, required=False).agent_id
+        defaults = scope_of(user_id, agent_id, None, required=False)
+        self._default_user, self._default_agent = defaults.user_id, defaults.agent_id
         self._lock: asyncio.Lock | None = None
         self._store: GraphStore | None = None
         self._embedder: Embedder | None = None
@@ -117,7 +119,7 @@ class AsyncMemory:
         metadata: dict[str, Any] | None = None, filters: dict[str, Any] | None = None, infer: bool = True,
     ) -> dict[str, Any]:
         """Store messages as memories (``infer=False``) or let the LLM pipeline distil them."""
-        scope = scope_of(user_id, self._default_agent if agent_id is None else agent_id, run_id, required=True)
+        scope = self._scope("add", user_id, agent_id, run_id, required=True)
         if not isinstance(infer, bool):
             raise InvalidInputError(f"infer must be a bool, not {type(infer).__name__}")
         meta = metadata_of(metadata)
@@ -135,7 +137,7 @@ class AsyncMemory:
     ) -> dict[str, Any]:
         """Hybrid search; results best first with ``score`` in [0, 1] and per-signal ``scores``."""
         text = query_of(query)
-        scope = scope_of(user_id, agent_id, run_id, required=False)
+        scope = self._scope("search", user_id, agent_id, run_id)
         node = parse_filters(filters)
         limit = page_size(limit, "limit", MAX_SEARCH_LIMIT, "search")
         cutoff = threshold_of(threshold)
@@ -150,7 +152,7 @@ class AsyncMemory:
     async def get(self, memory_id: int | str, user_id: str | None = None,
                   agent_id: str | None = None) -> dict[str, Any] | None:
         key = parse_id(memory_id)
-        scope = scope_of(user_id, agent_id, None, required=False)
+        scope = self._scope("get", user_id, agent_id, None)
         store, _, _ = await self._ready()
         row = await store.get(key, scope)
         return memory_record(row) if row else None
@@ -165,20 +167,20 @@ class AsyncMemory:
         meta = metadata_of(metadata, allow_none_values=True) if metadata is not None else None
         if text is None and meta is None:
             raise InvalidInputError("update needs content or metadata")
-        scope = scope_of(user_id, agent_id, None, required=False)
+        scope = self._scope("update", user_id, agent_id, None)
         _, pipeline, _ = await self._ready()
         return await pipeline.update(key, scope, text, meta)
 
     async def delete(self, memory_id: int | str, user_id: str | None = None, agent_id: str | None = None) -> bool:
         key = parse_id(memory_id)
-        scope = scope_of(user_id, agent_id, None, required=False)
+        scope = self._scope("delete", user_id, agent_id, None)
         _, pipeline, _ = await self._ready()
         return await pipeline.delete(key, scope)
 
     async def delete_all(self, user_id: str | None = None, agent_id: str | None = None,
                          run_id: str | None = None, *, all: bool = False) -> dict[str, int]:  # noqa: A002
         """Delete every memory of a scope. With no scope it refuses unless ``all=True``."""
-        scope = scope_of(user_id, agent_id, run_id, required=False)
+        scope = self._scope("delete_all", user_id, agent_id, run_id, explicit_all=all is True)
         if scope.empty and all is not True:
             raise InvalidInputError(
                 "delete_all needs user_id, agent_id or run_id; pass all=True to delete every memory of every tenant"
@@ -191,7 +193,7 @@ class AsyncMemory:
         limit: int = 100, offset: int = 0, filters: dict[str, Any] | None = None,
         sort_by: str = "created_at", order: Literal["asc", "desc"] | str = "desc",
     ) -> dict[str, Any]:
-        scope = scope_of(user_id, agent_id, run_id, required=False)
+        scope = self._scope("get_all", user_id, agent_id, run_id)
         limit = page_size(limit, "limit", MAX_GET_ALL_LIMIT, "get_all")
         offset = offset_of(offset)
         node = parse_filters(filters)
@@ -208,7 +210,7 @@ class AsyncMemory:
     async def history(self, memory_id: int | str, user_id: str | None = None,
                       agent_id: str | None = None) -> list[dict[str, Any]]:
         key = parse_id(memory_id)
-        scope = scope_of(user_id, agent_id, None, required=False)
+        scope = self._scope("history", user_id, agent_id, None)
         store, _, _ = await self._ready()
         return [history_record(r) for r in await store.history(key, scope)]
 
@@ -216,6 +218,19 @@ class AsyncMemory:
         """Wipe the whole store: every tenant's memories, graph and history."""
         store, _, _ = await self._ready()
         await store.reset()
+
+    # scope: the instance's defaults, and require_scope ------------------------------------------
+    def _scope(self, method: str, user_id: str | None, agent_id: str | None, run_id: str | None, *,
+               required: bool = False, explicit_all: bool = False) -> Scope:
+        """The call's scope, the instance's user_id/agent_id filling what the call leaves None."""
+        scope = scope_of(self._default_user if user_id is None else user_id,
+                         self._default_agent if agent_id is None else agent_id, run_id, required=required)
+        if scope.empty and self.config.require_scope and not explicit_all:
+            raise InvalidInputError(
+                f"{method} needs user_id, agent_id or run_id: require_scope is on, so a call never reaches "
+                "every tenant's memories"
+            )
+        return scope
 
 
 class Memory:
@@ -228,10 +243,11 @@ class Memory:
         llm_provider: str | None = None,
         embedding_provider: str | None = None,
         agent_id: str | None = None,
+        user_id: str | None = None,
     ) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("default", DeprecationWarning)
-            self._async = AsyncMemory(config, storage_type, llm_provider, embedding_provider, agent_id)
+            self._async = AsyncMemory(config, storage_type, llm_provider, embedding_provider, agent_id, user_id)
         self._loop = LoopThread()
         try:
             self._loop.run(self._async.initialize())

@@ -23,6 +23,7 @@ from powermem.cli import commands
 from powermem.cli.args import NotFound, UsageError, load_config
 from powermem.cli.output import print_json
 from powermem.cli.parser import build_parser
+from powermem.config import MemoryConfig
 from powermem.errors import ConfigError, PowermemError
 
 __all__ = ["main"]
@@ -47,7 +48,7 @@ async def _serve_mcp(args: argparse.Namespace) -> None:
             raise
         raise ConfigError(f"powermem mcp needs the server extra: pip install 'powermem[server]' "
                           f"(missing module {exc.name})") from None
-    config = load_config(args.config)
+    config = _scoped(load_config(args.config))
     user_id = args.user_id if args.user_id is not None else config.server.user_id
     level = "INFO" if args.verbose else "WARNING"
     if args.transport == "stdio":
@@ -127,8 +128,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status[0]
 
 
+def _scoped(config: MemoryConfig) -> MemoryConfig:
+    """serve and mcp hold every tenant's data: unscoped reads are refused unless config says False."""
+    if config.require_scope is None:
+        return config.model_copy(update={"require_scope": True})
+    return config
+
+
 def _serve(args: argparse.Namespace) -> None:
-    config = load_config(args.config)
+    config = _scoped(load_config(args.config))
     try:
         from powermem.cli.http import serve
     except ImportError as exc:
