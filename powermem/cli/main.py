@@ -46,7 +46,7 @@ async def _serve_mcp(args: argparse.Namespace) -> None:
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in ("mcp", "uvicorn", "starlette"):
             raise
-        raise ConfigError(f"powermem mcp needs the server extra: pip install 'powermem[server]' "
+        raise ConfigError(f"powermem mcp needs the server extra: pip install 'powermem-graph[server]' "
                           f"(missing module {exc.name})") from None
     config = _scoped(load_config(args.config))
     user_id = args.user_id if args.user_id is not None else config.server.user_id
@@ -143,7 +143,7 @@ def _serve(args: argparse.Namespace) -> None:
         if exc.name not in ("fastapi", "starlette", "uvicorn"):
             raise
         raise ConfigError(f"powermem serve needs the web stack ({exc.name} is missing): "
-                         "pip install 'powermem[server]'") from None
+                         "pip install 'powermem-graph[server]'") from None
     serve(config, args.host, args.port, access_log=args.verbose)
 
 

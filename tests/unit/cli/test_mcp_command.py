@@ -32,7 +32,7 @@ def test_without_the_sdk_it_says_what_to_install(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delitem(sys.modules, "powermem.cli.mcp", raising=False)
     assert main(["mcp"]) == 1
     err = capsys.readouterr().err
-    assert "pip install 'powermem[server]'" in err and "missing module mcp" in err
+    assert "pip install 'powermem-graph[server]'" in err and "missing module mcp" in err
 
 
 def test_the_library_and_command_line_import_without_the_sdk() -> None:
