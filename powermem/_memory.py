@@ -245,9 +245,14 @@ class Memory:
         agent_id: str | None = None,
         user_id: str | None = None,
     ) -> None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._async = AsyncMemory(config, storage_type, llm_provider, embedding_provider, agent_id, user_id)
+        # Re-issued from here so that they point at the caller's line, not at this module's.
         with warnings.catch_warnings():
             warnings.simplefilter("default", DeprecationWarning)
-            self._async = AsyncMemory(config, storage_type, llm_provider, embedding_provider, agent_id, user_id)
+            for warning in caught:
+                warnings.warn(warning.message, warning.category, stacklevel=2)
         self._loop = LoopThread()
         try:
             self._loop.run(self._async.initialize())

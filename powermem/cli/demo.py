@@ -17,7 +17,15 @@ def load_conversation() -> dict[str, Any]:
 
 
 async def run_demo(out: TextIO, path: Path | None = None, embedding: str = "local") -> None:
-    folder = Path(tempfile.mkdtemp(prefix="powermem-demo-")) if path is None else path
+    """The demo in ``path``, or in a temporary folder removed when it ends (even on failure)."""
+    if path is not None:
+        await _demo(out, path, embedding)
+        return
+    with tempfile.TemporaryDirectory(prefix="powermem-demo-") as folder:
+        await _demo(out, Path(folder), embedding)
+
+
+async def _demo(out: TextIO, folder: Path, embedding: str) -> None:
     store_path = folder / "demo.db"
     config = {"store": {"provider": "embedded", "path": str(store_path)},
               "embedding": {"provider": embedding}, "llm": {"provider": "none"}}
