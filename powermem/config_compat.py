@@ -39,6 +39,23 @@ _TOP_IGNORED = {
     "telemetry": "a PowerMem feature; powermem traces with OpenTelemetry",
     "audit": "a PowerMem feature",
     "logging": "configure Python's logging",
+    "memory_decay": "a PowerMem feature",
+    "query_rewrite": "a PowerMem feature",
+    "sparse_embedder": "search fuses full-text instead",
+    "timezone": "timestamps are UTC",
+}
+# Providers of theirs with no client here, and what to write instead.
+_DASHSCOPE = ("'openai_compatible' with base_url https://dashscope.aliyuncs.com/compatible-mode/v1 "
+              "(DashScope's OpenAI-compatible endpoint)")
+_PROVIDER_HINTS = {
+    "llm": {"qwen": _DASHSCOPE, "dashscope": _DASHSCOPE, "openrouter": "'openai_compatible' with base_url "
+            "https://openrouter.ai/api/v1", "together": "'openai_compatible' with Together's base_url",
+            "xai": "'openai_compatible' with base_url https://api.x.ai/v1"},
+    "embedding": {"qwen": _DASHSCOPE.replace("openai_compatible", "openai"),
+                  "dashscope": _DASHSCOPE.replace("openai_compatible", "openai"),
+                  "lmstudio": "'openai' with base_url http://127.0.0.1:1234/v1 and dims",
+                  "huggingface": "'local' (all-MiniLM-L6-v2, offline), or 'openai' with the base_url of a "
+                                 "text-embeddings-inference server and dims"},
 }
 _PROMPTS = {"custom_fact_extraction_prompt": "extraction", "custom_update_memory_prompt": "reconciliation"}
 _STORE_SECTIONS = ("store", "storage", "graph_store", "vector_store", "database")
@@ -196,11 +213,13 @@ def _neo4j_keys(section: dict[str, Any], name: str, ignored: list[str]) -> dict[
 
 
 def _model_section(section: dict[str, Any], name: str, drop: tuple[str, ...], ignored: list[str]) -> dict[str, Any]:
-    out = _flat(section)
-    out = dict(out)
+    out = dict(_flat(section))
     provider = _provider(out)
     if provider in ("azure_openai", "azure-openai"):
         out["provider"] = "azure"
+    hint = _PROVIDER_HINTS[name].get(provider or "")
+    if hint:
+        raise ConfigError(f"{name}.provider {provider!r} has no client in powermem: use {hint}")
     urls = [key for key in _BASE_URL_KEYS if key in out]
     for key in urls:
         url = out.pop(key)

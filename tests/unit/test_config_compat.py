@@ -248,7 +248,7 @@ POWERMEM_DICT = {
 
 
 def test_powermem_qwen_example_is_refused_naming_the_provider(caplog: pytest.LogCaptureFixture) -> None:
-    with pytest.raises(ConfigError, match=r"llm\.provider.*'openai_compatible'"):
+    with pytest.raises(ConfigError, match=r"llm\.provider 'qwen' has no client in powermem: use 'openai_compatible' with base_url https://dashscope"):
         load(POWERMEM_DICT, caplog)
 
 
