@@ -90,6 +90,7 @@ def _api_key(config: LLMConfig, preset: Preset) -> str:
     if config.base_url and config.provider != "azure":
         return "not-needed"  # a self-hosted server behind an OpenAI-style URL
     raise ConfigError(
-        f"LLM_API_KEY (or OPENAI_API_KEY) is required for the {config.provider} LLM provider; "
-        "set it, or set LLM_BASE_URL to a server that needs no key"
+        f"llm.api_key is required for the {config.provider} LLM provider (auto_config() reads LLM_API_KEY or "
+        "OPENAI_API_KEY; a config dict is taken as given); set it, or set a base_url (LLM_BASE_URL) of a "
+        "server that needs no key"
     )
