@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from powermem.config import MemoryConfig, auto_config
+from powermem.config_compat import translate
 from powermem.errors import ConfigError
 
 __all__ = ["CommandParser", "NotFound", "UsageError", "json_arg", "load_config", "scope_args"]
@@ -49,7 +50,9 @@ def load_config(path: Path | None) -> MemoryConfig:
             raise ConfigError(f"config {path} line {exc.lineno}: invalid JSON: {exc.msg}") from None
         if not isinstance(overlay, dict):
             raise ConfigError(f"config {path} must hold a JSON object")
-        config = _merge(config, overlay)
+        # A mem0/PowerMem-shaped file (vector_store, embedder...) is put in powermem's shape
+        # first, so that its sections lay over the environment's instead of beside them.
+        config = _merge(config, translate(overlay))
     return MemoryConfig.from_any(config)
 
 
