@@ -230,6 +230,7 @@ def _scan(path: Path, dims: int) -> dict[str, int]:
     """Check every record (order, fields, embedding sizes) and the end record; the counts."""
     counts: dict[str, int] = dict.fromkeys(SECTIONS, 0)
     position, end = 0, None
+    known: dict[str, set[int]] = {"entities": set(), "memories": set()}
     for number, record in _lines(path):
         where = f"{path} line {number}"
         if end is not None:
@@ -248,12 +249,29 @@ def _scan(path: Path, dims: int) -> dict[str, int]:
         vector = row.get("embedding")
         if vector is not None and vector.shape[0] != dims:
             raise BackupFileError(f"{where}: the embedding has {vector.shape[0]} values, the header says {dims}")
+        _check_references(section, row, known, where)
         counts[section] += 1
     if end is None:
         raise BackupFileError(f"{path}: no end record: the file is truncated")
     if end != counts:
         raise BackupFileError(f"{path}: the end record counts {end}, the file holds {counts}")
     return counts
+
+
+def _check_references(section: Section, row: Row, known: dict[str, set[int]], where: str) -> None:
+    """Mentions and relations name entities and memories of the file (which come before them)."""
+    if section in known:
+        known[section].add(row["id"])
+    cited: list[tuple[str, str, list[int]]] = []
+    if section == "memories":
+        cited.append(("entity", "entities", row["entity_ids"]))
+    elif section == "relations":
+        cited += [("entity", "entities", [row["source_id"], row["destination_id"]]),
+                  ("memory", "memories", row["memory_ids"])]
+    for what, pool, ids in cited:
+        missing = next((i for i in ids if i not in known[pool]), None)
+        if missing is not None:
+            raise BackupFileError(f"{where}: it names {what} {missing}, which the file does not hold")
 
 
 # -- import ---------------------------------------------------------------------------------------

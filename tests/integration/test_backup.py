@@ -153,6 +153,8 @@ async def test_full_export_round_trips_between_store_kinds(
         # The copy works: search finds a restored memory through the vectors and the graph.
         found = await copy.search("where does alice live", user_id="alice")
         assert "alice lives in Paris" in [r["memory"] for r in found["results"]]
+        tagged = await copy.get_all(user_id="alice", filters={"source": "chat"})  # metadata filters work
+        assert sorted(r["memory"] for r in tagged["results"]) == ["alice lives in Paris", "alice works at Acme"]
         # Again, into the now full store: refused unless resumed, and a resumed run changes nothing.
         with pytest.raises(ValueError, match="not empty"):
             await import_full(copy, path)
@@ -177,6 +179,8 @@ async def test_a_damaged_file_writes_nothing(tmp_path: Path, openai_server: Scri
         "newer format": ("\n".join([json.dumps({**json.loads(lines[0]), "version": 99}), *lines[1:]]) + "\n",
                          "format version 99 is newer"),
         "unknown time": ("\n".join(_with_time_field(lines)) + "\n", "relation time field 'decided_at'"),
+        "dangling": ("\n".join(line for line in lines if '"kind": "entity"' not in line or '"Acme"' not in line) + "\n",
+                     "names entity"),
     }
     async with AsyncMemory(config({"provider": "embedded", "path": str(tmp_path / "b.db")})) as copy:
         for name, (text, message) in cases.items():
