@@ -107,9 +107,14 @@ def load(conn: sqlite3.Connection, section: Section, rows: Sequence[Row], dims: 
 
 def _load_entity(conn: sqlite3.Connection, row: Row, dims: int) -> None:
     scope = Scope(row["user_id"], row["agent_id"], row["run_id"])
+    # Upsert on the id only: another entity with the same (tenant, name_key) fails the unique
+    # constraint (and the batch), as in the Neo4j store, instead of being replaced.
     conn.execute(
-        "INSERT OR REPLACE INTO entities (id, tenant, user_id, agent_id, name, name_key, type, embedding, "
-        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO entities (id, tenant, user_id, agent_id, name, name_key, type, embedding, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+        "tenant = excluded.tenant, user_id = excluded.user_id, agent_id = excluded.agent_id, name = excluded.name, "
+        "name_key = excluded.name_key, type = excluded.type, embedding = excluded.embedding, "
+        "created_at = excluded.created_at, updated_at = excluded.updated_at",
         (row["id"], scope.graph_tenant, scope.user_id, scope.agent_id, row["name"], row["name_key"], row["type"],
          _blob(row["embedding"], dims), row["created_at"], row["updated_at"]),
     )
@@ -134,8 +139,9 @@ def _load_relation(conn: sqlite3.Connection, row: Row, dims: int) -> None:
     if unknown:
         raise InvalidInputError(f"relation {row['id']}: this store keeps no relation time field {unknown[0]!r}")
     tenant = conn.execute("SELECT tenant FROM entities WHERE id = ?", (row["source_id"],)).fetchone()
-    if tenant is None:
-        raise InvalidInputError(f"relation {row['id']}: its source entity {row['source_id']} does not exist")
+    found = conn.execute("SELECT 1 FROM entities WHERE id = ?", (row["destination_id"],)).fetchone()
+    if tenant is None or found is None:
+        raise InvalidInputError(f"relation {row['id']}: one of its entities does not exist")
     times = [row["times"].get(key) for key in RELATION_TIMES]
     conn.execute(
         f"INSERT OR REPLACE INTO relations (id, tenant, source_id, destination_id, relationship, fact, "
