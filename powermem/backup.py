@@ -29,7 +29,7 @@ import base64
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -352,7 +352,8 @@ async def _load(store: GraphStore, embedder: Embedder, section: Section, rows: l
 # -- a copy of a live embedded store -------------------------------------------------------------
 
 
-def copy_sqlite(source: Path, dest: Path, pages_per_step: int = 1024) -> int:
+def copy_sqlite(source: Path, dest: Path, pages_per_step: int = -1,
+                progress: Callable[[int, int, int], object] | None = None) -> int:
     """Copy a SQLite file that other processes may be writing, with SQLite's online backup API.
 
     The copy is one consistent snapshot (committed transactions only, WAL included); writers
@@ -367,7 +368,7 @@ def copy_sqlite(source: Path, dest: Path, pages_per_step: int = 1024) -> int:
     try:
         copy = sqlite3.connect(tmp)
         try:
-            src.backup(copy, pages=pages_per_step)
+            src.backup(copy, pages=pages_per_step, progress=progress)
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             pages = int(copy.execute("PRAGMA page_count").fetchone()[0])
         finally:
