@@ -315,20 +315,26 @@ async def import_full(memory: AsyncMemory, path: Path, options: RestoreOptions |
                 f"the target store is not empty ({what}): a full import restores into an empty store. "
                 "Use a new store, or pass resume=True (--resume) to finish an interrupted import of this file"
             )
+    for section, rows in _batches(path, options.batch_size):
+        await _load(store, embedder, section, rows, reembed)
+    return ImportReport(str(path), counts, reembed, time.perf_counter() - started)
+
+
+def _batches(path: Path, size: int) -> Iterator[tuple[Section, list[Row]]]:
+    """The file's rows in batches of up to ``size`` rows of one section, in file order."""
     batch: list[Row] = []
-    current: Section | None = None
+    current: Section = SECTIONS[0]
     for number, record in _lines(path):
         if record["kind"] == "end":
             break
         section = _SECTION_OF[record["kind"]]
-        if batch and (section != current or len(batch) >= options.batch_size):
-            await _load(store, embedder, current, batch, reembed)  # type: ignore[arg-type]
+        if batch and (section != current or len(batch) >= size):
+            yield current, batch
             batch = []
         current = section
         batch.append(_row(section, record, f"{path} line {number}"))
-    if batch and current is not None:
-        await _load(store, embedder, current, batch, reembed)
-    return ImportReport(str(path), counts, reembed, time.perf_counter() - started)
+    if batch:
+        yield current, batch
 
 
 def _must_reembed(made_by: dict[str, Any], target: dict[str, Any], choice: Reembed) -> bool:
