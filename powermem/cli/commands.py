@@ -110,7 +110,12 @@ async def cmd_stats(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) 
 
 
 async def cmd_import(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) -> None:
+    from powermem import backup
     from powermem.importing import ImportOptions, import_records
+
+    if backup.is_full_export(args.file):
+        await _import_full(args, memory, out)
+        return
 
     options = ImportOptions(args.format, _scope(args), args.batch_size, args.infer, args.fresh, args.progress_file)
     bar = None if args.quiet else cli_output.ProgressBar(sys.stderr, f"import {args.file.name}", 0)
@@ -124,6 +129,21 @@ async def cmd_import(args: argparse.Namespace, memory: AsyncMemory, out: TextIO)
                   "pass --fresh to import it again\n")
     else:
         out.write(_import_summary(report.as_dict()))
+
+
+async def _import_full(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) -> None:
+    from powermem import backup
+
+    if args.infer or args.fresh or args.format != "auto" or not _scope(args).empty:
+        raise UsageError("a full export is restored as it is: --infer, --fresh, --format and scope flags do not apply")
+    options = backup.RestoreOptions(args.batch_size or 500, args.resume, args.reembed)
+    report = await backup.import_full(memory, args.file, options)
+    if args.json:
+        cli_output.print_json(report.as_dict(), out)
+        return
+    counts = ", ".join(f"{n} {section}" for section, n in report.counts.items())
+    embedded = "re-embedded" if report.reembedded else "embeddings kept"
+    out.write(f"restored {counts} from {args.file} in {cli_output.format_duration(report.seconds)} ({embedded})\n")
 
 
 def _import_summary(r: dict[str, Any]) -> str:
@@ -143,6 +163,9 @@ def _import_summary(r: dict[str, Any]) -> str:
 async def cmd_export(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) -> None:
     from powermem.importing import ExportOptions, export_jsonl
 
+    if args.full:
+        await _export_full(args, memory, out)
+        return
     options = ExportOptions(_scope(args), json_arg(args.filters, "--filters"), args.keep_import_keys)
     if args.out is None:
         await export_jsonl(memory, out, options)
@@ -153,6 +176,33 @@ async def cmd_export(args: argparse.Namespace, memory: AsyncMemory, out: TextIO)
     tmp.replace(args.out)  # a failed export never leaves a truncated file under the real name
     message = {"exported": count, "out": str(args.out)}
     cli_output.print_json(message, out) if args.json else out.write(f"exported {count} memories to {args.out}\n")
+
+
+async def _export_full(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) -> None:
+    from powermem import backup
+
+    if args.filters is not None or args.keep_import_keys or not _scope(args).empty:
+        raise UsageError("--full exports every tenant as stored: --filters, --keep-import-keys and scope flags do not apply")
+    if args.out is None:
+        await backup.export_full(memory, out)
+        return
+    tmp = args.out.with_name(args.out.name + ".part")
+    with tmp.open("w", encoding="utf-8") as handle:
+        report = await backup.export_full(memory, handle)
+    tmp.replace(args.out)
+    if args.json:
+        cli_output.print_json({"out": str(args.out), "counts": report.counts}, out)
+        return
+    counts = ", ".join(f"{n} {section}" for section, n in report.counts.items())
+    out.write(f"exported {counts} to {args.out}\n")
+
+
+async def cmd_backup(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) -> None:
+    from powermem import backup
+
+    pages = await backup.copy_embedded(memory, args.dest)
+    cli_output.print_json({"out": str(args.dest), "pages": pages}, out) if args.json else out.write(
+        f"copied the store to {args.dest} ({pages} pages)\n")
 
 
 async def cmd_graph_export(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) -> None:

@@ -86,10 +86,18 @@ def _bulk_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     imp.add_argument("--fresh", action="store_true", help="ignore earlier progress: import everything again")
     imp.add_argument("--progress-file", type=Path, help="where resume state is kept (default: beside the store)")
     imp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    imp.add_argument("--resume", action="store_true",
+                     help="full export files: import into a store that is not empty (finish an interrupted import)")
+    imp.add_argument("--reembed", default="auto", choices=["auto", "always", "never"],
+                     help="full export files: embed again (auto: only if the embedder differs)")
     exp = commands.add_parser("export", parents=[common], help="write memories as JSONL (import reads it back)")
     exp.add_argument("-o", "--out", type=Path, help="output file (default: stdout)")
+    exp.add_argument("--full", action="store_true",
+                     help="everything, every tenant: memories, entities, relations, history (a backup)")
     exp.add_argument("--filters", metavar="JSON")
     exp.add_argument("--keep-import-keys", action="store_true", help="keep the import_key metadata of imports")
+    bak = commands.add_parser("backup", parents=[common], help="copy a live embedded store file (SQLite backup API)")
+    bak.add_argument("dest", type=Path, help="the copy to write (must not exist)")
     graph = commands.add_parser("graph", help="export a tenant's graph").add_subparsers(
         dest="graph_command", required=True, metavar="COMMAND", parser_class=CommandParser)
     gexp = graph.add_parser("export", parents=[common], help="write the graph as GraphML or a standalone HTML page")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from powermem.filters import FilterNode
+
+if TYPE_CHECKING:
+    from powermem.stores.dump import Row, Section
 
 Vector = npt.NDArray[np.float32]
 SortField = Literal["created_at", "updated_at", "id", "memory"]
@@ -278,3 +281,7 @@ class GraphStore(Protocol):
     async def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]: ...
     async def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]: ...
     async def stats(self, scope: Scope) -> list[TenantStats]: ...
+
+    async def dump_rows(self, section: Section, after: int | None, limit: int) -> tuple[list[Row], int | None]: ...
+    async def load_rows(self, section: Section, rows: Sequence[Row]) -> None: ...
+    async def content_counts(self) -> dict[str, int]: ...

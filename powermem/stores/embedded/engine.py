@@ -30,10 +30,11 @@ from powermem.stores.base import (
     Vector,
     WritePlan,
 )
-from powermem.stores.embedded import graph
+from powermem.stores.dump import Row, Section
+from powermem.stores.embedded import backup, graph
 from powermem.stores.embedded.filters import compile_filter, metadata_text
 from powermem.stores.embedded.forget import forget_scope
-from powermem.stores.embedded.migrate import migrate, needs_migration
+from powermem.stores.embedded.migrate import upgrade
 from powermem.stores.embedded.schema import GRAPH_VERSION, PRAGMAS, create
 from powermem.stores.embedded.scoping import scope_sql
 from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
@@ -66,6 +67,8 @@ _MENTION_COUNT = "SELECT count(*) FROM mentions WHERE mentions.entity_id = entit
 class SqliteEngine:
     def __init__(self, path: Path) -> None:
         create_private_file(path)  # 0600 in a 0700 folder when powermem creates them
+        self._path = path
+        self.migrated_from = 0  # the schema version initialize() found
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._conn.create_function("pm_lower", 1, _lower, deterministic=True)
         self._conn.create_function("pm_metadata_text", 2, metadata_text, deterministic=True)
@@ -91,8 +94,7 @@ class SqliteEngine:
                     f"this store holds {stored[0]}-dimensional embeddings but the embedder makes {dims}; "
                     "use the same embedder or a new store path"
                 )
-            if needs_migration(self._conn):
-                migrate(self._conn, self._ids)
+            self.migrated_from = upgrade(self._conn, self._ids, self._path)
             create(self._conn)
             for key, value in (("dims", str(dims)), ("graph_version", GRAPH_VERSION)):
                 self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -355,6 +357,21 @@ class SqliteEngine:
 
     def stats(self, scope: Scope) -> list[TenantStats]:
         return graph.stats(self._conn, scope)
+
+    # backups -----------------------------------------------------------------------------------
+    def dump_rows(self, section: Section, after: int | None, limit: int) -> tuple[list[Row], int | None]:
+        return backup.dump(self._conn, section, after, limit)
+
+    def load_rows(self, section: Section, rows: Sequence[Row]) -> None:
+        with self._transaction():
+            backup.load(self._conn, section, rows, self._vectors.dims)
+        # Loaded rows replace what the caches hold: drop them all (a restore is a bulk job).
+        self._vectors.clear()
+        self._tenant_scopes = None
+        self._entity_matrices.clear()
+
+    def content_counts(self) -> dict[str, int]:
+        return backup.counts(self._conn)
 
 
 class _Transaction:

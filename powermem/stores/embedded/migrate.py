@@ -13,9 +13,10 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 
+from powermem.errors import ConfigError
 from powermem.ids import SnowflakeGenerator
 from powermem.stores.base import Scope
-from powermem.stores.embedded.schema import create
+from powermem.stores.embedded.schema import SCHEMA_VERSION, create
 
 LEGACY_RUN_TENANT = "\x1f"  # version 1: every scope with neither user nor agent
 
@@ -34,6 +35,34 @@ _UNPROVEN = "NOT EXISTS (SELECT 1 FROM relation_memories x WHERE x.relation_id =
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}  # table: a fixed name
+
+
+def stored_version(conn: sqlite3.Connection) -> int:
+    """The schema version of the store (a new, empty file: the current one)."""
+    recorded = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if recorded:
+        return recorded
+    if not _columns(conn, "memories"):
+        return SCHEMA_VERSION
+    return 1 if needs_migration(conn) else 2
+
+
+def upgrade(conn: sqlite3.Connection, ids: SnowflakeGenerator, path: object) -> int:
+    """Migrate the store to SCHEMA_VERSION inside the caller's transaction; the version it had.
+
+    A store written by a newer powermem is refused: this code cannot know what it holds.
+    """
+    version = stored_version(conn)
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"the embedded store {path} has schema version {version}, newer than this powermem knows "
+            f"({SCHEMA_VERSION}); upgrade powermem, or restore a backup made by this version"
+        )
+    if version < 2:
+        migrate(conn, ids)
+    # 2 -> 3: the version is recorded; nothing else changes. (PRAGMA takes no parameters.)
+    conn.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
+    return version
 
 
 def needs_migration(conn: sqlite3.Connection) -> bool:

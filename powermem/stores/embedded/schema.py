@@ -1,7 +1,15 @@
 """SQLite schema of the embedded store. Every statement is idempotent.
 
-``GRAPH_VERSION`` is recorded in ``meta`` once a store holds the graph tenancy of this schema
-(per-run graphs of run-only scopes, relation provenance); migrate.py upgrades older stores.
+``SCHEMA_VERSION`` is the store's schema version, kept in ``PRAGMA user_version`` (a field of
+the file header, written in the same transaction as the migration that reaches it):
+
+1. before graph tenancy: one shared graph for run-only scopes, one ``memory_id`` per relation;
+2. graph tenancy (per-run graphs, relation provenance); ``meta`` says ``graph_version`` 2. Stores
+   of 0.1.0 up to commit e330da7 are at 2 but record no ``user_version`` (it reads 0);
+3. the schema version is recorded in ``user_version``; no data change.
+
+migrate.py brings an older store up to date; a newer one is refused (see ``upgrade``).
+``GRAPH_VERSION`` stays in ``meta`` for the code of version 2, which reads it.
 """
 
 from __future__ import annotations
@@ -92,6 +100,7 @@ CREATE INDEX IF NOT EXISTS history_memory ON history (memory_id, id);
 """
 
 GRAPH_VERSION = "2"
+SCHEMA_VERSION = 3
 
 
 def create(conn: sqlite3.Connection) -> None:

@@ -31,6 +31,7 @@ from powermem.stores.base import (
     Vector,
     WritePlan,
 )
+from powermem.stores.dump import Row, Section
 from powermem.stores.embedded.engine import SqliteEngine
 from powermem.stores.embedded.vectors import rank
 
@@ -129,3 +130,12 @@ class EmbeddedStore:
 
     async def stats(self, scope: Scope) -> list[TenantStats]:
         return await self._run(self.engine.stats, scope)
+
+    async def dump_rows(self, section: Section, after: int | None, limit: int) -> tuple[list[Row], int | None]:
+        return await self._run(self.engine.dump_rows, section, after, limit)
+
+    async def load_rows(self, section: Section, rows: Sequence[Row]) -> None:
+        await self._run(self.engine.load_rows, section, rows)
+
+    async def content_counts(self) -> dict[str, int]:
+        return await self._run(self.engine.content_counts)

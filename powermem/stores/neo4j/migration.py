@@ -14,6 +14,10 @@ waits, then finds the work done):
 - entities with neither mentions nor relations are deleted.
 
 The schema side (the entity vector index filtered on the graph tenant) is the store's.
+
+Schema versions (a ``PowermemMeta`` node with key ``schema_version``): 1 before graph tenancy,
+2 graph tenancy (recorded only as ``graph_version`` 2, as 0.1.0 up to commit e330da7 wrote it),
+3 the schema version recorded; no data change. A store of a newer version is refused.
 """
 
 from __future__ import annotations
@@ -24,14 +28,16 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
+from powermem.errors import ConfigError
 from powermem.ids import SnowflakeGenerator
 from powermem.stores.base import Scope
 from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.queries import as_query, fetch_rows
 
-__all__ = ["GRAPH_VERSION", "LEGACY_RUN_TENANT", "migrate"]
+__all__ = ["GRAPH_VERSION", "LEGACY_RUN_TENANT", "SCHEMA_VERSION", "migrate"]
 
 GRAPH_VERSION = 2
+SCHEMA_VERSION = 3
 # The graph tenant of every scope with neither user nor agent before version 2.
 LEGACY_RUN_TENANT = "\x1f"
 
@@ -41,7 +47,27 @@ InWrite = Callable[[Work], Awaitable[bool]]
 Row = dict[str, Any]
 
 
-async def migrate(read: Read, in_write: InWrite, ids: SnowflakeGenerator) -> bool:
+async def migrate(read: Read, in_write: InWrite, ids: SnowflakeGenerator, target: str = "") -> bool:
+    """Migrate the store to SCHEMA_VERSION; whether the graph had to be migrated."""
+    rows = await read(Q.SCHEMA_VERSION.query, {})
+    recorded = int(rows[0]["version"]) if rows and rows[0]["version"] is not None else 0
+    if recorded > SCHEMA_VERSION:
+        raise ConfigError(
+            f"the Neo4j store {target} has schema version {recorded}, newer than this powermem knows "
+            f"({SCHEMA_VERSION}); upgrade powermem, or restore a backup made by this version"
+        )
+    migrated = await _migrate_graph(read, in_write, ids)
+    if recorded < SCHEMA_VERSION:
+
+        async def record(tx: AsyncManagedTransaction) -> bool:
+            await tx.run(as_query(Q.SET_SCHEMA_VERSION.query), {"version": SCHEMA_VERSION})
+            return True
+
+        await in_write(record)
+    return migrated
+
+
+async def _migrate_graph(read: Read, in_write: InWrite, ids: SnowflakeGenerator) -> bool:
     """Migrate the graph if it is older than GRAPH_VERSION; whether anything had to be done."""
     if _current(await read(Q.MIGRATE_VERSION.query, {})):
         return False

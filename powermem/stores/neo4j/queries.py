@@ -114,6 +114,8 @@ DELETE_SCOPE_IDS = _load("delete_scope_ids")
 DELETE_MEMORY_EVENTS = _load("delete_memory_events")
 DELETE_SCOPE_EVENTS = _load("delete_scope_events")
 
+SCHEMA_VERSION = _load("schema_version")
+SET_SCHEMA_VERSION = _load("set_schema_version")
 MIGRATE_VERSION = _load("migrate_version")
 MIGRATE_LOCK = _load("migrate_lock")
 MIGRATE_SET_VERSION = _load("migrate_set_version")
@@ -151,6 +153,17 @@ ADJACENT = _load("adjacent")
 RELATIONS = _load("relations")
 STATS_MEMORIES = _load("stats_memories")
 STATS_ENTITIES = _load("stats_entities")
+
+DUMP_ENTITIES = _load("dump_entities")
+DUMP_MEMORIES = _load("dump_memories")
+DUMP_RELATION_CURSOR = _load("dump_relation_cursor")
+DUMP_RELATIONS = _load("dump_relations")
+DUMP_EVENTS = _load("dump_events")
+RESTORE_ENTITIES = _load("restore_entities")
+RESTORE_MEMORIES = _load("restore_memories")
+RESTORE_RELATIONS = _load("restore_relations")
+RESTORE_EVENTS = _load("restore_events")
+RESTORE_COUNTS = _load("restore_counts")
 
 
 def as_query(text: str) -> LiteralString:

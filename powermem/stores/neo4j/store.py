@@ -42,6 +42,8 @@ from powermem.stores.base import (
     Vector,
     WritePlan,
 )
+from powermem.stores.dump import Row, Section
+from powermem.stores.neo4j import backup
 from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.errors import translate_errors
 from powermem.stores.neo4j.expansion import expand_work, narrowed_run
@@ -166,7 +168,7 @@ class Neo4jStore:
             await self._vector_indexes(dims)
             await self._write(Q.AWAIT_INDEXES.query, {"seconds": 120})
         async with translate_errors(self._target, "migration"):
-            await migrate(self._read, self._in_write, self._ids)
+            await migrate(self._read, self._in_write, self._ids, self._target)
         self._dims = dims
 
     async def _server_version(self) -> str:
@@ -529,6 +531,30 @@ class Neo4jStore:
             memories = await self._read(mquery, mparams.values)
             entities = await self._read(equery, eparams.values)
         return merge_stats(memories, entities)
+
+    # -- backups ---------------------------------------------------------------------------
+
+    async def dump_rows(self, section: Section, after: int | None, limit: int) -> tuple[list[Row], int | None]:
+        async with translate_errors(self._target, "read"):
+            return await backup.dump(self._read, section, after, limit)
+
+    async def load_rows(self, section: Section, rows: Sequence[Row]) -> None:
+        params = backup.load_params(section, rows, self._dims)
+        if not params:
+            return
+        self._plans.clear()
+        self._text_plans.clear()
+
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await backup.load_work(tx, section, params)
+
+        async with translate_errors(self._target, "write"):
+            await self._in_write(work)
+
+    async def content_counts(self) -> dict[str, int]:
+        async with translate_errors(self._target, "read"):
+            row = (await self._read(Q.RESTORE_COUNTS.query, {}))[0]
+        return {key: int(row[key]) for key in ("memories", "entities", "relations", "events")}
 
 
 async def _retrying(
