@@ -8,11 +8,15 @@ out. Each question of categories 1-4 is searched twice (limit 30, the ``hybrid``
 - *unrelated*: against another conversation of the same group (0->1, 1->2, 2->0; 3->4, 4->3),
   where no memory is relevant.
 
-Report (the default): (a) the share of unrelated queries whose top score is below the relevant
-threshold (goal >= 95%); (b) the share of answerable questions with an evidence memory at or
-above it (goal >= 80%), and that share among the questions whose evidence is in the results at
-all; (c) for each of 0.3 / 0.5 / 0.7, the share of relevant results among the results scoring
-at least that, with evidence and unrelated results counted as in the fit. ``--fit`` fits the
+Report (the default), with the scores ``search`` returns: (a) the share of unrelated queries
+whose top score is below the relevant threshold (goal >= 95%); (b) the share of answerable
+questions with an evidence memory at or above it (goal >= 80%), and that share among the
+questions whose evidence is in the results at all; then for each of 0.3 / 0.5 / 0.7: how many
+unrelated tops and answerable questions reach it, the share of relevant results among the
+results scoring at least that (and within 0.1 of it), counting the evidence results and the
+top result of each unrelated search as in the fit, and the share of all own-conversation
+results that reach it (with the share of LoCoMo evidence turns among those: LoCoMo marks only
+the turns an answer needs, so many related turns count as not relevant there). ``--fit`` fits the
 logistic model on the dev conversations and prints the constants to paste into
 calibration.py. Rows are computed from what ``search`` returns (per-signal ``scores``, the
 memory text), so fit and product use the same features.
@@ -146,15 +150,17 @@ def report(rows: list[dict[str, Any]], name: str, groups: Sequence[int]) -> None
           f"  (of the {sum(b is not None for b in best)} with evidence in the top {LIMIT}: "
           f"{share([b >= relevant for b in best if b is not None]):.3f})")
     own = [x for r in answerable for x in r["results"]]
-    other = [x for r in unrelated for x in r["results"]]
+    print("  threshold | unrelated tops >= t | questions with evidence >= t | evidence share >= t (band t+-0.1)"
+          " | own-conversation results >= t (evidence among them)")
     for t in THRESHOLDS:
-        band = [x["relevant"] for r in mine for x in (r["results"] if r["kind"] == "answerable" else r["results"][:1])
-                if (r["kind"] == "unrelated" or x["relevant"]) and t - 0.1 <= x["score"] < t + 0.1]
-        print(f"  score {t}: evidence share among evidence and unrelated-top results scoring {t - 0.1:.1f}-{t + 0.1:.1f}: "
-              f"{share(band):.3f} (n={len(band)}); own-conversation results >= {t}: "
-              f"{share([x['score'] >= t for x in own]):.3f}, evidence among them "
-              f"{share([x['relevant'] for x in own if x['score'] >= t]):.3f}; "
-              f"unrelated-search results >= {t}: {share([x['score'] >= t for x in other]):.3f}")
+        pool = [(x["score"], x["relevant"]) for r in answerable for x in r["results"] if x["relevant"]]
+        pool += [(r["results"][0]["score"], False) for r in unrelated if r["results"]]
+        above = [rel for score, rel in pool if score >= t]
+        band = [rel for score, rel in pool if t - 0.1 <= score < t + 0.1]
+        print(f"  {t:9} | {share([x >= t for x in tops]):19.3f} | "
+              f"{share([b is not None and b >= t for b in best]):28.3f} | "
+              f"{share(above):.3f} ({share(band):.3f}, n={len(band)}){'':13} | "
+              f"{share([x['score'] >= t for x in own]):.3f} ({share([x['relevant'] for x in own if x['score'] >= t]):.3f})")
 
 
 async def gather_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
