@@ -24,6 +24,7 @@ keeping the results ranked above a relevant one.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -58,6 +59,7 @@ def query_names(query: str) -> list[str]:
     return list(names)
 
 
+@functools.lru_cache(maxsize=65536)  # words repeat across memories: a stem is mostly a lookup
 def stem(word: str) -> str:
     """One inflection off, then a final "e", then the first six letters: make, makes and
     making meet; so do paint, painted and painting."""
@@ -85,10 +87,10 @@ class QueryEvidence:
 
     def features(self, memory: str, vector: float) -> tuple[float, float, float]:
         """(vector, coverage, no_name) of one result."""
-        words = {w.strip("_") for w in _WORD.findall(memory[:_TEXT_SCAN].casefold())}
+        words = set(_WORD.findall(memory[:_TEXT_SCAN].casefold()))
         coverage = 0.0
         if self.stems:
-            stems = {stem(w) for w in words}
+            stems = set(map(stem, words))
             coverage = sum(1 for s in self.stems if s in stems) / len(self.stems)
         no_name = float(bool(self.names) and not any(n in words for n in self.names))
         return vector, coverage, no_name
