@@ -40,7 +40,7 @@ class SearchBody(_Body):
     run_id: str | None = None
     filters: dict[str, Any] | None = None
     limit: int = Field(30, description="1..1,000")
-    threshold: float | None = Field(None, description="Minimum score in [0, 1].")
+    threshold: float | None = Field(None, description="Minimum score in [0, 1]; 0.5 drops what is unrelated to the query.")
 
 
 class UpdateBody(_Body):

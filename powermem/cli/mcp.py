@@ -319,7 +319,7 @@ class _Tools:
         run_id: RunId = None,
         filters: Filters = None,
         limit: Annotated[int, Field(description="Most results to return (1 to 1000).", ge=1, le=1000)] = 10,
-        threshold: Annotated[float | None, Field(description="Optional minimum score in [0, 1].")] = None,
+        threshold: Annotated[float | None, Field(description="Optional minimum score in [0, 1]; 0.5 drops what is unrelated to the query.")] = None,
     ) -> Annotated[CallToolResult, SearchOut]:
         """Find the stored memories most relevant to a question, best first.
 

@@ -56,7 +56,7 @@ def _memory_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     search = commands.add_parser("search", parents=[common], help="hybrid search, best first")
     search.add_argument("query")
     search.add_argument("-n", "--limit", type=int, default=10)
-    search.add_argument("--threshold", type=float, help="minimum score in [0, 1]")
+    search.add_argument("--threshold", type=float, help="minimum score in [0, 1]; 0.5 drops what is unrelated")
     search.add_argument("--filters", metavar="JSON", help='metadata filters, e.g. \'{"category": "food"}\'')
     for name, text in (("get", "show one memory"), ("delete", "delete one memory"),
                        ("history", "a memory's ADD/UPDATE/DELETE events, oldest first")):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -18,6 +19,25 @@ Vectors = npt.NDArray[np.float32]
 # embedder that declares no ``reconcile_min_similarity`` of its own: MiniLM's calibration
 # (docs/configuration.md, "Reconciliation threshold per embedder").
 DEFAULT_RECONCILE_MIN_SIMILARITY = 0.7
+
+
+@dataclass(frozen=True)
+class ScoreModel:
+    """Logistic coefficients turning a search result's evidence into its calibrated ``score``.
+
+    Used by ``powermem.search.calibration``; fitted per embedder by
+    ``benchmarks/score_calibration.py --fit`` (docs/api.md, "What a score means").
+    """
+
+    intercept: float
+    vector: float  # the memory's cosine with the query (0 outside the vector candidates)
+    coverage: float  # the share of the query's terms that the memory contains
+    no_name: float  # the query names something and the memory mentions none of its names
+
+
+# all-MiniLM-L6-v2's, also used by an embedder that declares none of its own (fitted on the
+# LoCoMo dev conversations, 2026-12-03; benchmarks/score_calibration.py --fit).
+MINILM_SCORE_MODEL = ScoreModel(intercept=-4.947, vector=4.034, coverage=10.8, no_name=-2.79)
 
 
 @runtime_checkable
@@ -40,6 +60,12 @@ def reconcile_min_similarity(embedder: object) -> float:
     return float(value) if isinstance(value, int | float) else DEFAULT_RECONCILE_MIN_SIMILARITY
 
 
+def score_model(embedder: object) -> ScoreModel:
+    """The embedder's calibrated score model, or MiniLM's when it declares none."""
+    value = getattr(embedder, "score_model", None)
+    return value if isinstance(value, ScoreModel) else MINILM_SCORE_MODEL
+
+
 def l2_normalise(matrix: Vectors) -> Vectors:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     # An all-zero row (empty text in some embedders) stays zero instead of becoming NaN.
@@ -59,6 +85,10 @@ class CachedQueryEmbedder:
     @property
     def inner(self) -> Embedder:
         return self._inner
+
+    @property
+    def score_model(self) -> ScoreModel:
+        return score_model(self._inner)
 
     async def embed_query(self, text: str) -> Vectors:
         hit = self._cache.get(text)
@@ -96,6 +126,10 @@ class BatchingEmbedder:
     @property
     def reconcile_min_similarity(self) -> float:
         return reconcile_min_similarity(self._inner)
+
+    @property
+    def score_model(self) -> ScoreModel:
+        return score_model(self._inner)
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:

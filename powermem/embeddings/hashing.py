@@ -14,12 +14,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from powermem.embeddings.base import Vectors, l2_normalise
+from powermem.embeddings.base import ScoreModel, Vectors, l2_normalise
 
 __all__ = ["HashingEmbedder"]
 
 _WORD = re.compile(r"\w+")
 _CACHE_LIMIT = 200_000
+# Fitted on LoCoMo (benchmarks/score_calibration.py --embedding hashing --fit, 2026-12-03). A
+# hashed cosine is word overlap again: fitted with coverage its coefficient comes out negative,
+# so the score uses coverage alone, whatever ``dims`` is.
+SCORE_MODEL = ScoreModel(intercept=-4.214, vector=0.0, coverage=11.613, no_name=-2.784)
 
 
 class HashingEmbedder:
@@ -44,6 +48,10 @@ class HashingEmbedder:
         if self._dims >= 256:
             return 0.47
         return 0.49 if self._dims >= 128 else 0.5
+
+    @property
+    def score_model(self) -> ScoreModel:
+        return SCORE_MODEL
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         return self.embed_sync(texts)

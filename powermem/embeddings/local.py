@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from powermem.embeddings.base import DEFAULT_RECONCILE_MIN_SIMILARITY, Vectors, l2_normalise
+from powermem.embeddings.base import (
+    DEFAULT_RECONCILE_MIN_SIMILARITY,
+    MINILM_SCORE_MODEL,
+    ScoreModel,
+    Vectors,
+    l2_normalise,
+)
 from powermem.errors import EmbeddingError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -356,6 +362,10 @@ class LocalEmbedder:
     def reconcile_min_similarity(self) -> float:
         # Calibrated for all-MiniLM-L6-v2 (docs/configuration.md); another model_dir may need its own.
         return DEFAULT_RECONCILE_MIN_SIMILARITY
+
+    @property
+    def score_model(self) -> ScoreModel:
+        return MINILM_SCORE_MODEL  # fitted for all-MiniLM-L6-v2, like the threshold above
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         """Embed ``texts`` synchronously: float32 ``(len(texts), dims)``, unit-length rows."""

@@ -14,9 +14,10 @@ filters in the store before it can be returned.
    relations: a third ranked signal. ``context`` scores each memory by the evidence of the
    other top hits that reaches it (see ``powermem.search.graph``).
 3. Fusion. Reciprocal-rank fusion of the ranked signals, normalised so that a memory ranked
-   first by every enabled signal scores 1; the final score adds ``graph_weight * context``
-   (capped at 1): a memory ranks high on its own evidence, on that of what it is connected
-   to, or both.
+   first by every enabled signal fuses to 1; the ranking value adds ``graph_weight * context``:
+   a memory ranks high on its own evidence, on that of what it is connected to, or both.
+4. Score. The order is the fused one; the ``score`` shown, and compared with ``threshold``,
+   is the calibrated relevance of ``powermem.search.calibration``, made monotone by rank.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from powermem.config import SearchConfig
 from powermem.embeddings.base import CachedQueryEmbedder, Vectors
 from powermem.filters import FilterNode
 from powermem.records import memory_record
+from powermem.search.calibration import SCORE_WINDOW, QueryEvidence, calibrated_scores
 from powermem.search.fusion import reciprocal_rank_fusion
 from powermem.search.graph import GraphRanking, rank_memories
 from powermem.stores.base import EntityRow, GraphStore, Hit, MemoryRow, Scope
@@ -59,6 +61,7 @@ class _Signals:
     fused: dict[int, float] = field(default_factory=dict)
     graph: GraphRanking | None = None
     context: dict[int, float] = field(default_factory=dict)
+    evidence: QueryEvidence | None = None
 
 
 def query_name_keys(query: str) -> list[str]:
@@ -73,10 +76,11 @@ def query_name_keys(query: str) -> list[str]:
     return [k for k in keys if k][:64]
 
 
-def _analyse(query: str, names: bool, terms: bool) -> tuple[list[str], list[str]]:
-    """The query's name keys and full-text terms, each only if asked for. CPU work linear in the
-    query (up to 64 KiB), so the engine runs it in a worker thread, off the event loop."""
-    return (query_name_keys(query) if names else [], search_terms(query) if terms else [])
+def _analyse(query: str, names: bool, terms: bool) -> tuple[list[str], list[str], QueryEvidence]:
+    """The query's name keys and full-text terms, each only if asked for, and what the score
+    compares results with. CPU work linear in the query (up to 64 KiB), so the engine runs it
+    in a worker thread, off the event loop."""
+    return (query_name_keys(query) if names else [], search_terms(query) if terms else [], QueryEvidence(query))
 
 
 def is_hub(degree: int, tenant_memories: int, pool: int) -> bool:
@@ -149,13 +153,21 @@ class SearchEngine:
             rankings["graph"] = sorted(reach, key=lambda i: (-reach[i], -retrieved.get(i, 0.0), -i))[:pool]
             signals.fused = reciprocal_rank_fusion(rankings, weights, cfg.rrf_k)
             signals.context = signals.graph.context
-        scores = combined_scores(signals.fused, signals.context, cfg.graph_weight if cfg.graph else 0.0)
-        ordered = sorted(scores, key=lambda i: (-scores[i], -i))
+        ranking = combined_scores(signals.fused, signals.context, cfg.graph_weight if cfg.graph else 0.0)
+        ordered = sorted(ranking, key=lambda i: (-ranking[i], -i))
+        rows = await self._fetch(ordered, scope, filters, max(limit, SCORE_WINDOW))
+        per_signal = [_signal_scores(row.id, signals) for row in rows]
+        evidence = signals.evidence or QueryEvidence(query)
+        scores = calibrated_scores(self._embedder.score_model, evidence,
+                                   [(row.memory, s.get("vector", 0.0)) for row, s in zip(rows, per_signal, strict=True)])
         results = []
-        for row in await self._fetch(ordered, scores, scope, filters, limit, threshold):
+        # Scores never rise down the list: those at or above the threshold are a prefix of it.
+        for row, signal_scores, score in zip(rows[:limit], per_signal, scores, strict=False):
+            if threshold is not None and score < threshold:
+                break
             record = memory_record(row)
-            record["score"] = _reported(scores[row.id])
-            record["scores"] = _signal_scores(row.id, signals)
+            record["score"] = score
+            record["scores"] = signal_scores
             results.append(record)
         return {"results": results, "relations": _connecting_relations(signals.graph, results)}
 
@@ -170,7 +182,7 @@ class SearchEngine:
             vector_job = asyncio.ensure_future(self._store.vector_search(scope, filters, vector, pool))
         try:
             linking = cfg.graph and vector is not None
-            name_keys, terms = await asyncio.to_thread(_analyse, query, linking, cfg.fulltext)
+            name_keys, terms, signals.evidence = await asyncio.to_thread(_analyse, query, linking, cfg.fulltext)
             if linking and vector is not None:
                 await self._link_entities(cfg, name_keys, scope, vector, signals)
                 signals.hubs = await self._hubs(scope, signals.mentions, pool)
@@ -221,12 +233,9 @@ class SearchEngine:
         return rank_memories(subgraph, adjacent, sources, seeds, rounds=cfg.hops + 2)
 
     async def _fetch(
-        self, ordered: list[int], scores: Mapping[int, float], scope: Scope, filters: FilterNode | None, limit: int,
-        threshold: float | None,
+        self, ordered: list[int], scope: Scope, filters: FilterNode | None, limit: int
     ) -> list[MemoryRow]:
-        """Rows of the best candidates that pass scope, filters and threshold, best first."""
-        if threshold is not None:
-            ordered = [i for i in ordered if _reported(scores[i]) >= threshold]
+        """Rows of the best candidates that pass scope and filters, best first."""
         found: list[MemoryRow] = []
         start, chunk = 0, max(limit, 10)
         while len(found) < limit and start < len(ordered):
@@ -235,11 +244,6 @@ class SearchEngine:
             found.extend(rows[i] for i in batch if i in rows)
             start, chunk = start + len(batch), chunk * 2
         return found[:limit]
-
-
-def _reported(score: float) -> float:
-    """The ``score`` a result shows, and the one ``threshold`` compares with."""
-    return round(min(1.0, score), 6)
 
 
 def _signal_scores(memory_id: int, signals: _Signals) -> dict[str, float]:

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from powermem import AsyncMemory, Memory
 from powermem.cli.http import Mount, ServerState, create_app
 from powermem.config import MemoryConfig
+from powermem.search.calibration import RELEVANT
 from tests.support.http_server import serving
 from tests.support.openai_server import ScriptedOpenAIServer
 from tests.support.scripted_llm import ScriptedLLM
@@ -111,6 +112,16 @@ def test_search_ranks_with_scores(api: httpx.Client) -> None:
     assert filtered["results"] == []
     assert ok(api.post("/v1/memories/search", json={"query": "  ", "user_id": "alice"})) == \
         {"results": [], "relations": []}
+
+
+def test_search_threshold_drops_what_is_unrelated(api: httpx.Client) -> None:
+    tea = add(api, "I drink green tea every morning", user_id="alice")
+    unrelated = {"query": "quantum chromodynamics lecture notes", "user_id": "alice"}
+    (only,) = ok(api.post("/v1/memories/search", json=unrelated))["results"]
+    assert only["score"] < RELEVANT
+    assert ok(api.post("/v1/memories/search", json={**unrelated, "threshold": RELEVANT}))["results"] == []
+    kept = ok(api.post("/v1/memories/search", json={"query": "green tea", "user_id": "alice", "threshold": RELEVANT}))
+    assert [r["id"] for r in kept["results"]] == [tea["id"]] and kept["results"][0]["score"] >= RELEVANT
 
 
 def test_get_update_patch_history_delete(api: httpx.Client) -> None:

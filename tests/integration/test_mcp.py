@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from mcp.types import CallToolResult
 
+from powermem.search.calibration import RELEVANT
 from tests.support.mcp_client import HttpServer, McpClient, http_session, mcp_command, server_env, stdio_client_thread
 from tests.support.openai_server import ScriptedOpenAIServer
 from tests.support.scripted_llm import ScriptedLLM
@@ -153,6 +154,11 @@ def test_add_search_get_list_in_the_default_scope(served: Served) -> None:
     assert found["results"][0]["id"] == record["id"] and 0 < found["results"][0]["score"] <= 1
     filtered = served.ok("search_memories", {"query": "window seats", "filters": {"category": "food"}})
     assert filtered["results"] == []
+    unrelated = {"query": "quantum chromodynamics lecture notes"}
+    assert served.ok("search_memories", unrelated)["results"][0]["score"] < RELEVANT
+    assert served.ok("search_memories", {**unrelated, "threshold": RELEVANT})["results"] == []
+    kept = served.ok("search_memories", {"query": "window seats", "threshold": RELEVANT})["results"]
+    assert [r["id"] for r in kept] == [record["id"]]
     assert served.ok("get_memory", {"memory_id": record["id"]})["memory"] == "Prefers window seats on long flights"
     page = served.ok("list_memories", {"limit": 10})
     assert page["total"] >= 1 and record["id"] in [r["id"] for r in page["results"]]
