@@ -138,13 +138,13 @@ class SearchEngine:
     ) -> dict[str, Any]:
         cfg = config or self.config
         # As of a time: the memories created by then, the relations valid then.
-        filters = created_by(filters, as_of)
+        unbounded, filters = filters, created_by(filters, as_of)
         period = query_period(query, datetime.fromisoformat(as_of) if as_of else datetime.now(UTC))
         vector = await self._embedder.embed_query(query) if (cfg.vector or cfg.graph or period) else None
         if vector is not None and not np.any(vector):
             vector = None  # a query with nothing to embed (only punctuation) has no similarity to anything
         pool = max(cfg.candidate_pool, limit)
-        signals = await self._retrieve(cfg, query, scope, filters, vector, pool)
+        signals = await self._retrieve(cfg, query, scope, filters, vector, pool, unbounded)
         if period is not None and cfg.time_weight > 0:
             signals.period = await self._in_period(scope, filters, vector, period, pool)
         rankings = {"vector": [h.id for h in signals.vector], "fulltext": [h.id for h in signals.fulltext], "graph": [],
@@ -172,13 +172,13 @@ class SearchEngine:
 
     async def _retrieve(
         self, cfg: SearchConfig, query: str, scope: Scope, filters: FilterNode | None, vector: Vectors | None,
-        pool: int,
+        pool: int, unbounded: FilterNode | None = None,
     ) -> _Signals:
         signals = _Signals()
         # The vector search runs beside the rest: the full-text terms wait only for entity linking.
         vector_job = None
         if cfg.vector and vector is not None:
-            vector_job = asyncio.ensure_future(self._store.vector_search(scope, filters, vector, pool))
+            vector_job = asyncio.ensure_future(self._vector_search(scope, filters, unbounded, vector, pool))
         try:
             linking = cfg.graph and vector is not None
             name_keys, terms = await asyncio.to_thread(_analyse, query, linking, cfg.fulltext)
@@ -198,6 +198,21 @@ class SearchEngine:
         if vector_job is not None:
             signals.vector = await vector_job
         return signals
+
+    async def _vector_search(
+        self, scope: Scope, filters: FilterNode | None, unbounded: FilterNode | None, vector: Vectors, pool: int
+    ) -> list[Hit]:
+        """The vector top-k under ``filters``. With an as_of, ``unbounded`` is the caller's filters
+        without it: when the top-k of those were all created by then, they are the answer, and
+        the as_of never reaches the vector search (a filter allowing most of a large tenant is
+        its slowest case); else the filtered search runs."""
+        if filters is unbounded:
+            return await self._store.vector_search(scope, filters, vector, pool)
+        hits = await self._store.vector_search(scope, unbounded, vector, pool)
+        kept = {row.id for row in await self._store.get_many([h.id for h in hits], scope, filters)}
+        if len(kept) == len(hits) or len(hits) < pool:  # all created by then, or the scope has no more
+            return [h for h in hits if h.id in kept]
+        return await self._store.vector_search(scope, filters, vector, pool)
 
     async def _link_entities(
         self, cfg: SearchConfig, name_keys: list[str], scope: Scope, vector: Vectors, signals: _Signals

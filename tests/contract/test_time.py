@@ -221,3 +221,15 @@ async def test_memories_of_the_named_period_get_a_signal_of_their_own(memory: As
     assert found["results"][0]["scores"]["time"] == 1.0
     plain = await memory.search("Maya went hiking", user_id="maya")
     assert all("time" not in r["scores"] for r in plain["results"])
+
+
+async def test_as_of_search_finds_older_memories_beyond_the_newer_best_hits(memory_config: dict[str, Any]) -> None:
+    """The best vector hits are all too new for the as_of: the filtered search still finds the old one."""
+    config = {**memory_config, "search": {"preset": "vector", "candidate_pool": 1}}
+    async with AsyncMemory(config) as m:
+        await m.reset()
+        await m.add("Maya lives in Lisbon by the river", user_id="maya", infer=False, timestamp=T1)
+        for n in range(3):
+            await m.add(f"Maya lives in Lisbon by the sea {n}", user_id="maya", infer=False, timestamp=T3)
+        found = await m.search("Maya lives in Lisbon by the sea", user_id="maya", limit=1, as_of=T2)
+        assert [r["memory"] for r in found["results"]] == ["Maya lives in Lisbon by the river"]

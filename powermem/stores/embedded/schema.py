@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS memories (
 );
 CREATE INDEX IF NOT EXISTS memories_tenant ON memories (tenant, id);
 CREATE INDEX IF NOT EXISTS memories_user ON memories (user_id, id);
+-- A user's memories of a period or up to an as_of, read from the index alone.
+CREATE INDEX IF NOT EXISTS memories_user_created ON memories (user_id, created_at);
 CREATE INDEX IF NOT EXISTS memories_agent ON memories (agent_id, id);
 CREATE INDEX IF NOT EXISTS memories_run ON memories (run_id, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS memory_fts USING fts5 (memory, tokenize = 'unicode61 remove_diacritics 2');
