@@ -15,7 +15,8 @@ conversation, and we count how much of its evidence is in the top k.
 
 ``--timestamps`` ingests the conversations twice, first as above (before), then each turn with
 ``timestamp`` = its session's ``session_N_date_time`` (after; turns of a session a second
-apart, in order), and prints recall@10 per question category for both.
+apart, in order; questions asked as of the day after the conversation's last session, so that
+"last week" means the conversation's), and prints recall@10 per question category for both.
 
 Each question is embedded once before any search, so the latency columns (p50/p95 in ms)
 exclude the query embedding. Run with OPENBLAS_NUM_THREADS=1 on a busy machine.
@@ -129,15 +130,24 @@ async def warm_queries(memory: AsyncMemory, samples: list[dict[str, Any]], cache
         cache.write_text(json.dumps(stored))
 
 
-async def evaluate(memory: AsyncMemory, samples: list[dict[str, Any]], search: SearchConfig) -> list[dict[str, Any]]:
+def conversation_end(sample: dict[str, Any]) -> str | None:
+    """The day after the conversation's last dated turn: when its questions are asked."""
+    times = [when for _, _, when in turns(sample) if when is not None]
+    return (max(times) + timedelta(days=1)).isoformat() if times else None
+
+
+async def evaluate(memory: AsyncMemory, samples: list[dict[str, Any]], search: SearchConfig,
+                   asked_then: bool = False) -> list[dict[str, Any]]:
     """One row per question: its conversation index, hit/recall at each k, and latency."""
     _, _, engine = await memory._ready()
     engine.config = search
     rows = []
     for index, sample in enumerate(samples):
+        as_of = conversation_end(sample) if asked_then else None
         for question, evidence, category in questions(sample):
             started = time.perf_counter()
-            found = await memory.search(question, user_id=sample["sample_id"], limit=max(KS))
+            found = await memory.search(question, user_id=sample["sample_id"], limit=max(KS),
+                                        as_of=as_of)
             elapsed = time.perf_counter() - started
             ranked = [r["metadata"].get("dia_id") for r in found["results"]]
             row: dict[str, Any] = {"conversation": index, "category": category, "ms": elapsed * 1000}
@@ -165,7 +175,8 @@ async def compare_timestamps(memory: AsyncMemory, samples: list[dict[str, Any]],
     for label, timestamps in (("before", False), ("after", True)):
         count, seconds = await ingest(memory, samples, timestamps)
         print(f"{label}: ingested {count} turns in {seconds:.1f}s (timestamps={timestamps})", flush=True)
-        runs[label] = {p: await evaluate(memory, samples, SearchConfig(preset=p, **overrides)) for p in presets}
+        runs[label] = {p: await evaluate(memory, samples, SearchConfig(preset=p, **overrides), timestamps)
+                       for p in presets}
     groups: list[tuple[str, Any]] = [(f"category {c}", lambda r, c=c: r["category"] == c) for c in (1, 2, 3, 4)]
     groups.append(("all", lambda r: True))
     if split:

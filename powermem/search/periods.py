@@ -36,8 +36,8 @@ _SEASON = "|".join(_SEASONS)
 _YEAR = r"(?:19|20)\d\d"
 _RULES = [
     ("iso_day", re.compile(rf"\b({_YEAR})-(\d\d)-(\d\d)\b")),
-    ("day_month_year", re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\.?,?\s+({_YEAR})\b")),
-    ("month_day_year", re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+({_YEAR})\b")),
+    ("day_month_year", re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\.?(?:,\s*|\s+)({_YEAR})\b")),
+    ("month_day_year", re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*|\s+)({_YEAR})\b")),
     ("month_year", re.compile(rf"\b({_MONTH})\.?,?\s+(?:of\s+)?({_YEAR})\b")),
     ("season_year", re.compile(rf"\b({_SEASON})\s+(?:of\s+)?({_YEAR})\b")),
     ("relative_season", re.compile(rf"\b(last|this|past)\s+({_SEASON})\b")),

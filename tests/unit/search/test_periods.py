@@ -17,6 +17,8 @@ REF = datetime(2023, 7, 15, 12, 0, tzinfo=UTC)
         ("what did Maya do in May 2023", date(2023, 5, 1), date(2023, 6, 1)),
         ("on 8 May 2023", date(2023, 5, 8), date(2023, 5, 9)),
         ("on May 8th, 2023", date(2023, 5, 8), date(2023, 5, 9)),
+        ("shared on December 1,2023", date(2023, 12, 1), date(2023, 12, 2)),
+        ("said on 16 November, 2023", date(2023, 11, 16), date(2023, 11, 17)),
         ("the 2023-05-08 meeting", date(2023, 5, 8), date(2023, 5, 9)),
         ("summer 2021", date(2021, 6, 1), date(2021, 9, 1)),
         ("last summer", date(2022, 6, 1), date(2022, 9, 1)),  # this summer is not over on 15 July
