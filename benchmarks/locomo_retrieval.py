@@ -10,6 +10,13 @@ conversation, and we count how much of its evidence is in the top k.
     .venv/bin/python benchmarks/locomo_retrieval.py --reuse /tmp/locomo/locomo.db --split 3
                                                      # ...then search only, conversations 0-2 and 3-4
     .venv/bin/python benchmarks/locomo_retrieval.py --reuse ... --presets hybrid --set adjacent_window=2
+    .venv/bin/python benchmarks/locomo_retrieval.py --timestamps --presets hybrid --split 3
+                                                     # before/after: turns ingested at their session's date
+
+``--timestamps`` ingests the conversations twice, first as above (before), then each turn with
+``timestamp`` = its session's ``session_N_date_time`` (after; turns of a session a second
+apart, in order; questions asked as of the day after the conversation's last session, so that
+"last week" means the conversation's), and prints recall@10 per question category for both.
 
 Each question is embedded once before any search, so the latency columns (p50/p95 in ms)
 exclude the query embedding. Run with OPENBLAS_NUM_THREADS=1 on a busy machine.
@@ -24,6 +31,7 @@ import os
 import statistics
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +61,24 @@ def config(kind: str, path: Path, embedding: str) -> dict[str, Any]:
     return {"store": store_config(kind, path), "embedding": {"provider": embedding}, "llm": {"provider": "none"}}
 
 
-def turns(sample: dict[str, Any]) -> list[tuple[str, str]]:
+def turns(sample: dict[str, Any]) -> list[tuple[str, str, datetime | None]]:
+    """(dia_id, text, when it was said) per turn; the time is None when the session has no date."""
     conversation = sample["conversation"]
     sessions = sorted((k for k in conversation if k.startswith("session_") and k[8:].isdigit()), key=lambda k: int(k[8:]))
-    return [(t["dia_id"], f"{t['speaker']}: {t['text']}") for s in sessions for t in conversation[s]]
+    made = []
+    for session in sessions:
+        date = session_date(conversation.get(f"{session}_date_time"))
+        for n, t in enumerate(conversation[session]):
+            made.append((t["dia_id"], f"{t['speaker']}: {t['text']}", date + timedelta(seconds=n) if date else None))
+    return made
+
+
+def session_date(text: object) -> datetime | None:
+    """LoCoMo's "1:56 pm on 8 May, 2023" (taken as UTC)."""
+    try:
+        return datetime.strptime(str(text).strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def evidence_of(qa: dict[str, Any]) -> set[str]:
@@ -66,16 +88,16 @@ def evidence_of(qa: dict[str, Any]) -> set[str]:
     return ids
 
 
-def questions(sample: dict[str, Any]) -> list[tuple[str, set[str]]]:
+def questions(sample: dict[str, Any]) -> list[tuple[str, set[str], int]]:
     asked = []
     for qa in sample["qa"]:
         evidence = evidence_of(qa)
         if qa.get("category") in (1, 2, 3, 4) and evidence:
-            asked.append((str(qa["question"]), evidence))
+            asked.append((str(qa["question"]), evidence, int(qa["category"])))
     return asked
 
 
-async def ingest(memory: AsyncMemory, samples: list[dict[str, Any]]) -> tuple[int, float]:
+async def ingest(memory: AsyncMemory, samples: list[dict[str, Any]], timestamps: bool = False) -> tuple[int, float]:
     await memory.reset()
     started, count = time.perf_counter(), 0
     for sample in samples:
@@ -84,8 +106,8 @@ async def ingest(memory: AsyncMemory, samples: list[dict[str, Any]]) -> tuple[in
         for start in range(0, len(pending), CHUNK):
             await asyncio.gather(*(
                 memory.add({"role": "user", "content": text}, user_id=sample["sample_id"],
-                           metadata={"dia_id": dia_id}, infer=False)
-                for dia_id, text in pending[start : start + CHUNK]
+                           metadata={"dia_id": dia_id}, infer=False, timestamp=when if timestamps else None)
+                for dia_id, text, when in pending[start : start + CHUNK]
             ))
         count += len(pending)
     return count, time.perf_counter() - started
@@ -99,7 +121,7 @@ async def warm_queries(memory: AsyncMemory, samples: list[dict[str, Any]], cache
     import numpy as np
 
     for sample in samples:
-        for question, _ in questions(sample):
+        for question, _, _ in questions(sample):
             if question in stored:
                 embedder._cache[question] = np.asarray(stored[question], dtype=np.float32)
             else:
@@ -108,18 +130,27 @@ async def warm_queries(memory: AsyncMemory, samples: list[dict[str, Any]], cache
         cache.write_text(json.dumps(stored))
 
 
-async def evaluate(memory: AsyncMemory, samples: list[dict[str, Any]], search: SearchConfig) -> list[dict[str, Any]]:
+def conversation_end(sample: dict[str, Any]) -> str | None:
+    """The day after the conversation's last dated turn: when its questions are asked."""
+    times = [when for _, _, when in turns(sample) if when is not None]
+    return (max(times) + timedelta(days=1)).isoformat() if times else None
+
+
+async def evaluate(memory: AsyncMemory, samples: list[dict[str, Any]], search: SearchConfig,
+                   asked_then: bool = False) -> list[dict[str, Any]]:
     """One row per question: its conversation index, hit/recall at each k, and latency."""
     _, _, engine = await memory._ready()
     engine.config = search
     rows = []
     for index, sample in enumerate(samples):
-        for question, evidence in questions(sample):
+        as_of = conversation_end(sample) if asked_then else None
+        for question, evidence, category in questions(sample):
             started = time.perf_counter()
-            found = await memory.search(question, user_id=sample["sample_id"], limit=max(KS))
+            found = await memory.search(question, user_id=sample["sample_id"], limit=max(KS),
+                                        as_of=as_of)
             elapsed = time.perf_counter() - started
             ranked = [r["metadata"].get("dia_id") for r in found["results"]]
-            row: dict[str, Any] = {"conversation": index, "ms": elapsed * 1000}
+            row: dict[str, Any] = {"conversation": index, "category": category, "ms": elapsed * 1000}
             for k in KS:
                 top = set(ranked[:k])
                 row[f"hit@{k}"] = float(bool(top & evidence))
@@ -135,6 +166,31 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:
     summary["p50_ms"] = statistics.median(latencies)
     summary["p95_ms"] = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
     return summary
+
+
+async def compare_timestamps(memory: AsyncMemory, samples: list[dict[str, Any]], presets: list[str],
+                             overrides: dict[str, Any], split: int | None) -> None:
+    """recall@10 per category (and per held-out split), turns ingested without, then with, their dates."""
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for label, timestamps in (("before", False), ("after", True)):
+        count, seconds = await ingest(memory, samples, timestamps)
+        print(f"{label}: ingested {count} turns in {seconds:.1f}s (timestamps={timestamps})", flush=True)
+        runs[label] = {p: await evaluate(memory, samples, SearchConfig(preset=p, **overrides), timestamps)
+                       for p in presets}
+    groups: list[tuple[str, Any]] = [(f"category {c}", lambda r, c=c: r["category"] == c) for c in (1, 2, 3, 4)]
+    groups.append(("all", lambda r: True))
+    if split:
+        groups += [(f"conv 0-{split - 1}", lambda r: r["conversation"] < split),
+                   (f"conv {split}-{len(samples) - 1}", lambda r: r["conversation"] >= split)]
+    print("\nrecall@10      " + " | ".join(f"{p + ' before':>22} | {p + ' after':>22}" for p in presets))
+    for name, keep in groups:
+        cells = []
+        for preset in presets:
+            for label in ("before", "after"):
+                rows = [r for r in runs[label][preset] if keep(r)]
+                cells.append(f"{statistics.fmean(r['recall@10'] for r in rows):>22.3f}" if rows else f"{'-':>22}")
+        count = len([r for r in runs["before"][presets[0]] if keep(r)])
+        print(f"{name:<11} n={count:<4}" + " | ".join(cells), flush=True)
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -160,10 +216,16 @@ async def main() -> None:
                         help="override a SearchConfig field for every preset, e.g. --set adjacent_window=2")
     parser.add_argument("--query-cache", type=Path, help="JSON file of question embeddings, read and extended")
     parser.add_argument("--per-question", type=Path, help="write per-question rows (JSON) for analysis")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="before/after: ingest without, then with, each turn's session date; recall@10 per category")
     args = parser.parse_args()
     samples = json.loads(args.data.read_text())[: args.conversations]
     path = args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="locomo-")) / "locomo.db"
     async with AsyncMemory(config(args.store, path, args.embedding)) as memory:
+        if args.timestamps:
+            await warm_queries(memory, samples, args.query_cache)
+            await compare_timestamps(memory, samples, args.presets.split(","), parse_overrides(args.set), args.split)
+            return
         if args.reuse is None and not args.skip_ingest:
             count, seconds = await ingest(memory, samples)
             print(f"store={args.store} embedding={args.embedding} memories={count} ingest={seconds:.1f}s "

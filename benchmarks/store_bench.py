@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/store_bench.py --store embedded --sizes 10000,100000
     .venv/bin/python benchmarks/store_bench.py --store neo4j --settle 120   # NEO4J_* env vars
+    .venv/bin/python benchmarks/store_bench.py --sizes 100000 --as-of       # hybrid with as_of too
 
 Adds use ``add(list_of_messages, infer=False)`` in batches with the hashing embedder. Search
 latency excludes the query embedding: every query is run once to warm the query cache, then
@@ -65,14 +66,15 @@ async def fill(memory: AsyncMemory, total: int, tenants: int, batch: int, rng: r
     return time.perf_counter() - started
 
 
-async def latency(memory: AsyncMemory, tenants: int, queries: int, rng: random.Random) -> tuple[float, float]:
+async def latency(memory: AsyncMemory, tenants: int, queries: int, rng: random.Random,
+                  as_of: str | None = None) -> tuple[float, float]:
     asks = [(sentence(rng), f"t{rng.randrange(tenants)}") for _ in range(queries)]
     for text, user in asks:  # warm the query-embedding cache: what follows excludes embedding
-        await memory.search(text, user_id=user, limit=10)
+        await memory.search(text, user_id=user, limit=10, as_of=as_of)
     times = []
     for text, user in asks:
         started = time.perf_counter()
-        await memory.search(text, user_id=user, limit=10)
+        await memory.search(text, user_id=user, limit=10, as_of=as_of)
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
@@ -88,6 +90,8 @@ async def main() -> None:
     parser.add_argument("--settle", type=float, default=0.0,
                         help="seconds to wait after each fill before timing searches (Neo4j merges its "
                              "vector index segments in the background after a bulk load; docs/neo4j.md)")
+    parser.add_argument("--as-of", action="store_true",
+                        help="also time hybrid search with as_of (a time after every memory: none is left out)")
     args = parser.parse_args()
     rng = random.Random(7)
     folder = Path(tempfile.mkdtemp(prefix="store-bench-"))
@@ -106,6 +110,10 @@ async def main() -> None:
                 p50, p95 = await latency(memory, args.tenants, args.queries, rng)
             print(f"  {size} memories, preset {preset}: search p50 {p50:.1f} ms, p95 {p95:.1f} ms "
                   "(query embedding excluded)", flush=True)
+        if args.as_of:
+            async with AsyncMemory(config(args.store, folder, "hybrid")) as memory:
+                p50, p95 = await latency(memory, args.tenants, args.queries, rng, as_of="2100-01-01")
+            print(f"  {size} memories, preset hybrid with as_of: search p50 {p50:.1f} ms, p95 {p95:.1f} ms", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ CREATE (m:Memory {
   id: row.id, memory: row.memory, hash: row.hash,
   user_id: row.user_id, agent_id: row.agent_id, run_id: row.run_id, tenant: row.tenant,
   scope_tokens: row.scope_tokens, metadata: row.metadata,
-  created_at: row.created_at, updated_at: row.created_at
+  created_at: row.created_at, updated_at: row.updated_at
 })
 SET m += row.md
 CREATE (:MemoryEvent {

@@ -31,6 +31,7 @@ from powermem.search.engine import SearchEngine
 from powermem.stores import create_store
 from powermem.stores.base import GraphStore, Scope
 from powermem.stores.instrumented import instrument
+from powermem.when import created_by, point_in_time
 
 logger = logging.getLogger("powermem")
 
@@ -117,16 +118,22 @@ class AsyncMemory:
     async def add(
         self, messages: Any, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
         metadata: dict[str, Any] | None = None, filters: dict[str, Any] | None = None, infer: bool = True,
+        timestamp: Any = None,
     ) -> dict[str, Any]:
-        """Store messages as memories (``infer=False``) or let the LLM pipeline distil them."""
+        """Store messages as memories (``infer=False``) or let the LLM pipeline distil them.
+
+        ``timestamp`` (datetime, ISO-8601 text or epoch seconds; default now) is when the
+        messages were said; a message's own ``timestamp`` key wins over it.
+        """
         scope = self._scope("add", user_id, agent_id, run_id, required=True)
         if not isinstance(infer, bool):
             raise InvalidInputError(f"infer must be a bool, not {type(infer).__name__}")
         meta = metadata_of(metadata)
         node = parse_filters(filters)
+        event_time = point_in_time(timestamp, "timestamp")
         _, pipeline, _ = await self._ready()
         with tracing.span("powermem.add", {"powermem.infer": infer}) as span, receipts.opened() as receipt:
-            result = await pipeline.add(messages, scope, meta, node, infer)
+            result = await pipeline.add(messages, scope, meta, node, infer, event_time)
             span.set_attribute("powermem.results", len(result["results"]))
         result["usage"] = receipt.as_dict()
         return result
@@ -134,18 +141,24 @@ class AsyncMemory:
     async def search(
         self, query: str, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
         filters: dict[str, Any] | None = None, limit: int = 30, threshold: float | None = None,
+        as_of: Any = None,
     ) -> dict[str, Any]:
-        """Hybrid search; results best first with ``score`` in [0, 1] and per-signal ``scores``."""
+        """Hybrid search; results best first with ``score`` in [0, 1] and per-signal ``scores``.
+
+        ``as_of`` (datetime, ISO-8601 text or epoch seconds) answers as the world was then:
+        memories created by then, relations valid then.
+        """
         text = query_of(query)
         scope = self._scope("search", user_id, agent_id, run_id)
         node = parse_filters(filters)
         limit = page_size(limit, "limit", MAX_SEARCH_LIMIT, "search")
         cutoff = threshold_of(threshold)
+        when = point_in_time(as_of, "as_of")
         if not text.strip():
             return {"results": [], "relations": []}
         _, _, engine = await self._ready()
         with tracing.span("powermem.search", {"powermem.limit": limit}) as span:
-            found = await engine.search(text, scope, node, limit, cutoff)
+            found = await engine.search(text, scope, node, limit, cutoff, as_of=when)
             span.set_attribute("powermem.results", len(found["results"]))
         return found
 
@@ -192,8 +205,14 @@ class AsyncMemory:
         self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
         limit: int = 100, offset: int = 0, filters: dict[str, Any] | None = None,
         sort_by: str = "created_at", order: Literal["asc", "desc"] | str = "desc",
+        as_of: Any = None, include_invalidated: bool = False,
     ) -> dict[str, Any]:
+        """A page of memories and the graph's relations; ``as_of``: as the world was then (see
+        ``search``); ``include_invalidated``: superseded relations too, each with its times."""
         scope = self._scope("get_all", user_id, agent_id, run_id)
+        when = point_in_time(as_of, "as_of")
+        if not isinstance(include_invalidated, bool):
+            raise InvalidInputError(f"include_invalidated must be a bool, not {type(include_invalidated).__name__}")
         limit = page_size(limit, "limit", MAX_GET_ALL_LIMIT, "get_all")
         offset = offset_of(offset)
         node = parse_filters(filters)
@@ -202,10 +221,12 @@ class AsyncMemory:
         if order not in ("asc", "desc"):
             raise InvalidInputError(f"order must be 'asc' or 'desc', got {order!r}")
         store, _, _ = await self._ready()
-        rows, total = await store.list_memories(scope, node, limit, offset, sort_by, order == "desc")  # type: ignore[arg-type]
-        relations = await store.relations(scope, False, 100) if not scope.empty else []
+        rows, total = await store.list_memories(scope, created_by(node, when), limit, offset, sort_by,  # type: ignore[arg-type]
+                                                order == "desc")
+        relations = await store.relations(scope, include_invalidated, 100, when) if not scope.empty else []
+        timed = include_invalidated or when is not None
         return {"results": [memory_record(r) for r in rows],
-                "relations": [relation_record(r) for r in relations], "total": total}
+                "relations": [relation_record(r, timed) for r in relations], "total": total}
 
     async def history(self, memory_id: int | str, user_id: str | None = None,
                       agent_id: str | None = None) -> list[dict[str, Any]]:
@@ -266,13 +287,13 @@ class Memory:
 
     def add(self, messages: Any, user_id: str | None = None, agent_id: str | None = None,
             run_id: str | None = None, metadata: dict[str, Any] | None = None,
-            filters: dict[str, Any] | None = None, infer: bool = True) -> dict[str, Any]:
-        return self._loop.run(self._async.add(messages, user_id, agent_id, run_id, metadata, filters, infer))
+            filters: dict[str, Any] | None = None, infer: bool = True, timestamp: Any = None) -> dict[str, Any]:
+        return self._loop.run(self._async.add(messages, user_id, agent_id, run_id, metadata, filters, infer, timestamp))
 
     def search(self, query: str, user_id: str | None = None, agent_id: str | None = None,
                run_id: str | None = None, filters: dict[str, Any] | None = None, limit: int = 30,
-               threshold: float | None = None) -> dict[str, Any]:
-        return self._loop.run(self._async.search(query, user_id, agent_id, run_id, filters, limit, threshold))
+               threshold: float | None = None, as_of: Any = None) -> dict[str, Any]:
+        return self._loop.run(self._async.search(query, user_id, agent_id, run_id, filters, limit, threshold, as_of))
 
     def get(self, memory_id: int | str, user_id: str | None = None,
             agent_id: str | None = None) -> dict[str, Any] | None:
@@ -291,8 +312,10 @@ class Memory:
 
     def get_all(self, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None,
                 limit: int = 100, offset: int = 0, filters: dict[str, Any] | None = None,
-                sort_by: str = "created_at", order: str = "desc") -> dict[str, Any]:
-        return self._loop.run(self._async.get_all(user_id, agent_id, run_id, limit, offset, filters, sort_by, order))
+                sort_by: str = "created_at", order: str = "desc", as_of: Any = None,
+                include_invalidated: bool = False) -> dict[str, Any]:
+        return self._loop.run(self._async.get_all(user_id, agent_id, run_id, limit, offset, filters, sort_by, order,
+                                                  as_of, include_invalidated))
 
     def history(self, memory_id: int | str, user_id: str | None = None,
                 agent_id: str | None = None) -> list[dict[str, Any]]:

@@ -180,6 +180,7 @@ class SearchConfig(_Section):
     vector_weight: float = Field(1.0, ge=0)
     fulltext_weight: float = Field(1.0, ge=0)
     graph_weight: float = Field(1.0, ge=0, description="Weight of graph context added to the fused score.")
+    time_weight: float = Field(1.0, ge=0, description="Weight of the period signal when a query names a date or period.")
     rrf_k: int = Field(
         10, ge=1, description="Reciprocal-rank fusion constant: rank r of a signal adds weight / (rrf_k + r)."
     )

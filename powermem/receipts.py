@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Receipt", "current", "opened", "record_llm", "timed"]
+__all__ = ["Receipt", "current", "opened", "record_candidates", "record_llm", "timed"]
 
 Kind = Literal["llm", "embed", "store"]
 
@@ -29,6 +29,8 @@ class Receipt:
     llm_ms: float = 0.0
     embed_ms: float = 0.0
     store_ms: float = 0.0
+    # Existing relations shown to the LLM as ones the new facts may contradict (bounded per add).
+    invalidation_candidates: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The ``usage`` of an add result: counts as ints, times in milliseconds to 0.001."""
@@ -39,6 +41,7 @@ class Receipt:
             "llm_ms": round(self.llm_ms, 3),
             "embed_ms": round(self.embed_ms, 3),
             "store_ms": round(self.store_ms, 3),
+            "invalidation_candidates": self.invalidation_candidates,
         }
 
 
@@ -81,3 +84,9 @@ def record_llm(calls: int, prompt_tokens: int, completion_tokens: int) -> None:
         receipt.llm_calls += calls
         receipt.prompt_tokens += prompt_tokens
         receipt.completion_tokens += completion_tokens
+
+
+def record_candidates(count: int) -> None:
+    receipt = _current.get()
+    if receipt is not None:
+        receipt.invalidation_candidates += count

@@ -21,8 +21,12 @@ def memory_record(row: MemoryRow) -> dict[str, Any]:
     }
 
 
-def relation_record(row: RelationRow) -> dict[str, Any]:
-    return {"source": row.source, "relationship": row.relationship, "destination": row.destination}
+def relation_record(row: RelationRow, times: bool = False) -> dict[str, Any]:
+    record: dict[str, Any] = {"source": row.source, "relationship": row.relationship, "destination": row.destination}
+    if times:  # world time (valid_at, invalid_at) and system time (created_at, expired_at)
+        record.update(valid_at=row.valid_at, invalid_at=row.invalid_at, created_at=row.created_at,
+                      expired_at=row.expired_at)
+    return record
 
 
 def history_record(row: HistoryRow) -> dict[str, Any]:

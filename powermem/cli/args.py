@@ -69,3 +69,14 @@ def scope_args(args: argparse.Namespace) -> dict[str, str | None]:
     return {"user_id": args.user, "agent_id": args.agent, "run_id": args.run}
 
 
+
+
+def time_arg(text: str | None) -> str | float | None:
+    """A time option: a number is epoch seconds; anything else goes to the library as ISO-8601
+    text (which names the accepted forms when it is neither)."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text

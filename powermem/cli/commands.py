@@ -11,7 +11,7 @@ from powermem import _admin
 from powermem._memory import AsyncMemory
 from powermem._validate import scope_of
 from powermem.cli import output as cli_output
-from powermem.cli.args import NotFound, UsageError, json_arg, scope_args
+from powermem.cli.args import NotFound, UsageError, json_arg, scope_args, time_arg
 from powermem.stores.base import Scope
 
 
@@ -29,7 +29,8 @@ async def cmd_add(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) ->
     if not text.strip():
         raise UsageError("nothing to add: the text is blank")
     added = await memory.add({"role": args.role, "content": text}, user_id=args.user, agent_id=args.agent, run_id=args.run,
-                             metadata=json_arg(args.metadata, "--metadata"), infer=args.infer)
+                             metadata=json_arg(args.metadata, "--metadata"), infer=args.infer,
+                             timestamp=time_arg(args.timestamp))
     if args.json:
         cli_output.print_json(added, out)
         return
@@ -40,7 +41,7 @@ async def cmd_add(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) ->
 
 async def cmd_search(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) -> None:
     found = await memory.search(args.query, user_id=args.user, agent_id=args.agent, run_id=args.run, filters=json_arg(args.filters, "--filters"),
-                                limit=args.limit, threshold=args.threshold)
+                                limit=args.limit, threshold=args.threshold, as_of=time_arg(args.as_of))
     if args.json:
         cli_output.print_json(found, out)
         return
@@ -60,11 +61,14 @@ async def cmd_get(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) ->
 
 async def cmd_list(args: argparse.Namespace, memory: AsyncMemory, out: TextIO) -> None:
     page = await memory.get_all(user_id=args.user, agent_id=args.agent, run_id=args.run, limit=args.limit, offset=args.offset,
-                                filters=json_arg(args.filters, "--filters"), sort_by=args.sort, order=args.order)
+                                filters=json_arg(args.filters, "--filters"), sort_by=args.sort, order=args.order,
+                                as_of=time_arg(args.as_of), include_invalidated=args.include_invalidated)
     if args.json:
         cli_output.print_json(page, out)
         return
     cli_output.render_records(page["results"], out)
+    if args.include_invalidated:
+        cli_output.render_timed_relations(page["relations"], out)
     shown = len(page["results"])
     out.write(f"\n{shown} of {page['total']} memories" + (f" (from {args.offset + 1})" if args.offset else "") + "\n")
 

@@ -199,23 +199,26 @@ def _routes(state: ServerState) -> APIRouter:
     async def add(body: AddBody, who: Who) -> JSONResponse:
         who.check(body.user_id)
         result = await mem.add(body.messages, body.user_id, body.agent_id, body.run_id, body.metadata,
-                               body.filters, body.infer)
+                               body.filters, body.infer, body.timestamp)
         return _json(result)
 
     @router.post("/memories/search", response_model=SearchOut, summary="Hybrid search, best first")
     async def search(body: SearchBody, who: Who) -> JSONResponse:
         who.check(body.user_id)
         return _json(await mem.search(body.query, body.user_id, body.agent_id, body.run_id, body.filters,
-                                      body.limit, body.threshold))
+                                      body.limit, body.threshold, body.as_of))
 
     @router.get("/memories", response_model=ListOut, summary="List a scope's memories (get_all)")
     async def list_memories(
         who: Who, user_id: User = None, agent_id: Agent = None, run_id: Run = None, limit: int = 100,
         offset: int = 0, filters: Annotated[str | None, Query(description="JSON filter object")] = None,
         sort_by: str = "created_at", order: str = "desc",
+        as_of: Annotated[str | None, Query(description="ISO-8601: as things were then")] = None,
+        include_invalidated: Annotated[bool, Query(description="superseded relations too, with their times")] = False,
     ) -> JSONResponse:
         who.check(user_id)
-        return _json(await mem.get_all(user_id, agent_id, run_id, limit, offset, _filters(filters), sort_by, order))
+        return _json(await mem.get_all(user_id, agent_id, run_id, limit, offset, _filters(filters), sort_by, order,
+                                       as_of, include_invalidated))
 
     @router.delete("/memories", response_model=DeletedAllOut, summary="Delete every memory of a scope")
     async def delete_all(who: Who, user_id: User = None, agent_id: Agent = None, run_id: Run = None) -> JSONResponse:

@@ -31,6 +31,9 @@ class AddBody(_Body):
     metadata: dict[str, Any] | None = Field(None, description="Stored with each memory, returned exactly.")
     filters: dict[str, Any] | None = Field(None, description="Which existing memories the LLM may update.")
     infer: bool = Field(True, description="Let the LLM distil facts; false stores each message as given.")
+    timestamp: str | float | None = Field(
+        None, description="When the messages were said: ISO-8601 or epoch seconds; default now. "
+                          "A message's own timestamp key wins.")
 
 
 class SearchBody(_Body):
@@ -41,6 +44,9 @@ class SearchBody(_Body):
     filters: dict[str, Any] | None = None
     limit: int = Field(30, description="1..1,000")
     threshold: float | None = Field(None, description="Minimum score in [0, 1]; 0.5 drops what is unrelated to the query.")
+    as_of: str | float | None = Field(
+        None, description="ISO-8601 or epoch seconds: as things were then (memories created by then, "
+                          "relations valid then).")
 
 
 class UpdateBody(_Body):
@@ -72,6 +78,10 @@ class RelationOut(BaseModel):
     source: str
     relationship: str
     destination: str
+    valid_at: str | None = Field(None, description="Listing with as_of or include_invalidated: true from (world time).")
+    invalid_at: str | None = Field(None, description="... no longer true from (world time); null: still true.")
+    created_at: str | None = Field(None, description="... written at (system time).")
+    expired_at: str | None = Field(None, description="... invalidated at (system time).")
 
 
 class AddOut(BaseModel):

@@ -110,6 +110,9 @@ Filters = Annotated[dict[str, Any] | None, Field(
                 "contains icontains exists.")]
 Metadata = Annotated[dict[str, Any] | None, Field(
     description='Optional JSON object stored with the memory, e.g. {"category": "travel"}; usable in filters.')]
+AsOf = Annotated[str | None, Field(
+    description="Optional ISO-8601 date or time, e.g. \"2023-05-31\": answer as things were then (memories "
+                "stored by then, relations true then). Omit for now.")]
 
 
 # -- result shapes (the tools' output schemas) --------------------------------------------------
@@ -294,6 +297,9 @@ class _Tools:
         infer: Annotated[bool, Field(description="true (default): let the configured LLM distil facts and "
                                                  "reconcile them with what is stored (updating or retiring "
                                                  "contradicted memories); false: store the text as given.")] = True,
+        timestamp: Annotated[str | None, Field(
+            description="Optional ISO-8601 time it was said or happened, when not now (e.g. importing an old "
+                        "conversation); relative dates in it are read against that time.")] = None,
     ) -> Annotated[CallToolResult, AddOut]:
         """Remember something about the user for later conversations.
 
@@ -306,7 +312,8 @@ class _Tools:
             scope = self._scope(ctx, user_id, agent_id, run_id)
             memory = await self._memory()
             added = await memory.add({"role": "user", "content": content}, user_id=scope.user_id,
-                                     agent_id=scope.agent_id, run_id=scope.run_id, metadata=metadata, infer=infer)
+                                     agent_id=scope.agent_id, run_id=scope.run_id, metadata=metadata, infer=infer,
+                                     timestamp=timestamp)
         return _result(added)
 
     async def search_memories(
@@ -320,6 +327,7 @@ class _Tools:
         filters: Filters = None,
         limit: Annotated[int, Field(description="Most results to return (1 to 1000).", ge=1, le=1000)] = 10,
         threshold: Annotated[float | None, Field(description="Optional minimum score in [0, 1]; 0.5 drops what is unrelated to the query.")] = None,
+        as_of: AsOf = None,
     ) -> Annotated[CallToolResult, SearchOut]:
         """Find the stored memories most relevant to a question, best first.
 
@@ -331,7 +339,7 @@ class _Tools:
             scope = self._scope(ctx, user_id, agent_id, run_id)
             memory = await self._memory()
             found = await memory.search(query, user_id=scope.user_id, agent_id=scope.agent_id, run_id=scope.run_id,
-                                        filters=filters, limit=limit, threshold=threshold)
+                                        filters=filters, limit=limit, threshold=threshold, as_of=as_of)
         return _result(found)
 
     async def get_memory(self, memory_id: MemoryId, ctx: Context, user_id: UserId = None,
@@ -403,6 +411,7 @@ class _Tools:
         sort_by: Annotated[Literal["created_at", "updated_at", "id", "memory"], Field(
             description="Order by this field.")] = "created_at",
         order: Annotated[Literal["asc", "desc"], Field(description="desc: newest first.")] = "desc",
+        as_of: AsOf = None,
     ) -> Annotated[CallToolResult, ListOut]:
         """List stored memories page by page (not ranked; use search_memories to find something).
         total is how many the scope holds; relations are its graph facts (up to 100)."""
@@ -411,7 +420,7 @@ class _Tools:
             scope = self._scope(ctx, user_id, agent_id, run_id)
             page = await (await self._memory()).get_all(user_id=scope.user_id, agent_id=scope.agent_id,
                                                         run_id=scope.run_id, limit=limit, offset=offset,
-                                                        filters=filters, sort_by=sort_by, order=order)
+                                                        filters=filters, sort_by=sort_by, order=order, as_of=as_of)
         return _result(page)
 
     async def memory_history(self, memory_id: MemoryId, ctx: Context, user_id: UserId = None,

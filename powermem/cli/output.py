@@ -80,6 +80,16 @@ def render_relations(relations: Sequence[dict[str, Any]], out: TextIO, title: st
         out.write(f"  {rel['source']} -[{rel['relationship']}]-> {rel['destination']}{score}\n")
 
 
+def render_timed_relations(relations: Sequence[dict[str, Any]], out: TextIO) -> None:
+    """Relations with the world time each was true (``until now`` while it still is)."""
+    if not relations:
+        return
+    out.write("\nrelations (valid from .. until):\n")
+    for rel in relations:
+        until = rel.get("invalid_at") or "now"
+        out.write(f"  {rel['source']} -[{rel['relationship']}]-> {rel['destination']}  {rel.get('valid_at')} .. {until}\n")
+
+
 def render_record(record: dict[str, Any], out: TextIO) -> None:
     """One memory as ``key: value`` lines, metadata expanded."""
     keys = ["id", "memory", "user_id", "agent_id", "run_id", "created_at", "updated_at", "hash"]

@@ -53,11 +53,13 @@ def _memory_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("--metadata", metavar="JSON", help='e.g. \'{"source": "cli"}\'')
     add.add_argument("--infer", action=argparse.BooleanOptionalAction, default=True,
                      help="let the LLM distil facts (default; without an LLM it stores the text as given)")
+    add.add_argument("--timestamp", metavar="TIME", help="when it was said: ISO-8601 or epoch seconds (default: now)")
     search = commands.add_parser("search", parents=[common], help="hybrid search, best first")
     search.add_argument("query")
     search.add_argument("-n", "--limit", type=int, default=10)
     search.add_argument("--threshold", type=float, help="minimum score in [0, 1]; 0.5 drops what is unrelated")
     search.add_argument("--filters", metavar="JSON", help='metadata filters, e.g. \'{"category": "food"}\'')
+    search.add_argument("--as-of", metavar="TIME", help="as things were then: ISO-8601 or epoch seconds")
     for name, text in (("get", "show one memory"), ("delete", "delete one memory"),
                        ("history", "a memory's ADD/UPDATE/DELETE events, oldest first")):
         sub = commands.add_parser(name, parents=[common], help=text)
@@ -68,6 +70,9 @@ def _memory_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     listing.add_argument("--filters", metavar="JSON")
     listing.add_argument("--sort", default="created_at", choices=["created_at", "updated_at", "id", "memory"])
     listing.add_argument("--order", default="desc", choices=["asc", "desc"])
+    listing.add_argument("--as-of", metavar="TIME", help="as things were then: ISO-8601 or epoch seconds")
+    listing.add_argument("--include-invalidated", action="store_true",
+                         help="show the graph's relations, superseded ones too, with their times")
     update = commands.add_parser("update", parents=[common], help="change a memory's text and/or metadata")
     update.add_argument("id")
     update.add_argument("--content", help="new text")

@@ -39,6 +39,8 @@ from powermem.stores.base import (
 from powermem.text.names import normalize_name
 
 logger = logging.getLogger("powermem.ingest")
+# At most this many existing relations are shown as ones the new facts may contradict: the
+# invalidation candidates of one add (reported in its usage).
 _RELATION_CONTEXT = 40
 _Answer = TypeVar("_Answer", Extraction, Reconciliation)
 
@@ -85,7 +87,8 @@ class InferIngest:
         if not storable(messages):
             raise InvalidInputError("messages hold no non-system message with non-blank content")
         usage = Usage()
-        extraction, used = await self._ask(self._extraction_prompt(messages, scope), Extraction)
+        said_at = max((m.timestamp for m in messages if m.timestamp), default=None)
+        extraction, used = await self._ask(self._extraction_prompt(messages, scope, said_at), Extraction)
         usage += used
         facts = list(dict.fromkeys(f.strip() for f in extraction.facts if f.strip()))
         if not facts:
@@ -102,7 +105,7 @@ class InferIngest:
             )
             decisions, used = await self._ask(prompt, Reconciliation)
             usage += used
-        outcome = await self._plan(scope, metadata, facts, vectors, extraction, context, decisions)
+        outcome = await self._plan(scope, metadata, facts, vectors, extraction, context, decisions, said_at)
         applied = await self._store.apply(outcome.plan)
         self._record(usage)
         return _result(outcome, context, applied)
@@ -124,10 +127,13 @@ class InferIngest:
             receipts.record_llm(used.calls, used.prompt_tokens, used.completion_tokens)
         return answer, used
 
-    def _extraction_prompt(self, messages: list[Message], scope: Scope) -> list[dict[str, str]]:
-        chat = [{"role": m.role, "content": m.content, **({"name": m.name} if m.name else {})} for m in messages]
+    def _extraction_prompt(self, messages: list[Message], scope: Scope, said_at: str | None) -> list[dict[str, str]]:
+        chat = [{"role": m.role, "content": m.content, **({"name": m.name} if m.name else {}),
+                 **({"timestamp": m.timestamp} if m.timestamp else {})} for m in messages]
         label = scope.user_id or scope.agent_id or "user"
-        return extraction_messages(chat, label, date.today().isoformat(), self._config.llm.prompts.extraction)
+        # The reference time: when the conversation happened, which is today unless the caller said.
+        today = said_at[:10] if said_at else date.today().isoformat()
+        return extraction_messages(chat, label, today, self._config.llm.prompts.extraction)
 
     def _record(self, usage: Usage) -> None:
         self.usage_log.append(usage)
@@ -144,17 +150,26 @@ class InferIngest:
                     similar[hit.id] = max(similar.get(hit.id, -1.0), hit.score)
         rows = [r for r in await self._store.get_many(sorted(similar), scope, filters) if _same_graph(r, scope)]
         rows.sort(key=lambda r: (-similar[r.id], r.id))
-        names = [e.name for e in extraction.entities] + [n for r in extraction.relations for n in (r.source, r.destination)]
-        known = await self._store.entities_by_key(scope, sorted({k for n in names if (k := normalize_name(n))}))
-        relations: list[RelationRow] = []
-        if known and rows:
-            graph = await self._store.expand(scope, [e.id for e in known], [], 1, _RELATION_CONTEXT)
-            relations = graph.relations[:_RELATION_CONTEXT]
+        relations = await self._lane(scope, extraction) if rows else []
+        receipts.record_candidates(len(relations))
         return _Context(rows, relations)
 
+    async def _lane(self, scope: Scope, extraction: Extraction) -> list[RelationRow]:
+        """The relations the new ones may contradict: of the caller's graph tenant (the store reads
+        no other) and from a source entity of a new relation; at most _RELATION_CONTEXT."""
+        sources = sorted({k for r in extraction.relations if (k := normalize_name(r.source))})
+        known = await self._store.entities_by_key(scope, sources) if sources else []
+        lane = {e.id for e in known}
+        if not lane:
+            return []
+        graph = await self._store.expand(scope, sorted(lane), [], 1, _RELATION_CONTEXT)
+        return [r for r in graph.relations if r.source_id in lane][:_RELATION_CONTEXT]
+
     async def _plan(self, scope: Scope, metadata: dict[str, Any], facts: list[str], vectors: Vectors,
-                    extraction: Extraction, context: _Context, decisions: Reconciliation | None) -> _Outcome:
+                    extraction: Extraction, context: _Context, decisions: Reconciliation | None,
+                    said_at: str | None) -> _Outcome:
         at = now_timestamp()
+        created_at = said_at or at  # memories carry the time their messages were said
         outcome = _Outcome(WritePlan(scope=scope, actor="llm", at=at))
         events = _decide(facts, context, decisions)
         named = [NamedEntity(e.name, e.type) for e in extraction.entities]
@@ -167,7 +182,8 @@ class InferIngest:
             if event == "ADD":
                 memory_id = self._ids.next_id()
                 outcome.plan.creates.append(NewMemory(memory_id, facts[index], memory_hash(facts[index]), vectors[index],
-                                                      scope, dict(metadata), at, links.entity_keys[index]))
+                                                      scope, dict(metadata), created_at, links.entity_keys[index],
+                                                      updated_at=at))
                 outcome.added.append(memory_id)
                 memory_of_fact[index] = memory_id
             elif event == "UPDATE" and target is not None:
@@ -178,9 +194,10 @@ class InferIngest:
                 row = context.memories[target]
                 outcome.plan.deletes.append(row.id)
                 outcome.deleted[row.id] = row
-        outcome.plan.relations = links.relations(self._ids, memory_of_fact, at, facts)
+        outcome.plan.relations = links.relations(self._ids, memory_of_fact, at, facts, said_at)
         outcome.display = links.display
         outcome.plan.invalidations = _invalidations(decisions, context)
+        outcome.plan.invalid_at = _invalid_from(outcome.plan, context, said_at)
         return outcome
 
     async def _update(self, outcome: _Outcome, row: MemoryRow, text: str, fact: str, fact_vector: Any,
@@ -225,6 +242,15 @@ def _invalidations(decisions: Reconciliation | None, context: _Context) -> list[
         else:
             logger.warning("reconciliation named relation %d, which was not shown; ignored", small)
     return ids
+
+
+def _invalid_from(plan: WritePlan, context: _Context, said_at: str | None) -> str | None:
+    """When the contradicted relations stop being true: when the new relations from the same
+    source start (the earliest), else when the messages were said (None: the time of the write)."""
+    gone = set(plan.invalidations)
+    sources = {normalize_name(r.source) for r in context.relations if r.id in gone}
+    starts = [r.valid_at for r in plan.relations if r.source_key in sources]
+    return min(starts) if starts else said_at
 
 
 def _same_graph(row: MemoryRow, scope: Scope) -> bool:

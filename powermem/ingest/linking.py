@@ -9,6 +9,7 @@ from powermem.ids import SnowflakeGenerator
 from powermem.llm.schemas import Extraction
 from powermem.stores.base import RelationInput
 from powermem.text.names import normalize_name, sanitize_relationship
+from powermem.when import lenient_time
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class _Stated:
     source_key: str
     relationship: str
     destination_key: str
+    valid_at: str | None = None  # world times the model gave, canonical; None: not said
+    invalid_at: str | None = None
 
 
 @dataclass
@@ -26,9 +29,13 @@ class FactLinks:
     display: dict[str, str]  # resolved key -> a name to show
 
     def relations(
-        self, ids: SnowflakeGenerator, memory_of_fact: Mapping[int, int], at: str, facts: Sequence[str]
+        self, ids: SnowflakeGenerator, memory_of_fact: Mapping[int, int], at: str, facts: Sequence[str],
+        said_at: str | None = None,
     ) -> list[RelationInput]:
         """The relations stated, each asserted by the memory of its fact.
+
+        Each is valid from the time the model gave, else from ``said_at`` (when its messages
+        were said), else from ``at``, the time of the write.
 
         A relation whose fact has no memory written by this add (or that no fact names) is
         asserted by every memory the add writes; with none, it is not planned: a relation must
@@ -48,7 +55,7 @@ class FactLinks:
                 (self.display[s.source_key], s.relationship, self.display[s.destination_key])
             )
             made.append(RelationInput(ids.next_id(), s.source_key, s.destination_key, s.relationship, text,
-                                      tuple(sorted(memory_ids)), at, at))
+                                      tuple(sorted(memory_ids)), s.valid_at or said_at or at, at, s.invalid_at))
         return made
 
 
@@ -77,5 +84,6 @@ def link_facts(facts: Sequence[str], extraction: Extraction, resolved: Mapping[s
         both = [i for i, w in enumerate(normalised) if _mentions(w, source) and _mentions(w, destination)]
         either = [i for i, w in enumerate(normalised) if _mentions(w, source) or _mentions(w, destination)]
         fact = (both or either)[0] if (both or either) else None
-        stated.append(_Stated(fact, resolved[source], sanitize_relationship(rel.relationship), resolved[destination]))
+        stated.append(_Stated(fact, resolved[source], sanitize_relationship(rel.relationship), resolved[destination],
+                              lenient_time(rel.valid_at), lenient_time(rel.invalid_at)))
     return FactLinks(entity_keys, stated, display)

@@ -8,6 +8,7 @@ from typing import Any
 from powermem._validate import bounded_text
 from powermem.errors import InvalidInputError
 from powermem.limits import MAX_MESSAGES
+from powermem.when import point_in_time
 
 _ROLES = frozenset({"user", "assistant", "system", "tool", "function", "developer"})
 
@@ -17,6 +18,7 @@ class Message:
     role: str
     content: str
     name: str | None = None
+    timestamp: str | None = None  # when it was said (canonical UTC), if the caller said
 
 
 def parse_messages(messages: object) -> list[Message]:
@@ -56,7 +58,7 @@ def _message(item: object, where: str) -> Message:
     bounded_text(content, f"{where}['content']")
     if name is not None:
         bounded_text(name, f"{where}['name']")
-    return Message(role, content, name)
+    return Message(role, content, name, point_in_time(item.get("timestamp"), f"{where}['timestamp']"))
 
 
 def storable(messages: list[Message]) -> list[Message]:

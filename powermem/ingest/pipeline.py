@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from powermem.config import MemoryConfig
@@ -43,9 +44,12 @@ class AddPipeline:
             await self._infer.aclose()
 
     async def add(
-        self, messages: object, scope: Scope, metadata: dict[str, Any], filters: FilterNode | None, infer: bool
+        self, messages: object, scope: Scope, metadata: dict[str, Any], filters: FilterNode | None, infer: bool,
+        timestamp: str | None = None,
     ) -> dict[str, Any]:
         parsed = parse_messages(messages)
+        if timestamp is not None:  # the add's event time, for the messages that carry none of their own
+            parsed = [m if m.timestamp else replace(m, timestamp=timestamp) for m in parsed]
         if infer and self._infer is not None:
             try:
                 return await self._infer.add(parsed, scope, metadata, filters)  # type: ignore[no-any-return]

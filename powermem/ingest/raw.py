@@ -25,6 +25,7 @@ def memory_hash(text: str) -> str:
 class Draft:
     text: str
     metadata: dict[str, Any]
+    created_at: str | None = None  # its event time, when the caller gave one
 
 
 def drafts_from_messages(messages: list[Message], metadata: dict[str, Any]) -> list[Draft]:
@@ -33,7 +34,7 @@ def drafts_from_messages(messages: list[Message], metadata: dict[str, Any]) -> l
         extra: dict[str, Any] = {"role": message.role}
         if message.name:
             extra["name"] = message.name
-        drafts.append(Draft(message.content, {**metadata, **extra}))
+        drafts.append(Draft(message.content, {**metadata, **extra}, message.timestamp))
     return drafts
 
 
@@ -69,7 +70,6 @@ class RawIngest:
         vectors = await self._embedder.embed([d.text for d in drafts])
         plan = WritePlan(scope=scope, actor=actor, entities=entities, at=at)
         for memory_id, draft, vector, entity_keys in zip(ids, drafts, vectors, keys, strict=True):
-            plan.creates.append(
-                NewMemory(memory_id, draft.text, memory_hash(draft.text), vector, scope, draft.metadata, at, entity_keys)
-            )
+            plan.creates.append(NewMemory(memory_id, draft.text, memory_hash(draft.text), vector, scope, draft.metadata,
+                                          draft.created_at or at, entity_keys, updated_at=at))
         return plan

@@ -33,7 +33,9 @@ Return a JSON object with three lists:
 - "relations": directed links between those entities, each with "source", "relationship"
   and "destination". "source" and "destination" are entity names from your list;
   "relationship" is a concise verb phrase in UPPER_SNAKE_CASE (WORKS_AT, LIVES_IN, LIKES,
-  HAS_PET, MARRIED_TO).
+  HAS_PET, MARRIED_TO). When the conversation says when a relation became true or stopped
+  being true ("since June", "until 2019", "yesterday"), give "valid_at" / "invalid_at" as
+  absolute ISO-8601 dates, resolved against the date of the message that says it; else null.
 
 The user's own statements ("I", "me", "my") are about the user: use the user's name given
 below as the entity name for the user, in facts, entities and relations alike.
@@ -102,4 +104,6 @@ def _transcript_line(message: Mapping[str, Any], user_label: str) -> str:
     name = message.get("name")
     # Naming the user on every line lets the model attribute "I" and "my" correctly.
     speaker = f"user ({name or user_label})" if role == "user" else (f"{role} ({name})" if name else role)
-    return f"{speaker}: {_content(message)}"
+    # A message with its own time: relative dates in it resolve against that, not today.
+    said = f"[{message['timestamp']}] " if message.get("timestamp") else ""
+    return f"{said}{speaker}: {_content(message)}"

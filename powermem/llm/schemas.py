@@ -32,6 +32,12 @@ class ExtractedRelation(_Strict):
     source: str = Field(description="Name of the source entity (one of the extracted entities).")
     relationship: str = Field(description="The relation in UPPER_SNAKE_CASE, e.g. WORKS_AT.")
     destination: str = Field(description="Name of the destination entity (one of the extracted entities).")
+    valid_at: str | None = Field(
+        None, description="ISO-8601 date or time from which it is true, when the conversation says; else null."
+    )
+    invalid_at: str | None = Field(
+        None, description="ISO-8601 date or time from which it is no longer true, when the conversation says; else null."
+    )
 
 
 class Extraction(_Strict):

@@ -27,22 +27,25 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from powermem.config import SearchConfig
 from powermem.embeddings.base import CachedQueryEmbedder, Vectors
-from powermem.filters import FilterNode
+from powermem.filters import FilterNode, format_timestamp
 from powermem.records import memory_record
 from powermem.search.calibration import SCORE_WINDOW, QueryEvidence, calibrated_scores
 from powermem.search.fusion import reciprocal_rank_fusion
 from powermem.search.graph import GraphRanking, rank_memories
+from powermem.search.periods import Period, query_period
 from powermem.stores.base import EntityRow, GraphStore, Hit, MemoryRow, Scope
 from powermem.text.extract import extract_entities
 from powermem.text.names import normalize_name
 from powermem.text.stopwords import TERM_STOPWORDS
 from powermem.text.terms import search_terms
+from powermem.when import created_between, created_by
 
 _MAX_NGRAM = 3
 _ENTITY_LINKS = 8
@@ -62,6 +65,7 @@ class _Signals:
     graph: GraphRanking | None = None
     context: dict[int, float] = field(default_factory=dict)
     evidence: QueryEvidence | None = None
+    period: list[Hit] = field(default_factory=list)  # memories of the period the query names
 
 
 def query_name_keys(query: str) -> list[str]:
@@ -134,21 +138,28 @@ class SearchEngine:
 
     async def search(
         self, query: str, scope: Scope, filters: FilterNode | None, limit: int, threshold: float | None,
-        config: SearchConfig | None = None,
+        config: SearchConfig | None = None, as_of: str | None = None,
     ) -> dict[str, Any]:
         cfg = config or self.config
-        vector = await self._embedder.embed_query(query) if (cfg.vector or cfg.graph) else None
+        # As of a time: the memories created by then, the relations valid then.
+        unbounded, filters = filters, created_by(filters, as_of)
+        period = query_period(query, datetime.fromisoformat(as_of) if as_of else datetime.now(UTC))
+        vector = await self._embedder.embed_query(query) if (cfg.vector or cfg.graph or period) else None
         if vector is not None and not np.any(vector):
             vector = None  # a query with nothing to embed (only punctuation) has no similarity to anything
         pool = max(cfg.candidate_pool, limit)
-        signals = await self._retrieve(cfg, query, scope, filters, vector, pool)
-        rankings = {"vector": [h.id for h in signals.vector], "fulltext": [h.id for h in signals.fulltext], "graph": []}
+        signals = await self._retrieve(cfg, query, scope, filters, vector, pool, unbounded)
+        if period is not None and cfg.time_weight > 0:
+            signals.period = await self._in_period(scope, filters, vector, period, pool)
+        rankings = {"vector": [h.id for h in signals.vector], "fulltext": [h.id for h in signals.fulltext], "graph": [],
+                    "time": [h.id for h in signals.period]}
         weights = {"vector": cfg.vector_weight if cfg.vector else 0.0,
                    "fulltext": cfg.fulltext_weight if cfg.fulltext else 0.0,
-                   "graph": cfg.graph_weight if cfg.graph else 0.0}
+                   "graph": cfg.graph_weight if cfg.graph else 0.0,
+                   "time": cfg.time_weight if period is not None else 0.0}
         signals.fused = reciprocal_rank_fusion(rankings, weights, cfg.rrf_k)
         if cfg.graph:
-            signals.graph = await self._graph(cfg, scope, signals)
+            signals.graph = await self._graph(cfg, scope, signals, as_of)
             reach, retrieved = signals.graph.reach, signals.fused
             rankings["graph"] = sorted(reach, key=lambda i: (-reach[i], -retrieved.get(i, 0.0), -i))[:pool]
             signals.fused = reciprocal_rank_fusion(rankings, weights, cfg.rrf_k)
@@ -173,13 +184,13 @@ class SearchEngine:
 
     async def _retrieve(
         self, cfg: SearchConfig, query: str, scope: Scope, filters: FilterNode | None, vector: Vectors | None,
-        pool: int,
+        pool: int, unbounded: FilterNode | None = None,
     ) -> _Signals:
         signals = _Signals()
         # The vector search runs beside the rest: the full-text terms wait only for entity linking.
         vector_job = None
         if cfg.vector and vector is not None:
-            vector_job = asyncio.ensure_future(self._store.vector_search(scope, filters, vector, pool))
+            vector_job = asyncio.ensure_future(self._vector_search(scope, filters, unbounded, vector, pool))
         try:
             linking = cfg.graph and vector is not None
             name_keys, terms, signals.evidence = await asyncio.to_thread(_analyse, query, linking, cfg.fulltext)
@@ -199,6 +210,21 @@ class SearchEngine:
         if vector_job is not None:
             signals.vector = await vector_job
         return signals
+
+    async def _vector_search(
+        self, scope: Scope, filters: FilterNode | None, unbounded: FilterNode | None, vector: Vectors, pool: int
+    ) -> list[Hit]:
+        """The vector top-k under ``filters``. With an as_of, ``unbounded`` is the caller's filters
+        without it: when the top-k of those were all created by then, they are the answer, and
+        the as_of never reaches the vector search (a filter allowing most of a large tenant is
+        its slowest case); else the filtered search runs."""
+        if filters is unbounded:
+            return await self._store.vector_search(scope, filters, vector, pool)
+        hits = await self._store.vector_search(scope, unbounded, vector, pool)
+        kept = {row.id for row in await self._store.get_many([h.id for h in hits], scope, filters)}
+        if len(kept) == len(hits) or len(hits) < pool:  # all created by then, or the scope has no more
+            return [h for h in hits if h.id in kept]
+        return await self._store.vector_search(scope, filters, vector, pool)
 
     async def _link_entities(
         self, cfg: SearchConfig, name_keys: list[str], scope: Scope, vector: Vectors, signals: _Signals
@@ -220,14 +246,26 @@ class SearchEngine:
         total = await self._sizes.count(scope)
         return {e for e in frequent if is_hub(degrees[e], total, pool)}
 
-    async def _graph(self, cfg: SearchConfig, scope: Scope, signals: _Signals) -> GraphRanking:
+    async def _in_period(
+        self, scope: Scope, filters: FilterNode | None, vector: Vectors | None, period: Period, pool: int
+    ) -> list[Hit]:
+        """The time signal: the memories created in the period, nearest the query first (no
+        query vector: newest first)."""
+        start, end = (format_timestamp(t) for t in (period.start, period.end))
+        within = created_between(filters, start, end)
+        if vector is not None:
+            return await self._store.vector_search(scope, within, vector, pool)
+        rows, _ = await self._store.list_memories(scope, within, pool, 0, "created_at", True)
+        return [Hit(row.id, 1.0) for row in rows]
+
+    async def _graph(self, cfg: SearchConfig, scope: Scope, signals: _Signals, as_of: str | None) -> GraphRanking:
         fused = signals.fused
         seeds = {i: fused[i] for i in sorted(fused, key=lambda i: (-fused[i], -i))[: cfg.seed_hits]}
         sources = {e: s for e, s in signals.entities.items() if e not in signals.hubs}
         if not seeds and not sources:
             return GraphRanking({}, {}, [])
         subgraph, adjacent = await asyncio.gather(
-            self._store.expand(scope, sorted(sources), sorted(seeds), cfg.hops, cfg.max_subgraph_nodes),
+            self._store.expand(scope, sorted(sources), sorted(seeds), cfg.hops, cfg.max_subgraph_nodes, as_of),
             self._store.adjacent(scope, sorted(seeds), cfg.adjacent_window),
         )
         return rank_memories(subgraph, adjacent, sources, seeds, rounds=cfg.hops + 2)
@@ -258,6 +296,8 @@ def _signal_scores(memory_id: int, signals: _Signals) -> dict[str, float]:
             if hit.id == memory_id:
                 scores["fulltext"] = round(max(0.0, min(1.0, hit.score / best)), 6)
                 break
+    if any(hit.id == memory_id for hit in signals.period):
+        scores["time"] = 1.0  # created in the period the query names
     if signals.graph is not None:
         if memory_id in signals.graph.reach:
             scores["graph"] = round(signals.graph.reach[memory_id], 6)

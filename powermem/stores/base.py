@@ -89,8 +89,9 @@ class NewMemory:
     embedding: Vector
     scope: Scope
     metadata: dict[str, Any]
-    created_at: str
+    created_at: str  # the event time: when it was said (the time of the add unless the caller said)
     entity_keys: tuple[str, ...] = ()  # name_keys of the entities it MENTIONS (all in the plan)
+    updated_at: str | None = None  # the system time of the write; None: created_at
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,9 @@ class RelationInput:
     relationship: str  # already sanitised to UPPER_SNAKE_CASE
     fact: str
     memory_ids: tuple[int, ...]
-    valid_at: str
-    created_at: str
+    valid_at: str  # world time: true from then on
+    created_at: str  # system time: written then
+    invalid_at: str | None = None  # world time it stopped being true, when the statement says so
 
 
 @dataclass
@@ -149,6 +151,9 @@ class WritePlan:
     relations: list[RelationInput] = field(default_factory=list)
     invalidations: list[int] = field(default_factory=list)  # relation ids to mark invalid_at
     at: str = ""
+    # World time the invalidated relations stop being true (the new facts' valid_at); None: ``at``.
+    # They also get expired_at = ``at`` (system time), and only one valid at that time is marked.
+    invalid_at: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -189,6 +194,8 @@ class RelationRow:
     invalid_at: str | None
     source_id: int
     destination_id: int
+    created_at: str | None = None  # system time it was written
+    expired_at: str | None = None  # system time it was invalidated
 
 
 @dataclass(frozen=True)
@@ -249,6 +256,8 @@ class GraphStore(Protocol):
     - ``adjacent``: for each given memory, up to ``window`` memories before and after it in id
       order within its own (user, agent, run), restricted to scope: (memory_id, neighbour_id).
     - ``relations``: relations of the scope's graph tenant (run-narrowed as above), newest first.
+    - ``as_of`` (``expand``, ``relations``): instead of the relations valid now (``invalid_at``
+      null), those valid at that time: ``valid_at <= as_of < invalid_at`` (no ``invalid_at``: open).
     - ``delete_scope`` deletes every memory matching the scope (an empty scope: every memory)
       and every history event whose scope fields match it (no event of the scope remains),
       with the relations and entities that only those memories supported.
@@ -277,9 +286,11 @@ class GraphStore(Protocol):
     ) -> list[Hit]: ...
     async def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]: ...
     async def similar_entities(self, scope: Scope, vector: Vector, k: int, min_score: float) -> list[tuple[EntityRow, float]]: ...
-    async def expand(self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int) -> Subgraph: ...
+    async def expand(self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int,
+                     as_of: str | None = None) -> Subgraph: ...
     async def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]: ...
-    async def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]: ...
+    async def relations(self, scope: Scope, include_invalid: bool, limit: int,
+                        as_of: str | None = None) -> list[RelationRow]: ...
     async def stats(self, scope: Scope) -> list[TenantStats]: ...
 
     async def dump_rows(self, section: Section, after: int | None, limit: int) -> tuple[list[Row], int | None]: ...

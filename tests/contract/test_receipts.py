@@ -12,7 +12,8 @@ from tests.contract.test_infer import CONVERSATION, llm_config
 from tests.support.openai_server import RecordedRequest, ScriptedOpenAIServer
 from tests.support.scripted_llm import ScriptedLLM
 
-USAGE_KEYS = {"llm_calls", "prompt_tokens", "completion_tokens", "llm_ms", "embed_ms", "store_ms"}
+USAGE_KEYS = {"llm_calls", "prompt_tokens", "completion_tokens", "llm_ms", "embed_ms", "store_ms",
+              "invalidation_candidates"}
 
 
 class Answers:

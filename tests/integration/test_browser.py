@@ -51,7 +51,7 @@ def split(path: Path) -> tuple[list[str], str]:
 def test_there_are_saved_queries() -> None:
     names = {p.stem for p in QUERIES}
     assert {"tenant_graph", "entity_neighbourhood", "memory_history", "invalidated_relations",
-            "most_connected_entities"} <= names
+            "most_connected_entities", "graph_as_of"} <= names
 
 
 @pytest.mark.parametrize("path", QUERIES, ids=[p.name for p in QUERIES])
@@ -122,7 +122,7 @@ async def seeded(neo4j_store_config: dict[str, Any], openai_server: ScriptedOpen
 
 
 def params_for(path: Path, seeded: dict[str, Any]) -> dict[str, Any]:
-    values = {"user_id": seeded["user"], "name": "Alice", "memory_id": seeded["updated"]}
+    values = {"user_id": seeded["user"], "name": "Alice", "memory_id": seeded["updated"], "as_of": "9999-12-31"}
     return {name: values[name] for name in set(_PARAM.findall(split(path)[1]))}
 
 
@@ -156,6 +156,11 @@ async def test_saved_queries_show_what_they_say(seeded: dict[str, Any], session:
     types = {rel.type for row in graph if row["relation"] for rel in row["relation"].relationships}
     assert {"LIVES_IN", "WORKS_AT", "PLAYS"} <= types
     assert all(rel["invalid_at"] is None for row in graph if row["relation"] for rel in row["relation"].relationships)
+
+    then = run("graph_as_of")  # as of the far future: today's graph, the superseded relation left out
+    assert {row["m"]["memory"] for row in then} == texts
+    then_types = {(rel.type, rel.end_node["name"]) for row in then if row["relation"] for rel in row["relation"].relationships}
+    assert ("LIVES_IN", "Paris") in then_types and ("LIVES_IN", "Berlin") not in then_types
 
     around = {node["name"] for row in run("entity_neighbourhood") if row["path"] for node in row["path"].nodes
               if "Entity" in node.labels}

@@ -215,3 +215,17 @@ def test_a_wrong_neo4j_password_is_never_printed(tmp_path: Path, monkeypatch: py
     assert wrong not in result.err + result.out
     shown = json.loads(cli.ok("config"))
     assert shown["store"]["password"] == "**********" and wrong not in json.dumps(shown)
+
+
+def test_add_timestamp_and_as_of(cli: CliEnv) -> None:
+    old = add(cli, "Alice lived in Lisbon", "--timestamp", "2021-01-10T09:00:00+00:00")
+    assert old["created_at"] == "2021-01-10T09:00:00.000000+00:00"
+    new = add(cli, "Alice lives in Porto", "--timestamp", "1672531200")
+    assert new["created_at"] == "2023-01-01T00:00:00.000000+00:00"
+    page = json.loads(cli.ok("list", "--user", cli.user, "--as-of", "2022-01-01", "--json"))
+    assert [r["memory"] for r in page["results"]] == ["Alice lived in Lisbon"]
+    found = json.loads(cli.ok("search", "Alice Lisbon Porto", "--user", cli.user, "--as-of", "2022-01-01", "--json"))
+    assert [r["memory"] for r in found["results"]] == ["Alice lived in Lisbon"]
+    assert "2 of 2 memories" in cli.ok("list", "--user", cli.user, "--include-invalidated")
+    refused = cli.run("add", "x", "--user", cli.user, "--timestamp", "soon")
+    assert refused.code != 0 and "timestamp must be a datetime" in refused.err

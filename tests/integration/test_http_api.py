@@ -365,3 +365,20 @@ def test_a_mounted_app_shares_the_memory_and_runs_in_the_lifespan(memory_config:
         error(client.get("/extra/", headers={"X-API-Key": ALICE_KEY}), 403, "Forbidden")
     assert events == ["start, memory open: True", "stop, memory open: True"]
     assert state.memory._store is None  # closed on shutdown
+
+
+def test_event_time_and_as_of(api: httpx.Client) -> None:
+    old = add(api, "I lived in Lisbon", user_id="alice", timestamp="2021-01-10T09:00:00Z")
+    assert old["created_at"] == "2021-01-10T09:00:00.000000+00:00"
+    new = add(api, "I live in Porto", user_id="alice", timestamp=1672531200)
+    assert new["created_at"] == "2023-01-01T00:00:00.000000+00:00"
+    found = ok(api.post("/v1/memories/search", json={"query": "Lisbon Porto", "user_id": "alice",
+                                                     "as_of": "2022-01-01"}))
+    assert [r["memory"] for r in found["results"]] == ["I lived in Lisbon"]
+    page = ok(api.get("/v1/memories", params={"user_id": "alice", "as_of": "2022-01-01",
+                                              "include_invalidated": "true"}))
+    assert [r["memory"] for r in page["results"]] == ["I lived in Lisbon"] and page["total"] == 1
+    message = error(api.post("/v1/memories", json={"messages": "x", "user_id": "alice", "timestamp": "soon"}), 400,
+                    "InvalidInputError")
+    assert "timestamp must be a datetime, an ISO-8601 string" in message
+    error(api.get("/v1/memories", params={"user_id": "alice", "as_of": "soon"}), 400, "InvalidInputError")

@@ -319,3 +319,17 @@ def test_help_names_the_transports() -> None:
     done = subprocess.run([sys.executable, "-m", "powermem.cli", "mcp", "--help"], capture_output=True, text=True,
                           env=server_env(), timeout=60, check=False)
     assert done.returncode == 0 and "stdio" in done.stdout and "--user-id" in done.stdout
+
+
+def test_add_with_a_timestamp_then_search_and_list_as_of(served: Served) -> None:
+    user = served.user()
+    old = served.ok("add_memory", {"content": "Lived in Lisbon", "infer": False, "user_id": user,
+                                   "timestamp": "2021-01-10T09:00:00+00:00"})
+    assert old["results"][0]["created_at"] == "2021-01-10T09:00:00.000000+00:00"
+    served.ok("add_memory", {"content": "Lives in Porto", "infer": False, "user_id": user})
+    found = served.ok("search_memories", {"query": "Lisbon Porto", "user_id": user, "as_of": "2022-01-01"})
+    assert [r["memory"] for r in found["results"]] == ["Lived in Lisbon"]
+    page = served.ok("list_memories", {"user_id": user, "as_of": "2022-01-01"})
+    assert [r["memory"] for r in page["results"]] == ["Lived in Lisbon"]
+    assert "timestamp must be a datetime" in served.error("add_memory", {"content": "x", "user_id": user,
+                                                                        "timestamp": "soon"})

@@ -357,6 +357,8 @@ class Model:
             written.append((stated.triple, None if index not in plan.named else {plan.named[index]}))
         invalidated = []
         if reconciles:
-            invalidated = sorted({r.triple for r in self.relations
-                                  if r.triple in plan.contradicts and self.shown_relation(scope, r)})
+            # Only relations from a source of the add's own relations are shown as candidates.
+            lane = {s.source for s in plan.stated}
+            invalidated = sorted({r.triple for r in self.relations if r.triple in plan.contradicts
+                                  and r.triple[0] in lane and self.shown_relation(scope, r)})
         return Expected(events, written, invalidated, reconciles)

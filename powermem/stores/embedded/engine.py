@@ -329,9 +329,10 @@ class SqliteEngine:
         return cached
 
     def expand(
-        self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int
+        self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int,
+        as_of: str | None = None,
     ) -> Subgraph:
-        return graph.expand(self._conn, scope, entity_ids, memory_ids, hops, max_nodes)
+        return graph.expand(self._conn, scope, entity_ids, memory_ids, hops, max_nodes, as_of)
 
     def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]:
         pairs: list[tuple[int, int]] = []
@@ -348,10 +349,10 @@ class SqliteEngine:
                 pairs.extend((memory_id, r[0]) for r in self._conn.execute(sql, (found[0], memory_id, window)))
         return pairs
 
-    def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]:
+    def relations(self, scope: Scope, include_invalid: bool, limit: int, as_of: str | None = None) -> list[RelationRow]:
         params: list[Any] = [scope.graph_tenant]
+        valid = "" if include_invalid else f" AND {graph.valid_sql(as_of, params)}"
         narrowing = graph.run_narrowing_sql(scope, params)
-        valid = "" if include_invalid else " AND r.invalid_at IS NULL"
         sql = f"{graph.RELATION_SELECT} WHERE r.tenant = ?{valid}{narrowing} ORDER BY r.id DESC LIMIT ?"
         return [graph.relation_row(r) for r in self._conn.execute(sql, [*params, limit])]
 

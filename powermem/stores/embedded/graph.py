@@ -17,7 +17,7 @@ _HUB_ROWS_PER_NODE = 4  # relation rows read per allowed node and hop, as the Ne
 RELATION_SELECT = (
     "SELECT r.id, s.name, r.relationship, d.name, r.fact, "
     "(SELECT json_group_array(memory_id) FROM relation_memories WHERE relation_id = r.id), "
-    "r.valid_at, r.invalid_at, r.source_id, r.destination_id FROM relations r "
+    "r.valid_at, r.invalid_at, r.source_id, r.destination_id, r.created_at, r.expired_at FROM relations r "
     "JOIN entities s ON s.id = r.source_id JOIN entities d ON d.id = r.destination_id"
 )
 
@@ -26,8 +26,16 @@ def relation_row(raw: Sequence[Any]) -> RelationRow:
     return RelationRow(
         id=raw[0], source=raw[1], relationship=raw[2], destination=raw[3], fact=raw[4],
         memory_ids=tuple(sorted(json.loads(raw[5]))), valid_at=raw[6], invalid_at=raw[7],
-        source_id=raw[8], destination_id=raw[9],
+        source_id=raw[8], destination_id=raw[9], created_at=raw[10], expired_at=raw[11],
     )
+
+
+def valid_sql(as_of: str | None, params: list[Any]) -> str:
+    """Relations (aliased r) valid now, or, given ``as_of``, valid at that time."""
+    if as_of is None:
+        return "r.invalid_at IS NULL"
+    params.extend((as_of, as_of))
+    return "(r.valid_at <= ? AND (r.invalid_at IS NULL OR r.invalid_at > ?))"
 
 
 def run_narrowing_sql(scope: Scope, params: list[Any]) -> str:
@@ -51,7 +59,7 @@ def _json(ids: Sequence[int] | set[int]) -> str:
 
 def expand(
     conn: sqlite3.Connection, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int,
-    max_nodes: int,
+    max_nodes: int, as_of: str | None = None,
 ) -> Subgraph:
     visited = _seed_entities(conn, scope, entity_ids, memory_ids)
     relations: dict[int, RelationRow] = {}
@@ -59,7 +67,7 @@ def expand(
     for _ in range(hops):
         if not frontier or len(visited) >= max_nodes:
             break
-        found = _valid_relations_touching(conn, scope, frontier, max_nodes * _HUB_ROWS_PER_NODE)
+        found = _valid_relations_touching(conn, scope, frontier, max_nodes * _HUB_ROWS_PER_NODE, as_of)
         frontier = set()
         for rel in found:
             relations[rel.id] = rel
@@ -88,7 +96,7 @@ def _seed_entities(
 
 
 def _valid_relations_touching(
-    conn: sqlite3.Connection, scope: Scope, frontier: set[int], max_rows: int
+    conn: sqlite3.Connection, scope: Scope, frontier: set[int], max_rows: int, as_of: str | None = None
 ) -> list[RelationRow]:
     """At most ``max_rows`` valid relations with an end in ``frontier``: a hub cannot flood a hop.
 
@@ -97,10 +105,12 @@ def _valid_relations_touching(
     from the endpoint indexes onto a scan of the tenant).
     """
     ids = _json(frontier)
-    params: list[Any] = [ids, ids]
+    params: list[Any] = []
+    valid = valid_sql(as_of, params)
+    params += [ids, ids]
     narrowing = run_narrowing_sql(scope, params)
     sql = (
-        f"{RELATION_SELECT} WHERE r.invalid_at IS NULL AND (r.source_id IN (SELECT value FROM json_each(?)) "
+        f"{RELATION_SELECT} WHERE {valid} AND (r.source_id IN (SELECT value FROM json_each(?)) "
         f"OR r.destination_id IN (SELECT value FROM json_each(?))){narrowing} LIMIT ?"
     )
     return [relation_row(r) for r in conn.execute(sql, [*params, max_rows])]

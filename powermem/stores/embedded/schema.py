@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS memories (
 );
 CREATE INDEX IF NOT EXISTS memories_tenant ON memories (tenant, id);
 CREATE INDEX IF NOT EXISTS memories_user ON memories (user_id, id);
+-- A user's memories of a period or up to an as_of, read from the index alone.
+CREATE INDEX IF NOT EXISTS memories_user_created ON memories (user_id, created_at);
 CREATE INDEX IF NOT EXISTS memories_agent ON memories (agent_id, id);
 CREATE INDEX IF NOT EXISTS memories_run ON memories (run_id, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS memory_fts USING fts5 (memory, tokenize = 'unicode61 remove_diacritics 2');
@@ -74,7 +76,8 @@ CREATE TABLE IF NOT EXISTS relations (
     fact TEXT NOT NULL,
     valid_at TEXT NOT NULL,
     invalid_at TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    expired_at TEXT
 );
 CREATE INDEX IF NOT EXISTS relations_source ON relations (source_id);
 CREATE INDEX IF NOT EXISTS relations_destination ON relations (destination_id);
@@ -109,4 +112,7 @@ def create(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    # Stores written before relations had a system end time: the column starts empty.
+    if "expired_at" not in {row[1] for row in conn.execute("PRAGMA table_info(relations)")}:
+        conn.execute("ALTER TABLE relations ADD COLUMN expired_at TEXT")
 

@@ -118,15 +118,17 @@ class EmbeddedStore:
         return await self._run(self.engine.similar_entities, scope, vector, k, min_score)
 
     async def expand(
-        self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int
+        self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int,
+        as_of: str | None = None,
     ) -> Subgraph:
-        return await self._run(self.engine.expand, scope, entity_ids, memory_ids, hops, max_nodes)
+        return await self._run(self.engine.expand, scope, entity_ids, memory_ids, hops, max_nodes, as_of)
 
     async def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]:
         return await self._run(self.engine.adjacent, scope, memory_ids, window)
 
-    async def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]:
-        return await self._run(self.engine.relations, scope, include_invalid, limit)
+    async def relations(self, scope: Scope, include_invalid: bool, limit: int,
+                        as_of: str | None = None) -> list[RelationRow]:
+        return await self._run(self.engine.relations, scope, include_invalid, limit, as_of)
 
     async def stats(self, scope: Scope) -> list[TenantStats]:
         return await self._run(self.engine.stats, scope)

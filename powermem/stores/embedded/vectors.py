@@ -71,15 +71,16 @@ class TenantMatrix:
         self, query: Vector, k: int, allowed: npt.NDArray[np.int64] | None
     ) -> list[tuple[int, float]]:
         with self._lock:
+            # Into a kept buffer: a fresh 100,000-float result is a fresh mapping to fault in.
+            ids = self._ids[: self._count]
+            scores = np.dot(
+                self._matrix[: self._count], query.astype(np.float32, copy=False), out=self._scores[: self._count]
+            )
             if allowed is not None:
-                rows = np.flatnonzero(np.isin(self._ids[: self._count], allowed))
-                ids, scores = self._ids[rows], self._matrix[rows] @ query
-            else:
-                # Into a kept buffer: a fresh 100,000-float result is a fresh mapping to fault in.
-                ids = self._ids[: self._count]
-                scores = np.dot(
-                    self._matrix[: self._count], query.astype(np.float32, copy=False), out=self._scores[: self._count]
-                )
+                # Every row scored, then the allowed kept: gathering the allowed rows of the matrix
+                # first would copy most of it when a filter (an as_of) allows most memories.
+                keep = np.isin(ids, allowed)
+                ids, scores = ids[keep], scores[keep]
             if len(ids) > k:
                 best = np.argpartition(scores, len(ids) - k)[len(ids) - k :]
                 ids, scores = ids[best], scores[best]

@@ -103,7 +103,8 @@ class PlanWriter:
             "INSERT INTO memories (id, memory, hash, embedding, user_id, agent_id, run_id, tenant, "
             "graph_tenant, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (memory.id, memory.memory, memory.hash, _blob(memory.embedding), s.user_id, s.agent_id, s.run_id,
-             s.memory_tenant, s.graph_tenant, json.dumps(memory.metadata), memory.created_at, memory.created_at),
+             s.memory_tenant, s.graph_tenant, json.dumps(memory.metadata), memory.created_at,
+             memory.updated_at or memory.created_at),
         )
         self._conn.execute("INSERT INTO memory_fts (rowid, memory) VALUES (?, ?)", (memory.id, memory.memory))
         self._link(memory.id, s.graph_tenant, memory.entity_keys)
@@ -184,7 +185,8 @@ class PlanWriter:
             return False
         # Concurrent adds stating the same fact each planned it before the other committed: the
         # tenant keeps one valid relation per (source, type, destination), asserted by them all.
-        found = self._conn.execute(
+        # A statement already over when made ("lived in Rome until 2019") is a relation of its own.
+        found = None if rel.invalid_at is not None else self._conn.execute(
             "SELECT id FROM relations WHERE source_id = ? AND destination_id = ? AND relationship = ? "
             "AND invalid_at IS NULL AND tenant = ?", (source, destination, rel.relationship, self._tenant),
         ).fetchone()
@@ -192,8 +194,9 @@ class PlanWriter:
         if found is None:
             self._conn.execute(
                 "INSERT INTO relations (id, tenant, source_id, destination_id, relationship, fact, valid_at, "
-                "invalid_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                (rel.id, self._tenant, source, destination, rel.relationship, rel.fact, rel.valid_at, rel.created_at),
+                "invalid_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (rel.id, self._tenant, source, destination, rel.relationship, rel.fact, rel.valid_at, rel.invalid_at,
+                 rel.created_at),
             )
         self._conn.executemany(
             "INSERT OR IGNORE INTO relation_memories (relation_id, memory_id) VALUES (?, ?)",
@@ -202,9 +205,12 @@ class PlanWriter:
         return True
 
     def _invalidate(self, relation_id: int) -> bool:
+        # Never before it became true: a fact learnt out of order does not erase a later one.
+        ends = self._plan.invalid_at or self._plan.at
         cursor = self._conn.execute(
-            "UPDATE relations SET invalid_at = ? WHERE id = ? AND tenant = ? AND invalid_at IS NULL",
-            (self._plan.at, relation_id, self._tenant),
+            "UPDATE relations SET invalid_at = ?, expired_at = ? WHERE id = ? AND tenant = ? AND invalid_at IS NULL "
+            "AND valid_at <= ?",
+            (ends, self._plan.at, relation_id, self._tenant, ends),
         )
         return cursor.rowcount > 0
 

@@ -18,7 +18,7 @@ _MIN_MENTIONS_PER_ENTITY = 8  # as the embedded store: both return the same subg
 
 async def expand_work(
     tx: AsyncManagedTransaction, scope: Scope, entity_ids: list[int], memory_ids: list[int], hops: int,
-    max_nodes: int,
+    max_nodes: int, as_of: str | None = None,
 ) -> Subgraph:
     """Breadth-first over valid relations, one query per hop, visiting at most max_nodes entities.
 
@@ -33,7 +33,7 @@ async def expand_work(
     for _ in range(hops):
         if not frontier or len(graph.entities) >= max_nodes:
             break
-        frontier = await _expand_hop(tx, graph, relations, frontier, max_nodes, narrowed_run(scope))
+        frontier = await _expand_hop(tx, graph, relations, frontier, max_nodes, narrowed_run(scope), as_of)
     graph.relations = [
         r for r in relations.values() if r.source_id in graph.entities and r.destination_id in graph.entities
     ]
@@ -48,9 +48,9 @@ def narrowed_run(scope: Scope) -> str | None:
 
 async def _expand_hop(
     tx: AsyncManagedTransaction, graph: Subgraph, relations: dict[int, RelationRow], frontier: list[int],
-    max_nodes: int, run_id: str | None,
+    max_nodes: int, run_id: str | None, as_of: str | None,
 ) -> list[int]:
-    params = {"frontier": frontier, "max_rows": max_nodes * _HUB_ROWS_PER_NODE, "run_id": run_id}
+    params = {"frontier": frontier, "max_rows": max_nodes * _HUB_ROWS_PER_NODE, "run_id": run_id, "as_of": as_of}
     found: list[int] = []
     for row in await fetch_rows(await tx.run(as_query(Q.EXPAND_HOP.query), params)):
         relation = relation_row(row)

@@ -492,12 +492,13 @@ class Neo4jStore:
     # -- graph -----------------------------------------------------------------------------
 
     async def expand(
-        self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int
+        self, scope: Scope, entity_ids: Sequence[int], memory_ids: Sequence[int], hops: int, max_nodes: int,
+        as_of: str | None = None,
     ) -> Subgraph:
         entities, memories = [int(i) for i in entity_ids], [int(i) for i in memory_ids]
 
         async def work(tx: AsyncManagedTransaction) -> Subgraph:
-            return await expand_work(tx, scope, entities, memories, hops, max_nodes)
+            return await expand_work(tx, scope, entities, memories, hops, max_nodes, as_of)
 
         async with translate_errors(self._target, "graph expansion"):
             return await self._in_read(work)
@@ -512,12 +513,13 @@ class Neo4jStore:
             rows = await self._read(query, {**params.values, "ids": ids, "window": window})
         return [(int(row["id"]), int(n)) for row in rows for n in row["neighbours"]]
 
-    async def relations(self, scope: Scope, include_invalid: bool, limit: int) -> list[RelationRow]:
+    async def relations(self, scope: Scope, include_invalid: bool, limit: int,
+                        as_of: str | None = None) -> list[RelationRow]:
         if limit <= 0:
             return []
         params = {
             "tenant": scope.graph_tenant, "run_id": narrowed_run(scope), "include_invalid": include_invalid,
-            "limit": limit,
+            "limit": limit, "as_of": as_of,
         }
         async with translate_errors(self._target, "read"):
             rows = await self._read(Q.RELATIONS.query, params)

@@ -61,7 +61,8 @@ async def apply_work(
     # again leaves one valid relation (the new one), not the old one marked invalid.
     invalidated: tuple[int, ...] = ()
     if p["invalidations"]:
-        rows = await _run(tx, Q.INVALIDATE_RELATIONS.query, {**scope, "ids": p["invalidations"]})
+        rows = await _run(tx, Q.INVALIDATE_RELATIONS.query,
+                          {**scope, "ids": p["invalidations"], "invalid_at": p["invalid_at"]})
         invalidated = tuple(sorted({int(row["id"]) for row in rows}))
     related = await _relation_work(tx, p) if p["relations"] else ()
     if touched:
@@ -180,6 +181,7 @@ def plan_parameters(plan: WritePlan, ids: SnowflakeGenerator, dims: int | None) 
         "locks": sorted({int(c.id) for c in plan.updates} | {int(i) for i in plan.deletes} | cited),
         "relations": relations,
         "invalidations": [int(i) for i in plan.invalidations],
+        "invalid_at": plan.invalid_at or scope["at"],
     }
 
 
@@ -218,7 +220,7 @@ def _create_param(m: NewMemory, event_id: int, dims: int | None) -> dict[str, An
         "user_id": m.scope.user_id, "agent_id": m.scope.agent_id, "run_id": m.scope.run_id,
         "tenant": m.scope.memory_tenant, "graph_tenant": m.scope.graph_tenant, "scope_tokens": scope_tokens(m.scope),
         "metadata": _metadata_json(m.metadata, f"memory {m.id}"), "md": metadata_properties(m.metadata),
-        "created_at": m.created_at, "event_id": event_id, "entity_keys": sorted(set(m.entity_keys)),
+        "created_at": m.created_at, "updated_at": m.updated_at or m.created_at, "event_id": event_id, "entity_keys": sorted(set(m.entity_keys)),
     }
 
 
@@ -250,7 +252,7 @@ def _relation_param(r: RelationInput) -> dict[str, Any]:
     return {
         "id": r.id, "source_key": r.source_key, "destination_key": r.destination_key,
         "relationship": r.relationship, "fact": r.fact, "memory_ids": list(r.memory_ids),
-        "valid_at": r.valid_at, "created_at": r.created_at,
+        "valid_at": r.valid_at, "created_at": r.created_at, "invalid_at": r.invalid_at,
     }
 
 

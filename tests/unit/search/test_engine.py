@@ -67,7 +67,7 @@ class StubStore:
         return []
 
     async def expand(self, scope: Scope, entities: Sequence[int], memories: Sequence[int], hops: int,
-                     max_nodes: int) -> Subgraph:
+                     max_nodes: int, as_of: str | None = None) -> Subgraph:
         self.calls.append(("expand", (list(entities), hops)))
         return Subgraph(degrees={7: self.zed_degree})
 

@@ -1,0 +1,96 @@
+"""Points in time given by callers (``timestamp``, ``as_of``) and by the LLM (``valid_at``).
+
+Every time powermem stores is the canonical UTC ISO-8601 text of ``filters.format_timestamp``,
+so that string order is time order in both stores.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+
+from powermem.errors import InvalidInputError
+from powermem.filters import And, Condition, FilterNode, format_timestamp
+
+__all__ = ["ACCEPTED", "created_between", "created_by", "lenient_time", "point_in_time"]
+
+ACCEPTED = "a datetime, an ISO-8601 string (e.g. '2023-05-08T13:56:00+00:00') or epoch seconds (int or float)"
+
+_YEAR_MONTH = re.compile(r"^\d{4}(-\d{2})?$")
+
+
+def point_in_time(value: object, name: str) -> str | None:
+    """``value`` as canonical UTC text, None for None; anything else raises InvalidInputError.
+
+    A datetime or ISO string without an offset is taken as UTC.
+    """
+    if value is None:
+        return None
+    moment = _moment(value)
+    if moment is None:
+        raise InvalidInputError(f"{name} must be {ACCEPTED}, got {_shown(value)}")
+    return format_timestamp(moment)
+
+
+def lenient_time(value: object) -> str | None:
+    """What a model wrote for a time, as canonical text; None when it is not one.
+
+    Models often give just a year or a month ('2022', '2022-06'): they mean its start.
+    """
+    if isinstance(value, str) and _YEAR_MONTH.match(value.strip()):
+        value = value.strip() + ("-01" if len(value.strip()) == 7 else "-01-01")
+    if isinstance(value, bool) or not isinstance(value, str):
+        return None
+    moment = _moment(value)
+    return format_timestamp(moment) if moment is not None else None
+
+
+def created_between(filters: FilterNode | None, start: str | None, end: str | None) -> FilterNode | None:
+    """``filters`` narrowed to memories created in [start, end) (either end open when None),
+    as one more AND of built-in conditions: both stores already compile those."""
+    items = [] if filters is None else [filters]
+    if start is not None:
+        items.append(Condition("created_at", "gte", start))
+    if end is not None:
+        items.append(Condition("created_at", "lt", end))
+    return items[0] if len(items) == 1 else (And(tuple(items)) if items else None)
+
+
+def created_by(filters: FilterNode | None, as_of: str | None) -> FilterNode | None:
+    """``filters`` narrowed to memories created at or before ``as_of`` (none: unchanged)."""
+    if as_of is None:
+        return filters
+    condition = Condition("created_at", "lte", as_of)
+    return condition if filters is None else And((filters, condition))
+
+
+def _moment(value: object) -> datetime | None:
+    if isinstance(value, bool):
+        return None  # a bool is an int to Python, never a time to a caller
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            return None
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # an offset that moves year 1 or 9999 out of range
+        return None
+
+
+def _shown(value: object) -> str:
+    return f"{value!r:.100}" if isinstance(value, str | int | float) else type(value).__name__

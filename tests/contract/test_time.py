@@ -1,0 +1,235 @@
+"""Time on both stores: event time on add, bi-temporal relations, as-of queries, invalidation
+that stays in its lane, and the period a query names as a signal of its own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from powermem import AsyncMemory
+from powermem.errors import InvalidInputError
+from tests.contract.test_infer import fact, llm_config
+from tests.support.openai_server import ScriptedOpenAIServer
+from tests.support.scripted_llm import Rule, ScriptedLLM
+
+T1, T2, T3 = "2021-01-10T09:00:00+00:00", "2022-06-01T09:00:00+00:00", "2023-03-01T09:00:00+00:00"
+
+
+def canonical(text: str) -> str:
+    return datetime.fromisoformat(text).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def triples(relations: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {(r["source"], r["relationship"], r["destination"]) for r in relations}
+
+
+# -- event time on ingest ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (datetime(2023, 5, 8, 13, 56, tzinfo=UTC), "2023-05-08T13:56:00.000000+00:00"),
+        (datetime(2023, 5, 8, 13, 56), "2023-05-08T13:56:00.000000+00:00"),  # naive: UTC
+        (datetime(2023, 5, 8, 15, 56, tzinfo=timezone(timedelta(hours=2))), "2023-05-08T13:56:00.000000+00:00"),
+        ("2023-05-08T13:56:00Z", "2023-05-08T13:56:00.000000+00:00"),
+        ("2023-05-08", "2023-05-08T00:00:00.000000+00:00"),
+        (1683554160, "2023-05-08T13:56:00.000000+00:00"),
+        (1683554160.5, "2023-05-08T13:56:00.500000+00:00"),
+    ],
+)
+async def test_add_keeps_the_event_time_as_created_at(memory: AsyncMemory, given: Any, expected: str) -> None:
+    before = datetime.now(UTC)
+    [added] = (await memory.add("Maya adopted a cat", user_id="maya", infer=False, timestamp=given))["results"]
+    assert added["created_at"] == expected
+    [stored] = (await memory.get_all(user_id="maya"))["results"]
+    assert stored["created_at"] == expected
+    # updated_at is the system time of the write.
+    assert datetime.fromisoformat(stored["updated_at"]) >= before
+
+
+@pytest.mark.parametrize("bad", ["last tuesday", "2023-13-01", True, float("nan"), 10**20, [2023], {"at": 1}])
+async def test_a_bad_timestamp_names_the_accepted_forms_and_writes_nothing(memory: AsyncMemory, bad: Any) -> None:
+    with pytest.raises(InvalidInputError, match=r"timestamp must be a datetime, an ISO-8601 string .* epoch seconds"):
+        await memory.add("Maya adopted a cat", user_id="maya", infer=False, timestamp=bad)
+    with pytest.raises(InvalidInputError, match=r"messages\[0\]\['timestamp'\] must be a datetime"):
+        await memory.add([{"role": "user", "content": "hi", "timestamp": bad}], user_id="maya", infer=False)
+    assert (await memory.get_all(user_id="maya"))["total"] == 0
+
+
+async def test_a_message_timestamp_wins_over_the_adds(memory: AsyncMemory) -> None:
+    messages = [
+        {"role": "user", "content": "I moved to Porto", "timestamp": "2022-06-01T10:00:00+00:00"},
+        {"role": "user", "content": "I got a dog"},
+    ]
+    added = await memory.add(messages, user_id="maya", infer=False, timestamp="2023-01-01T00:00:00+00:00")
+    assert [r["created_at"] for r in added["results"]] == [canonical("2022-06-01T10:00:00+00:00"),
+                                                           canonical("2023-01-01T00:00:00+00:00")]
+
+
+async def test_get_all_and_search_as_of_see_the_memories_created_by_then(memory: AsyncMemory) -> None:
+    for text, at in [("Maya lives in Lisbon", T1), ("Maya plays the cello", T2), ("Maya runs marathons", T3)]:
+        await memory.add(text, user_id="maya", infer=False, timestamp=at)
+    listed = await memory.get_all(user_id="maya", as_of="2022-12-31")
+    assert sorted(r["memory"] for r in listed["results"]) == ["Maya lives in Lisbon", "Maya plays the cello"]
+    assert listed["total"] == 2
+    assert (await memory.get_all(user_id="maya", as_of=datetime(2020, 1, 1)))["total"] == 0
+    found = await memory.search("Maya marathons cello Lisbon", user_id="maya", as_of=T2)
+    assert sorted(r["memory"] for r in found["results"]) == ["Maya lives in Lisbon", "Maya plays the cello"]
+    with pytest.raises(InvalidInputError, match="as_of must be a datetime"):
+        await memory.search("Maya", user_id="maya", as_of="soon")
+    with pytest.raises(InvalidInputError, match="as_of must be a datetime"):
+        await memory.get_all(user_id="maya", as_of=object())
+
+
+# -- the story: Lisbon -> Porto -> Lisbon, queried at four times -----------------------------
+
+STORY = ScriptedLLM(
+    extractions={
+        "I live in Lisbon": fact(["Maya lives in Lisbon"], [("Maya", "person"), ("Lisbon", "place")],
+                                 [("Maya", "LIVES_IN", "Lisbon")]),
+        "I moved to Porto": fact(["Maya lives in Porto"], [("Maya", "person"), ("Porto", "place")],
+                                 [("Maya", "LIVES_IN", "Porto")]),
+        "back in Lisbon": fact(["Maya lives in Lisbon again"], [("Maya", "person"), ("Lisbon", "place")],
+                               [("Maya", "LIVES_IN", "Lisbon")]),
+        "Tom lives in Lisbon": fact(["Tom lives in Lisbon"], [("Tom", "person"), ("Lisbon", "place")],
+                                    [("Tom", "LIVES_IN", "Lisbon")]),
+        "since June 2022": {
+            "facts": ["Maya works at Acme"],
+            "entities": [{"name": "Maya", "type": "person"}, {"name": "Acme", "type": "organization"}],
+            "relations": [{"source": "Maya", "relationship": "WORKS_AT", "destination": "Acme",
+                           "valid_at": "2022-06", "invalid_at": None}],
+        },
+    },
+    rules=[
+        Rule("lives in Porto", "ADD", contradicts="LIVES_IN"),
+        Rule("Lisbon again", "ADD", contradicts="LIVES_IN"),
+    ],
+)
+
+
+@pytest.fixture
+async def story(memory_config: dict[str, Any], openai_server: ScriptedOpenAIServer) -> Any:
+    script = ScriptedLLM(STORY.extractions, STORY.rules)
+    openai_server.respond_with(script)
+    async with AsyncMemory(llm_config(memory_config, openai_server)) as m:
+        await m.reset()
+        yield m, openai_server
+
+
+async def tell_the_story(m: AsyncMemory, user: str = "maya") -> list[dict[str, Any]]:
+    return [
+        await m.add("I live in Lisbon", user_id=user, timestamp=T1),
+        await m.add([{"role": "user", "content": "I moved to Porto", "timestamp": T2}], user_id=user),
+        await m.add("I am back in Lisbon", user_id=user, timestamp=T3),
+    ]
+
+
+async def test_the_story_queried_at_four_times(story: Any) -> None:
+    m, server = story
+    first, _, last = await tell_the_story(m)
+    assert first["results"][0]["created_at"] == canonical(T1)
+    assert last["relations"]["deleted_entities"] == [{"source": "Maya", "relationship": "LIVES_IN", "destination": "Porto"}]
+    # The LLM was told when the conversation happened, not today's date.
+    prompts = [r.text for r in server.chat_requests if "Conversation:" in r.text]
+    assert "Today's date: 2021-01-10" in prompts[0]
+    assert f"[{canonical(T2)}] user (maya): I moved to Porto" in prompts[1]
+
+    expected = {
+        "2020-06-01": (set(), set()),
+        "2021-06-01": ({"Maya lives in Lisbon"}, {("Maya", "LIVES_IN", "Lisbon")}),
+        "2022-12-01": ({"Maya lives in Lisbon", "Maya lives in Porto"}, {("Maya", "LIVES_IN", "Porto")}),
+        "2023-06-01": ({"Maya lives in Lisbon", "Maya lives in Porto", "Maya lives in Lisbon again"},
+                       {("Maya", "LIVES_IN", "Lisbon")}),
+    }
+    for as_of, (memories, relations) in expected.items():
+        listed = await m.get_all(user_id="maya", as_of=as_of)
+        assert {r["memory"] for r in listed["results"]} == memories, as_of
+        assert triples(listed["relations"]) == relations, as_of
+        found = await m.search("where does Maya live", user_id="maya", as_of=as_of)
+        assert {r["memory"] for r in found["results"]} == memories, as_of
+        assert triples(found["relations"]) == relations, as_of
+    # Now: as at the last step, and the superseded relations are hidden.
+    assert triples((await m.get_all(user_id="maya"))["relations"]) == {("Maya", "LIVES_IN", "Lisbon")}
+
+
+async def test_superseded_relations_keep_world_and_system_times(story: Any) -> None:
+    m, _ = story
+    before = datetime.now(UTC).isoformat(timespec="microseconds")
+    await tell_the_story(m)
+    every = (await m.get_all(user_id="maya", include_invalidated=True))["relations"]
+    lives = sorted((r for r in every if r["relationship"] == "LIVES_IN"), key=lambda r: r["valid_at"])
+    assert [(r["destination"], r["valid_at"], r["invalid_at"]) for r in lives] == [
+        ("Lisbon", canonical(T1), canonical(T2)),
+        ("Porto", canonical(T2), canonical(T3)),
+        ("Lisbon", canonical(T3), None),
+    ]
+    # System time: written and expired now, whatever the world time of the facts.
+    assert all(r["created_at"] >= before for r in lives)
+    assert [r["expired_at"] is not None and r["expired_at"] >= before for r in lives] == [True, True, False]
+    # Without the flag the record keeps its usual three keys.
+    [now] = (await m.get_all(user_id="maya"))["relations"]
+    assert set(now) == {"source", "relationship", "destination"}
+
+
+async def test_a_relation_is_valid_from_the_time_the_model_gives(story: Any) -> None:
+    m, _ = story
+    await m.add("I have worked at Acme since June 2022", user_id="maya", timestamp=T3)
+    [works] = (await m.get_all(user_id="maya", include_invalidated=True))["relations"]
+    assert (works["relationship"], works["valid_at"]) == ("WORKS_AT", "2022-06-01T00:00:00.000000+00:00")
+    # World time: true from June 2022, though said (and remembered) only in March 2023.
+    assert triples((await m.get_all(user_id="maya", as_of="2022-05-31"))["relations"]) == set()
+    assert triples((await m.get_all(user_id="maya", as_of="2022-07-01"))["relations"]) == {("Maya", "WORKS_AT", "Acme")}
+    assert (await m.get_all(user_id="maya", as_of="2022-07-01"))["total"] == 0
+
+
+# -- invalidation in its lane -----------------------------------------------------------------
+
+
+async def test_invalidation_stays_with_its_tenant_and_subject(story: Any) -> None:
+    m, _ = story
+    await m.add("I live in Lisbon", user_id="bob", timestamp=T1)  # another tenant, same words
+    await m.add("I live in Lisbon", user_id="maya", timestamp=T1)
+    await m.add("My brother Tom lives in Lisbon", user_id="maya", timestamp=T1)  # another subject
+    moved = await m.add("I moved to Porto", user_id="maya", timestamp=T2)
+    # Only Maya's own relations were candidates: not Tom's, not Bob's.
+    assert moved["usage"]["invalidation_candidates"] == 1
+    assert moved["relations"]["deleted_entities"] == [{"source": "Maya", "relationship": "LIVES_IN", "destination": "Lisbon"}]
+    assert triples((await m.get_all(user_id="maya"))["relations"]) == {
+        ("Tom", "LIVES_IN", "Lisbon"), ("Maya", "LIVES_IN", "Porto")}
+    [bobs] = (await m.get_all(user_id="bob", include_invalidated=True))["relations"]
+    assert (bobs["destination"], bobs["invalid_at"], bobs["expired_at"]) == ("Lisbon", None, None)
+
+
+# -- the period a query names -----------------------------------------------------------------
+
+
+async def test_memories_of_the_named_period_get_a_signal_of_their_own(memory: AsyncMemory) -> None:
+    diary = [("Maya went hiking in the hills", "2023-04-20"), ("Maya went hiking by the sea", "2023-05-14"),
+             ("Maya went hiking in the forest", "2023-06-02"), ("Maya went hiking with Tom", "2022-07-10")]
+    for text, at in diary:
+        await memory.add(text, user_id="maya", infer=False, timestamp=at)
+    found = await memory.search("Maya went hiking in May 2023", user_id="maya")
+    assert found["results"][0]["memory"] == "Maya went hiking by the sea"
+    assert found["results"][0]["scores"]["time"] == 1.0
+    assert all("time" not in r["scores"] for r in found["results"][1:])
+    # Relative to as_of: "last summer" seen from March 2023 is the summer of 2022.
+    found = await memory.search("where did Maya go hiking last summer", user_id="maya", as_of="2023-03-01")
+    assert [r["memory"] for r in found["results"]] == ["Maya went hiking with Tom"]
+    assert found["results"][0]["scores"]["time"] == 1.0
+    plain = await memory.search("Maya went hiking", user_id="maya")
+    assert all("time" not in r["scores"] for r in plain["results"])
+
+
+async def test_as_of_search_finds_older_memories_beyond_the_newer_best_hits(memory_config: dict[str, Any]) -> None:
+    """The best vector hits are all too new for the as_of: the filtered search still finds the old one."""
+    config = {**memory_config, "search": {"preset": "vector", "candidate_pool": 1}}
+    async with AsyncMemory(config) as m:
+        await m.reset()
+        await m.add("Maya lives in Lisbon by the river", user_id="maya", infer=False, timestamp=T1)
+        for n in range(3):
+            await m.add(f"Maya lives in Lisbon by the sea {n}", user_id="maya", infer=False, timestamp=T3)
+        found = await m.search("Maya lives in Lisbon by the sea", user_id="maya", limit=1, as_of=T2)
+        assert [r["memory"] for r in found["results"]] == ["Maya lives in Lisbon by the river"]

@@ -1,0 +1,44 @@
+"""Points in time from callers (strict) and from the model (lenient)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from powermem.errors import InvalidInputError
+from powermem.filters import And, Condition
+from powermem.when import created_between, created_by, lenient_time, point_in_time
+
+
+def test_point_in_time_normalises_every_form_to_utc_text() -> None:
+    expected = "2023-05-08T13:56:00.000000+00:00"
+    for value in (datetime(2023, 5, 8, 13, 56), datetime(2023, 5, 8, 14, 56, tzinfo=timezone(timedelta(hours=1))),
+                  "2023-05-08T13:56:00Z", "2023-05-08 13:56", 1683554160, 1683554160.0):
+        assert point_in_time(value, "timestamp") == expected
+    assert point_in_time(None, "timestamp") is None
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "", True, float("inf"), -(10**15), b"2023", datetime.max.replace(
+    tzinfo=timezone(timedelta(hours=-5)))])
+def test_point_in_time_names_the_accepted_forms(bad: object) -> None:
+    with pytest.raises(InvalidInputError, match=r"as_of must be a datetime, an ISO-8601 string .* epoch seconds"):
+        point_in_time(bad, "as_of")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("2022-06", "2022-06-01T00:00:00.000000+00:00"), ("2022", "2022-01-01T00:00:00.000000+00:00"),
+    ("2022-06-15", "2022-06-15T00:00:00.000000+00:00"), ("June", None), (None, None), (2022, None), ("", None),
+])
+def test_lenient_time_reads_what_models_write(given: object, expected: str | None) -> None:
+    assert lenient_time(given) == expected
+
+
+def test_time_conditions_join_the_callers_filters() -> None:
+    mine = Condition("topic", "eq", "x")
+    assert created_by(None, None) is None and created_by(mine, None) is mine
+    assert created_by(None, "t") == Condition("created_at", "lte", "t")
+    assert created_by(mine, "t") == And((mine, Condition("created_at", "lte", "t")))
+    assert created_between(mine, "a", "b") == And((mine, Condition("created_at", "gte", "a"),
+                                                   Condition("created_at", "lt", "b")))
+    assert created_between(None, None, None) is None
