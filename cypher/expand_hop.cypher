@@ -11,4 +11,4 @@ WHERE r.invalid_at IS NULL
 WITH DISTINCT r, y
 LIMIT $max_rows
 MATCH (a:Entity)-[r]->(b:Entity)
-RETURN r.id AS id, a.name AS source, type(r) AS relationship, b.name AS destination, r.fact AS fact, r.memory_ids AS memory_ids, r.valid_at AS valid_at, r.invalid_at AS invalid_at, a.id AS source_id, b.id AS destination_id, y {.id, .name, .name_key, .type} AS neighbour
+RETURN r.id AS id, a.name AS source, type(r) AS relationship, b.name AS destination, r.fact AS fact, r.memory_ids AS memory_ids, r.valid_at AS valid_at, r.invalid_at AS invalid_at, a.id AS source_id, b.id AS destination_id, coalesce(r.origin, 'llm') AS origin, y {.id, .name, .name_key, .type} AS neighbour

@@ -1,5 +1,5 @@
-"""What one ``add`` cost: LLM calls and tokens, and the time spent in the LLM, the embedder
-and the store.
+"""What one ``add`` cost: LLM calls and tokens, and the time spent in the LLM, the embedder,
+the store and the offline extractor (names and relations read from the text without an LLM).
 
 The add entry point opens a receipt in a context variable; the three call sites that reach
 outside the process (the LLM call in ingest/infer.py, ``BatchingEmbedder.embed`` and the
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 __all__ = ["Receipt", "current", "opened", "record_llm", "timed"]
 
-Kind = Literal["llm", "embed", "store"]
+Kind = Literal["llm", "embed", "store", "extract"]
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Receipt:
     llm_ms: float = 0.0
     embed_ms: float = 0.0
     store_ms: float = 0.0
+    extract_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The ``usage`` of an add result: counts as ints, times in milliseconds to 0.001."""
@@ -39,6 +40,7 @@ class Receipt:
             "llm_ms": round(self.llm_ms, 3),
             "embed_ms": round(self.embed_ms, 3),
             "store_ms": round(self.store_ms, 3),
+            "extract_ms": round(self.extract_ms, 3),
         }
 
 

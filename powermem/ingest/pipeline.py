@@ -12,7 +12,7 @@ from powermem.filters import FilterNode, now_timestamp
 from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver
 from powermem.ingest.messages import Message, parse_messages, storable
-from powermem.ingest.raw import RawIngest, drafts_from_messages, memory_hash
+from powermem.ingest.raw import RawIngest, drafts_from_messages, memory_hash, named_speaker
 from powermem.records import added_record, memory_record
 from powermem.stores.base import GraphStore, MemoryChange, MemoryRow, Scope, WritePlan
 
@@ -83,9 +83,11 @@ class AddPipeline:
         # different keys all survive.
         change = MemoryChange(memory_id, at, metadata_patch=metadata)
         if content is not None:
-            keys, plan.entities = await self._raw.link_entities([content], owner)
+            linked = await self._raw.link_entities([content], owner, [named_speaker(row.metadata)])
+            plan.entities = linked.entities
+            plan.relations = linked.relations(self._ids, [memory_id], at)
             vector = (await self._embedder.embed([content]))[0]
-            change = MemoryChange(memory_id, at, content, memory_hash(content), vector, metadata, keys[0])
+            change = MemoryChange(memory_id, at, content, memory_hash(content), vector, metadata, linked.keys[0])
         plan.updates.append(change)
         result = await self._store.apply(plan)
         if memory_id not in result.updated:

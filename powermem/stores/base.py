@@ -123,6 +123,7 @@ class RelationInput:
     memory_ids: tuple[int, ...]
     valid_at: str
     created_at: str
+    origin: str = "llm"  # what extracted it: "llm", or "offline" (the pattern extractor, no LLM)
 
 
 @dataclass
@@ -186,6 +187,7 @@ class RelationRow:
     invalid_at: str | None
     source_id: int
     destination_id: int
+    origin: str = "llm"  # "llm" or "offline"; relations written before origins were kept read "llm"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The offline entity extractor: names and proper nouns, without an LLM.
 
-It favours precision: a capitalised word counts only where capitals carry meaning (not as
-the first word of a sentence, unless it is also capitalised elsewhere or an acronym), and
-common function words never count.
+It favours precision: a capitalised word counts where capitals carry meaning. The first word
+of a sentence counts too ("Alice works at Acme") unless it is an ordinary word that a sentence
+often starts with (``SENTENCE_STARTS``, or a verb or adverb ending in -ing/-ed/-ly): such a
+word is *weak*, a name only if the tenant already knows it. Common function words never count.
 
 Cost is linear in the text, whatever the text. It reads at most ``MAX_EXTRACT_CHARS`` (16 KiB)
 characters, cut back to a blank so no word is cut in half: names further into a longer message
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from powermem.text.names import normalize_name
-from powermem.text.stopwords import NAME_STOPWORDS
+from powermem.text.stopwords import COMMON_ENDINGS, NAME_STOPWORDS, SENTENCE_STARTS
 
 MAX_EXTRACT_CHARS = 16 * 1024
 MAX_ENTITIES_PER_TEXT = 12
@@ -60,7 +61,7 @@ def extract_entities(text: str) -> Mentions:
         candidate = _trim(raw)
         if len(candidate) > 1:  # one letter ("I", "A") normalises to one letter: never a name
             at_start = candidate == raw and _starts_sentence(text, previous_end, start)
-            is_weak = at_start and not _is_acronym(candidate) and " " not in candidate
+            is_weak = at_start and " " not in candidate and _ordinary(candidate)
             _keep(weak if is_weak else strong, candidate)
             if len(strong) + len(weak) >= MAX_ENTITIES_PER_TEXT:
                 break
@@ -102,6 +103,18 @@ def _trim(candidate: str) -> str:
 
 def _is_acronym(word: str) -> bool:
     return len(word) >= 2 and word.isupper() and word.isalpha()
+
+
+def ordinary_start(word: str) -> bool:
+    """Whether a capitalised word that starts a sentence is likely an ordinary word, not a name."""
+    return not _is_acronym(word) and _ordinary(word)
+
+
+def _ordinary(word: str) -> bool:
+    if _is_acronym(word):
+        return False
+    lower = word.lower().rstrip("'’")
+    return lower in SENTENCE_STARTS or lower in NAME_STOPWORDS or (len(lower) > 4 and lower.endswith(COMMON_ENDINGS))
 
 
 def _keep(names: dict[str, str], name: str) -> None:

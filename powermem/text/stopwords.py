@@ -35,3 +35,34 @@ NAME_STOPWORDS = frozenset(
         "absolutely", "exactly", "wait"
     ]
 )
+
+# Ordinary English words that often start a sentence, capitalised only for that reason. A
+# sentence-initial capitalised word outside this list (and NAME_STOPWORDS) is taken as a name
+# ("Alice works at Acme"); one inside it counts only if the tenant already knows that name.
+SENTENCE_STARTS = frozenset(
+    [
+        "about", "above", "across", "after", "afterwards", "again", "ago", "all", "almost", "along", "already",
+        "although", "always", "another", "any", "anybody", "anyone", "anything", "anyways", "around", "as", "at",
+        "because", "before", "behind", "below", "besides", "between", "both", "by", "congrats", "congratulations",
+        "despite", "did", "didn't", "don't", "doesn't", "during", "each", "either", "else", "especially", "even",
+        "eventually", "ever", "every", "everybody", "everyone", "everything", "first", "finally", "for", "from",
+        "funny", "had", "happy", "hmm", "however", "i'm", "in", "indeed", "instead", "into", "isn't", "it's",
+        "last", "later", "lately", "like", "many", "meanwhile", "more", "most", "much", "my", "neither", "never",
+        "next", "nobody", "none", "nothing", "now", "of", "often", "on", "once", "one", "only", "other", "others",
+        "otherwise", "our", "over", "perhaps", "plus", "recently", "right", "same", "second", "since",
+        "so", "some", "somebody", "someone", "something", "sometimes", "soon", "still", "such", "that's", "the",
+        "there's", "these", "they're", "third", "though", "through", "throughout", "thus", "to", "together",
+        "too", "true", "two", "under", "unfortunately", "unless", "until", "up", "usually", "very", "we're",
+        "what's", "whatever", "whenever", "wherever", "whether", "while", "with", "within", "without", "won't",
+        "yes", "yet", "you're", "amazing", "anyway", "awesome", "beautiful", "best", "big", "cheers", "dear",
+        "fantastic", "fine", "fun", "good", "great", "interesting", "lots", "lovely", "new", "old", "sounds",
+        "wonderful", "enjoy", "keep", "make", "take", "tell", "try", "go", "come", "get", "give", "check",
+        "remember", "note", "thank", "welcome", "bye", "goodbye", "morning", "evening", "night", "afternoon",
+        "weekend", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "this", "what",
+        "family", "home", "work", "school", "life", "music", "art", "kids", "people", "friends", "mom", "dad",
+    ]
+)
+
+# Endings of verbs and adverbs ("Painting", "Loved", "Honestly"): a sentence-initial word
+# ending so is kept weak; a known name still links.
+COMMON_ENDINGS = ("ing", "ed", "ly")

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS relations (
     fact TEXT NOT NULL,
     valid_at TEXT NOT NULL,
     invalid_at TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'llm'
 );
 CREATE INDEX IF NOT EXISTS relations_source ON relations (source_id);
 CREATE INDEX IF NOT EXISTS relations_destination ON relations (destination_id);
@@ -100,4 +101,7 @@ def create(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    # A store made before relations kept their origin: its relations all came from an LLM.
+    if "origin" not in {row[1] for row in conn.execute("PRAGMA table_info(relations)")}:
+        conn.execute("ALTER TABLE relations ADD COLUMN origin TEXT NOT NULL DEFAULT 'llm'")
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from powermem.text.extract import MAX_EXTRACT_CHARS, Mentions, extract_entities
 from powermem.text.names import normalize_name
-from powermem.text.stopwords import NAME_STOPWORDS
+from powermem.text.stopwords import COMMON_ENDINGS, NAME_STOPWORDS, SENTENCE_STARTS
 from tests.support.hostile_text import KIB, hostile_texts
 
 
@@ -20,10 +20,17 @@ def test_offline_extractor_finds_names_and_speakers() -> None:
     assert "I" not in found.strong
 
 
-def test_sentence_initial_words_are_weak() -> None:
+def test_a_name_that_starts_a_sentence_is_a_name() -> None:
     found = extract_entities("Alice works at Acme. Yesterday was fun.")
-    assert found.weak == ["Alice"]
-    assert found.strong == ["Acme"]
+    assert found.strong == ["Alice", "Acme"]
+    assert found.weak == []
+
+
+@pytest.mark.parametrize("word", ["Painting", "Loved", "Honestly", "Last", "Congrats", "Monday", "Welcome"])
+def test_ordinary_words_that_start_a_sentence_are_weak(word: str) -> None:
+    found = extract_entities(f"{word} the garden with Ana.")
+    assert found.weak == [word]
+    assert found.strong == ["Ana"]
 
 
 def test_connectors_join_names_and_trailing_ones_are_trimmed() -> None:
@@ -32,8 +39,8 @@ def test_connectors_join_names_and_trailing_ones_are_trimmed() -> None:
 
 
 def test_a_line_break_starts_a_sentence() -> None:
-    assert extract_entities("we met\n  Alice there").weak == ["Alice"]
-    assert extract_entities("we met   Alice there").strong == ["Alice"]
+    assert extract_entities("we met\n  Finally there").weak == ["Finally"]
+    assert extract_entities("we met   Finally there").strong == ["Finally"]
 
 
 @pytest.mark.parametrize(("name", "text"), hostile_texts(64 * KIB).items())
@@ -90,7 +97,10 @@ def _reference(text: str) -> Mentions:
             continue
         at_start = candidate == raw and bool(_REF_SENTENCE_START.search(text[: match.start()]))
         is_acronym = len(candidate) >= 2 and candidate.isupper() and candidate.isalpha()
-        keep(weak if at_start and not is_acronym and " " not in candidate else strong, candidate)
+        lower = candidate.lower().rstrip("'’")
+        ordinary = lower in SENTENCE_STARTS or lower in NAME_STOPWORDS or (
+            len(lower) > 4 and lower.endswith(COMMON_ENDINGS))
+        keep(weak if at_start and not is_acronym and " " not in candidate and ordinary else strong, candidate)
         if len(strong) + len(weak) >= 12:
             break
     return Mentions(list(strong.values()), [n for k, n in weak.items() if k not in strong])
@@ -99,7 +109,7 @@ def _reference(text: str) -> Mentions:
 _PIECES = [
     "A", "B", "Z", "I", "The", "Dr", "NASA", "Bob", "Éa", "a", "of", "the", "de", "del", "van", "von", "da", "la",
     "le", "and", "&", " ", "  ", "\n", "\t", "\u00a0", ".", ":", ";", "!", "?", "…", "'", "’", "-", "“", '"', "(",
-    "_", "1", "s", "'s", "x", "often", "Ofx", "Ab-Cd", "deB", "ofB", "I'm", "Yes", "Mr.",
+    "_", "1", "s", "'s", "x", "often", "Ofx", "Last", "Went", "Honestly", "Ab-Cd", "deB", "ofB", "I'm", "Yes", "Mr.",
 ]
 
 
