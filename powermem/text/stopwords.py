@@ -57,7 +57,7 @@ SENTENCE_STARTS = frozenset(
         "yes", "yet", "you're", "amazing", "anyway", "awesome", "beautiful", "best", "big", "cheers", "dear",
         "fantastic", "fine", "fun", "good", "great", "interesting", "lots", "lovely", "new", "old", "sounds",
         "wonderful", "enjoy", "keep", "make", "take", "tell", "try", "go", "come", "get", "give", "check",
-        "remember", "note", "thank", "welcome", "bye", "goodbye", "morning", "evening", "night", "afternoon",
+        "remember", "note", "thank", "welcome", "call", "ask", "meet", "say", "bye", "goodbye", "morning", "evening", "night", "afternoon",
         "weekend", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "this", "what",
         "family", "home", "work", "school", "life", "music", "art", "kids", "people", "friends", "mom", "dad",
     ]
