@@ -29,7 +29,8 @@ class AddPipeline:
         self._embedder = embedder
         self._ids = ids
         self._resolver = EntityResolver(store, embedder, ids, config.ingest.entity_similarity_threshold)
-        self._raw = RawIngest(store, embedder, ids, self._resolver)
+        self._raw = RawIngest(store, embedder, ids, self._resolver, config.ingest.offline_extractor,
+                              config.ingest.offline_relations)
         self._infer: Any = None
         self._on_llm_failure = config.ingest.on_llm_failure
         self._warned_no_llm = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +21,10 @@ from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver, NamedEntity
 from powermem.ingest.messages import Message
 from powermem.stores.base import EntityInput, GraphStore, NewMemory, RelationInput, Scope, WritePlan
-from powermem.text.extract import Mentions, extract_entities
+from powermem.text.extract import Mentions
 from powermem.text.names import normalize_name
-from powermem.text.relations import OfflineRelation, extract_relations, self_introduction
+from powermem.text.nlp import ExtractorChoice, Reader, heuristic_reader, make_reader
+from powermem.text.relations import OfflineRelation, self_introduction
 
 
 def memory_hash(text: str) -> str:
@@ -57,10 +59,6 @@ def named_speaker(metadata: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) and name.strip() else None
 
 
-def _read(texts: list[str], selves: list[str | None]) -> list[tuple[Mentions, list[OfflineRelation]]]:
-    return [(extract_entities(t), extract_relations(t, s)) for t, s in zip(texts, selves, strict=True)]
-
-
 @dataclass
 class Linked:
     """Per text: the entity keys it mentions and the relations it states (resolved keys)."""
@@ -78,17 +76,33 @@ class Linked:
 
 
 class RawIngest:
-    def __init__(self, store: GraphStore, embedder: Embedder, ids: SnowflakeGenerator, resolver: EntityResolver):
+    def __init__(self, store: GraphStore, embedder: Embedder, ids: SnowflakeGenerator, resolver: EntityResolver,
+                 extractor: ExtractorChoice = "auto", relations: bool = True) -> None:
         self._store = store
         self._embedder = embedder
         self._ids = ids
         self._resolver = resolver
+        self._relations = relations
+        self._choice = extractor
+        # "spacy" must fail at construction if the model is missing; "auto" loads it on first use.
+        self._reader: Reader | None = {"heuristic": heuristic_reader}.get(extractor)
+        if extractor == "spacy":
+            self._reader = make_reader("spacy")
+        self._loading = threading.Lock()
+
+    def _read(self, texts: list[str], selves: list[str | None]) -> list[tuple[Mentions, list[OfflineRelation]]]:
+        if self._reader is None:
+            with self._loading:
+                if self._reader is None:
+                    self._reader = make_reader(self._choice)
+        read = [self._reader(t, s) for t, s in zip(texts, selves, strict=True)]
+        return read if self._relations else [(mentions, []) for mentions, _ in read]
 
     async def link_entities(self, texts: list[str], scope: Scope, selves: list[str | None] | None = None) -> Linked:
         """Entity keys each text mentions, the relations it states, and the entities to MERGE."""
         # The extractor is CPU work linear in the text (up to 64 KiB a message): off the event loop.
         with receipts.timed("extract"):
-            read = await asyncio.to_thread(_read, texts, selves or [None] * len(texts))
+            read = await asyncio.to_thread(self._read, texts, selves or [None] * len(texts))
         weak = {n for m, _ in read for n in m.weak}
         known_weak = await self._resolver.existing_keys(scope, weak) if weak else set()
         named = [m.strong + [n for n in m.weak if normalize_name(n) in known_weak] for m, _ in read]

@@ -109,3 +109,13 @@ async def test_without_the_graph_the_demo_question_is_not_answered_first(
     async with AsyncMemory(config) as plain:
         found = await plain.search("Where does Maya's manager live?", user_id=user, limit=3)
     assert found["results"][0]["memory"] != PORTO
+
+
+async def test_offline_relations_can_be_turned_off(memory: AsyncMemory, memory_config: dict[str, Any]) -> None:
+    config = {**memory_config, "ingest": {**memory_config.get("ingest", {}), "offline_relations": False}}
+    async with AsyncMemory(config) as entities_only:
+        added = await entities_only.add("Alice works at Acme.", user_id="alice", infer=False)
+        assert await relations_of(entities_only, Scope(user_id="alice")) == []
+        store, _, _ = await entities_only._ready()
+        named = await store.entities_by_key(Scope(user_id="alice"), ["alice", "acme"])
+    assert {e.name for e in named} == {"Alice", "Acme"} and added["usage"]["extract_ms"] > 0
