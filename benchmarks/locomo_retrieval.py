@@ -10,6 +10,12 @@ conversation, and we count how much of its evidence is in the top k.
     .venv/bin/python benchmarks/locomo_retrieval.py --reuse /tmp/locomo/locomo.db --split 3
                                                      # ...then search only, conversations 0-2 and 3-4
     .venv/bin/python benchmarks/locomo_retrieval.py --reuse ... --presets hybrid --set adjacent_window=2
+    .venv/bin/python benchmarks/locomo_retrieval.py --presets hybrid --offline-graph both --split 3
+                                                     # ingest twice: offline relations off, then on
+
+Besides the overall table, recall@10 is printed per LoCoMo question category (1 multi-hop,
+2 temporal, 3 open-domain, 4 single-hop). ``--offline-graph off`` stores entities only (no
+offline relations: ``ingest.offline_relations = false``); ``on`` (the default) stores them.
 
 Each question is embedded once before any search, so the latency columns (p50/p95 in ms)
 exclude the query embedding. Run with OPENBLAS_NUM_THREADS=1 on a busy machine.
@@ -34,6 +40,7 @@ KS = (5, 10, 30)
 CHUNK = 64
 PRESETS = ("vector", "fulltext", "vector+fulltext", "hybrid")
 COLUMNS = (*(f"hit@{k}" for k in KS), *(f"recall@{k}" for k in KS))
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 
 
 def default_data() -> Path:
@@ -49,8 +56,9 @@ def store_config(kind: str, path: Path) -> dict[str, Any]:
             "password": os.environ.get("NEO4J_PASSWORD"), "database": os.environ.get("NEO4J_DATABASE")}
 
 
-def config(kind: str, path: Path, embedding: str) -> dict[str, Any]:
-    return {"store": store_config(kind, path), "embedding": {"provider": embedding}, "llm": {"provider": "none"}}
+def config(kind: str, path: Path, embedding: str, offline_relations: bool = True) -> dict[str, Any]:
+    return {"store": store_config(kind, path), "embedding": {"provider": embedding}, "llm": {"provider": "none"},
+            "ingest": {"offline_relations": offline_relations}}
 
 
 def turns(sample: dict[str, Any]) -> list[tuple[str, str]]:
@@ -67,11 +75,15 @@ def evidence_of(qa: dict[str, Any]) -> set[str]:
 
 
 def questions(sample: dict[str, Any]) -> list[tuple[str, set[str]]]:
+    return [(question, evidence) for question, evidence, _ in categorised(sample)]
+
+
+def categorised(sample: dict[str, Any]) -> list[tuple[str, set[str], int]]:
     asked = []
     for qa in sample["qa"]:
         evidence = evidence_of(qa)
         if qa.get("category") in (1, 2, 3, 4) and evidence:
-            asked.append((str(qa["question"]), evidence))
+            asked.append((str(qa["question"]), evidence, int(qa["category"])))
     return asked
 
 
@@ -114,12 +126,12 @@ async def evaluate(memory: AsyncMemory, samples: list[dict[str, Any]], search: S
     engine.config = search
     rows = []
     for index, sample in enumerate(samples):
-        for question, evidence in questions(sample):
+        for question, evidence, category in categorised(sample):
             started = time.perf_counter()
             found = await memory.search(question, user_id=sample["sample_id"], limit=max(KS))
             elapsed = time.perf_counter() - started
             ranked = [r["metadata"].get("dia_id") for r in found["results"]]
-            row: dict[str, Any] = {"conversation": index, "ms": elapsed * 1000}
+            row: dict[str, Any] = {"conversation": index, "category": category, "ms": elapsed * 1000}
             for k in KS:
                 top = set(ranked[:k])
                 row[f"hit@{k}"] = float(bool(top & evidence))
@@ -160,16 +172,24 @@ async def main() -> None:
                         help="override a SearchConfig field for every preset, e.g. --set adjacent_window=2")
     parser.add_argument("--query-cache", type=Path, help="JSON file of question embeddings, read and extended")
     parser.add_argument("--per-question", type=Path, help="write per-question rows (JSON) for analysis")
+    parser.add_argument("--offline-graph", choices=["on", "off", "both"], default="on",
+                        help="store offline relations (on), entities only (off), or run both, off first")
     args = parser.parse_args()
+    for offline in {"on": [True], "off": [False], "both": [False, True]}[args.offline_graph]:
+        await run(args, offline)
+
+
+async def run(args: argparse.Namespace, offline: bool) -> None:
     samples = json.loads(args.data.read_text())[: args.conversations]
     path = args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="locomo-")) / "locomo.db"
-    async with AsyncMemory(config(args.store, path, args.embedding)) as memory:
+    async with AsyncMemory(config(args.store, path, args.embedding, offline)) as memory:
+        graph = f"offline_graph={'on' if offline else 'off'}"
         if args.reuse is None and not args.skip_ingest:
             count, seconds = await ingest(memory, samples)
-            print(f"store={args.store} embedding={args.embedding} memories={count} ingest={seconds:.1f}s "
+            print(f"\nstore={args.store} embedding={args.embedding} {graph} memories={count} ingest={seconds:.1f}s "
                   f"({count / seconds:.0f}/s) path={path}")
         else:
-            print(f"store={args.store} embedding={args.embedding} reusing {path}")
+            print(f"\nstore={args.store} embedding={args.embedding} {graph} reusing {path}")
         await warm_queries(memory, samples, args.query_cache)
         overrides = parse_overrides(args.set)
         if overrides:
@@ -190,8 +210,22 @@ async def main() -> None:
                 cells = [preset, str(row["questions"]), *(f"{row[c]:.3f}" for c in COLUMNS),
                          f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}"]
                 print(" | ".join(f"{c:>15}" for c in cells), flush=True)
+        print_categories(dump, groups)
         if args.per_question:
             args.per_question.write_text(json.dumps(dump))
+
+
+def print_categories(dump: dict[str, list[dict[str, Any]]], groups: list[tuple[str, range]]) -> None:
+    """recall@10 per question category (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop)."""
+    print("\nrecall@10 by category: " + ", ".join(f"{c} {name}" for c, name in CATEGORIES.items()))
+    print(" | ".join(f"{h:>15}" for h in ["group", "preset", *(f"cat {c} (n)" for c in CATEGORIES)]))
+    for name, members in groups:
+        for preset, rows in dump.items():
+            cells = [name, preset]
+            for category in CATEGORIES:
+                chosen = [r["recall@10"] for r in rows if r["category"] == category and r["conversation"] in members]
+                cells.append(f"{statistics.fmean(chosen):.3f} ({len(chosen)})" if chosen else "-")
+            print(" | ".join(f"{c:>15}" for c in cells), flush=True)
 
 
 if __name__ == "__main__":

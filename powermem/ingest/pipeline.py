@@ -68,8 +68,14 @@ class AddPipeline:
         if not kept:
             raise InvalidInputError("messages hold no non-system message with non-blank content to store")
         plan = await self._raw.plan(drafts_from_messages(kept, metadata), scope, actor=kept[0].role)
-        await self._store.apply(plan)
-        return {"results": [added_record(m) for m in plan.creates], "relations": {"added_entities": [], "deleted_entities": []}}
+        applied = await self._store.apply(plan)
+        names = {e.name_key: e.name for e in plan.entities}
+        written = set(applied.related)
+        added = [{"source": names.get(r.source_key, r.source_key), "relationship": r.relationship,
+                  "destination": names.get(r.destination_key, r.destination_key)}
+                 for r in plan.relations if r.id in written]
+        return {"results": [added_record(m) for m in plan.creates],
+                "relations": {"added_entities": added, "deleted_entities": []}}
 
     async def update(
         self, memory_id: int, scope: Scope, content: str | None, metadata: dict[str, Any] | None

@@ -27,6 +27,9 @@ async def test_offline_relations_are_stored_with_their_memory_and_origin(memory:
                               {"role": "user", "content": "Daniel Okafor lives in Porto."}], user_id="maya",
                              infer=False)
     ids = {r["memory"]: r["id"] for r in added["results"]}
+    assert added["relations"] == {"deleted_entities": [], "added_entities": [
+        {"source": "Maya", "relationship": "HAS_MANAGER", "destination": "Daniel Okafor"},
+        {"source": "Daniel Okafor", "relationship": "LIVES_IN", "destination": "Porto"}]}
     rows = {(r.source, r.relationship, r.destination): r for r in await relations_of(memory, Scope(user_id="maya"))}
     assert set(rows) == {("Maya", "HAS_MANAGER", "Daniel Okafor"), ("Daniel Okafor", "LIVES_IN", "Porto")}
     assert rows[("Maya", "HAS_MANAGER", "Daniel Okafor")].memory_ids == (ids["Hi, I'm Maya. My manager is Daniel Okafor."],)
