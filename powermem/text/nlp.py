@@ -155,6 +155,8 @@ def _role_relations(token: Any, self_name: str | None) -> Iterable[OfflineRelati
     if role is None:
         return
     possessor = _possessor(token, self_name)
+    if possessor is None and token.dep_ == "compound":  # "my" may attach to "Ines" in "my sister Ines"
+        possessor = _possessor(token.head, self_name)
     if possessor is None:
         return
     holders: list[Any] = [c for c in token.children if c.dep_ == "appos"]
