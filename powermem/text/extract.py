@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from powermem.text.names import normalize_name
-from powermem.text.stopwords import COMMON_ENDINGS, NAME_STOPWORDS, SENTENCE_STARTS
+from powermem.text.stopwords import CHAT_STARTS, COMMON_ENDINGS, NAME_STOPWORDS, PLURAL_EXCEPTIONS, SENTENCE_STARTS
 
 MAX_EXTRACT_CHARS = 16 * 1024
 MAX_ENTITIES_PER_TEXT = 12
@@ -114,7 +114,11 @@ def _ordinary(word: str) -> bool:
     if _is_acronym(word):
         return False
     lower = word.lower().rstrip("'’")
-    return lower in SENTENCE_STARTS or lower in NAME_STOPWORDS or (len(lower) > 4 and lower.endswith(COMMON_ENDINGS))
+    if lower in SENTENCE_STARTS or lower in NAME_STOPWORDS or lower in CHAT_STARTS or "'" in lower or "’" in lower:
+        return True  # a listed word, or a contraction ("Can't", "You've")
+    if len(lower) > 4 and lower.endswith(COMMON_ENDINGS):
+        return True
+    return len(lower) > 3 and lower.endswith("s") and not lower.endswith(PLURAL_EXCEPTIONS)
 
 
 def _keep(names: dict[str, str], name: str) -> None:

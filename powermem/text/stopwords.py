@@ -63,6 +63,25 @@ SENTENCE_STARTS = frozenset(
     ]
 )
 
-# Endings of verbs and adverbs ("Painting", "Loved", "Honestly"): a sentence-initial word
-# ending so is kept weak; a known name still links.
+# Chat words that start a sentence: interjections, and common verbs, adjectives and nouns a
+# message opens with ("Talk soon", "Pretty cool", "Nature is healing").
+CHAT_STARTS = frozenset(
+    [
+        "ah", "aw", "aww", "awww", "bummer", "cheers", "congrats", "damn", "gee", "gosh", "ha", "hah", "hahaha",
+        "hm", "hmmm", "huh", "nah", "nope", "oof", "ooh", "oops", "ouch", "phew", "shh", "ugh", "uh", "um", "whoa",
+        "woah", "woo", "woohoo", "wooo", "yay", "yea", "yum", "yup", "gonna", "gotta", "wanna", "appreciate",
+        "believe", "bet", "catch", "chat", "cherish", "create", "enjoy", "feel", "find", "gather", "guess",
+        "imagine", "know", "learn", "listen", "need", "push", "read", "show", "sleep", "speak", "spill", "stay",
+        "stop", "talk", "thanks", "think", "took", "understand", "want", "watch", "write", "hard", "little",
+        "long", "lucky", "perfect", "pretty", "strong", "super", "sweet", "brave", "cute", "cozy", "young",
+        "impressive", "incredible", "nice", "sad", "true", "care", "change", "life", "love", "man", "nature",
+        "time", "way", "stuff", "success", "respect", "family", "food", "health", "travel", "yoga", "sports",
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ]
+)
+
+# Endings of verbs and adverbs ("Painting", "Loved", "Honestly") and of plurals and third
+# persons ("Books", "Reminds"; not "-ss" or "-us"): a sentence-initial word ending so is kept
+# weak; a known name still links, and so does the subject of an offline relation.
 COMMON_ENDINGS = ("ing", "ed", "ly")
+PLURAL_EXCEPTIONS = ("ss", "us", "is", "os", "as")

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from powermem.text.extract import MAX_EXTRACT_CHARS, Mentions, extract_entities
+from powermem.text.extract import MAX_EXTRACT_CHARS, Mentions, extract_entities, ordinary_start
 from powermem.text.names import normalize_name
-from powermem.text.stopwords import COMMON_ENDINGS, NAME_STOPWORDS, SENTENCE_STARTS
+from powermem.text.stopwords import NAME_STOPWORDS
 from tests.support.hostile_text import KIB, hostile_texts
 
 
@@ -24,9 +24,11 @@ def test_a_name_that_starts_a_sentence_is_a_name() -> None:
     found = extract_entities("Alice works at Acme. Yesterday was fun.")
     assert found.strong == ["Alice", "Acme"]
     assert found.weak == []
+    assert extract_entities("Boris is here. Lukas too. Books too.").strong == ["Boris", "Lukas"]
 
 
-@pytest.mark.parametrize("word", ["Painting", "Loved", "Honestly", "Last", "Congrats", "Monday", "Welcome"])
+@pytest.mark.parametrize("word", ["Painting", "Loved", "Honestly", "Last", "Congrats", "Monday", "Welcome", "Can't",
+                                  "Aww", "Talk", "Books", "Reminds", "Seven"])
 def test_ordinary_words_that_start_a_sentence_are_weak(word: str) -> None:
     found = extract_entities(f"{word} the garden with Ana.")
     assert found.weak == [word]
@@ -97,9 +99,7 @@ def _reference(text: str) -> Mentions:
             continue
         at_start = candidate == raw and bool(_REF_SENTENCE_START.search(text[: match.start()]))
         is_acronym = len(candidate) >= 2 and candidate.isupper() and candidate.isalpha()
-        lower = candidate.lower().rstrip("'’")
-        ordinary = lower in SENTENCE_STARTS or lower in NAME_STOPWORDS or (
-            len(lower) > 4 and lower.endswith(COMMON_ENDINGS))
+        ordinary = ordinary_start(candidate)  # the word lists (tested on their own below)
         keep(weak if at_start and not is_acronym and " " not in candidate and ordinary else strong, candidate)
         if len(strong) + len(weak) >= 12:
             break

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from powermem.errors import ConfigError
-from powermem.text import nlp
+from powermem.ingest import nlp
 
 
 def test_heuristic_reader_reads_names_and_relations() -> None:
