@@ -40,7 +40,14 @@ _VERBS: dict[str, tuple[str, frozenset[str]]] = {
 
 
 def heuristic_reader(text: str, self_name: str | None) -> tuple[Mentions, list[OfflineRelation]]:
-    return extract_entities(text), extract_relations(text, self_name)
+    """The heuristic names and relation patterns. A weak name (a sentence's first word) that the
+    text states a relation of is a name: "Alice works at Acme" links Alice."""
+    mentions, relations = extract_entities(text), extract_relations(text, self_name)
+    ends = {normalize_name(n) for r in relations for n in (r.source, r.destination)}
+    promoted = [n for n in mentions.weak if normalize_name(n) in ends]
+    if promoted:
+        mentions = Mentions([*mentions.strong, *promoted], [n for n in mentions.weak if n not in promoted])
+    return mentions, relations
 
 
 def make_reader(choice: ExtractorChoice) -> Reader:

@@ -105,11 +105,7 @@ class RawIngest:
             read = await asyncio.to_thread(self._read, texts, selves or [None] * len(texts))
         weak = {n for m, _ in read for n in m.weak}
         known_weak = await self._resolver.existing_keys(scope, weak) if weak else set()
-        # A weak name counts if the tenant knows it, or if the text states a relation of it
-        # ("James works at Acme": James is the subject of a pattern).
-        named = [m.strong + [n for n in m.weak if (k := normalize_name(n)) in known_weak
-                             or any(k in (normalize_name(r.source), normalize_name(r.destination)) for r in rels)]
-                 for m, rels in read]
+        named = [m.strong + [n for n in m.weak if normalize_name(n) in known_weak] for m, _ in read]
         ends = [n for _, rels in read for r in rels for n in (r.source, r.destination)]
         resolution = await self._resolver.resolve(
             scope, [NamedEntity(n) for n in [*(n for g in named for n in g), *ends]], fuzzy=False

@@ -1,9 +1,12 @@
 """The offline entity extractor: names and proper nouns, without an LLM.
 
 It favours precision: a capitalised word counts where capitals carry meaning. The first word
-of a sentence counts too ("Alice works at Acme") unless it is an ordinary word that a sentence
-often starts with (``SENTENCE_STARTS``, or a verb or adverb ending in -ing/-ed/-ly): such a
-word is *weak*, a name only if the tenant already knows it. Common function words never count.
+of a sentence is *weak*: it counts if the tenant already knows that name, or (ingest/raw.py)
+if the text states a relation of it ("Alice works at Acme": Alice is the subject of a
+pattern of ``powermem.text.relations``). An ordinary word that a sentence often starts with
+("Welcome", "Painting", "Can't": ``ordinary_start``) is never taken for a subject there.
+Measured on LoCoMo, taking every other first word as a name linked common nouns ("Pottery",
+"Basketball") and cost 0.004-0.009 recall@10. Common function words never count.
 
 Cost is linear in the text, whatever the text. It reads at most ``MAX_EXTRACT_CHARS`` (16 KiB)
 characters, cut back to a blank so no word is cut in half: names further into a longer message
@@ -61,7 +64,7 @@ def extract_entities(text: str) -> Mentions:
         candidate = _trim(raw)
         if len(candidate) > 1:  # one letter ("I", "A") normalises to one letter: never a name
             at_start = candidate == raw and _starts_sentence(text, previous_end, start)
-            is_weak = at_start and " " not in candidate and _ordinary(candidate)
+            is_weak = at_start and " " not in candidate and not _is_acronym(candidate)
             _keep(weak if is_weak else strong, candidate)
             if len(strong) + len(weak) >= MAX_ENTITIES_PER_TEXT:
                 break
@@ -111,8 +114,6 @@ def ordinary_start(word: str) -> bool:
 
 
 def _ordinary(word: str) -> bool:
-    if _is_acronym(word):
-        return False
     lower = word.lower().rstrip("'’")
     if lower in SENTENCE_STARTS or lower in NAME_STOPWORDS or lower in CHAT_STARTS or "'" in lower or "’" in lower:
         return True  # a listed word, or a contraction ("Can't", "You've")

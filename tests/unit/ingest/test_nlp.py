@@ -8,7 +8,7 @@ from powermem.ingest import nlp
 
 def test_heuristic_reader_reads_names_and_relations() -> None:
     mentions, relations = nlp.heuristic_reader("Alice works at Acme.", None)
-    assert mentions.strong == ["Alice", "Acme"]
+    assert mentions.strong == ["Acme", "Alice"] and mentions.weak == []  # Alice: the subject of a pattern
     assert [(r.source, r.relationship, r.destination) for r in relations] == [("Alice", "WORKS_AT", "Acme")]
 
 
@@ -97,3 +97,8 @@ def test_the_spacy_reader_reads_entities_and_parse_relations() -> None:
     assert [(r.source, r.relationship, r.destination) for r in relations] == [("Maya", "HAS_SISTER", "Ines")]
     _, relations = reader("My manager is Rui.", None)  # no speaker: no first-person fact
     assert relations == []
+
+
+def test_a_first_word_without_a_relation_stays_weak() -> None:
+    mentions, relations = nlp.heuristic_reader("Pottery is fun. Alice likes Acme.", None)
+    assert (mentions.strong, mentions.weak, relations) == (["Acme"], ["Pottery", "Alice"], [])

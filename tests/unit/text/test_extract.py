@@ -20,19 +20,22 @@ def test_offline_extractor_finds_names_and_speakers() -> None:
     assert "I" not in found.strong
 
 
-def test_a_name_that_starts_a_sentence_is_a_name() -> None:
+def test_sentence_initial_words_are_weak() -> None:
+    # Alice counts once the relation patterns name her (tests/unit/ingest, tests/contract).
     found = extract_entities("Alice works at Acme. Yesterday was fun.")
-    assert found.strong == ["Alice", "Acme"]
-    assert found.weak == []
-    assert extract_entities("Boris is here. Lukas too. Books too.").strong == ["Boris", "Lukas"]
+    assert found.weak == ["Alice"]
+    assert found.strong == ["Acme"]
 
 
 @pytest.mark.parametrize("word", ["Painting", "Loved", "Honestly", "Last", "Congrats", "Monday", "Welcome", "Can't",
                                   "Aww", "Talk", "Books", "Reminds", "Seven"])
-def test_ordinary_words_that_start_a_sentence_are_weak(word: str) -> None:
-    found = extract_entities(f"{word} the garden with Ana.")
-    assert found.weak == [word]
-    assert found.strong == ["Ana"]
+def test_ordinary_words_that_start_a_sentence(word: str) -> None:
+    assert ordinary_start(word)
+
+
+@pytest.mark.parametrize("word", ["Alice", "Boris", "Lukas", "Daniel", "NASA"])
+def test_names_that_start_a_sentence_are_not_ordinary(word: str) -> None:
+    assert not ordinary_start(word)
 
 
 def test_connectors_join_names_and_trailing_ones_are_trimmed() -> None:
@@ -41,8 +44,8 @@ def test_connectors_join_names_and_trailing_ones_are_trimmed() -> None:
 
 
 def test_a_line_break_starts_a_sentence() -> None:
-    assert extract_entities("we met\n  Finally there").weak == ["Finally"]
-    assert extract_entities("we met   Finally there").strong == ["Finally"]
+    assert extract_entities("we met\n  Alice there").weak == ["Alice"]
+    assert extract_entities("we met   Alice there").strong == ["Alice"]
 
 
 @pytest.mark.parametrize(("name", "text"), hostile_texts(64 * KIB).items())
@@ -99,8 +102,7 @@ def _reference(text: str) -> Mentions:
             continue
         at_start = candidate == raw and bool(_REF_SENTENCE_START.search(text[: match.start()]))
         is_acronym = len(candidate) >= 2 and candidate.isupper() and candidate.isalpha()
-        ordinary = ordinary_start(candidate)  # the word lists (tested on their own below)
-        keep(weak if at_start and not is_acronym and " " not in candidate and ordinary else strong, candidate)
+        keep(weak if at_start and not is_acronym and " " not in candidate else strong, candidate)
         if len(strong) + len(weak) >= 12:
             break
     return Mentions(list(strong.values()), [n for k, n in weak.items() if k not in strong])
