@@ -13,10 +13,17 @@ conversation, and we count how much of its evidence is in the top k.
     .venv/bin/python benchmarks/locomo_retrieval.py --timestamps --presets hybrid --split 3
                                                      # before/after: turns ingested at their session's date
 
+    .venv/bin/python benchmarks/locomo_retrieval.py --presets hybrid --offline-graph both --split 3
+                                                     # ingest twice: offline relations off, then on
+
 ``--timestamps`` ingests the conversations twice, first as above (before), then each turn with
 ``timestamp`` = its session's ``session_N_date_time`` (after; turns of a session a second
 apart, in order; questions asked as of the day after the conversation's last session, so that
 "last week" means the conversation's), and prints recall@10 per question category for both.
+
+Besides the overall table, recall@10 is printed per LoCoMo question category (1 multi-hop,
+2 temporal, 3 open-domain, 4 single-hop). ``--offline-graph off`` stores entities only (no
+offline relations: ``ingest.offline_relations = false``); ``on`` (the default) stores them.
 
 Each question is embedded once before any search, so the latency columns (p50/p95 in ms)
 exclude the query embedding. Run with OPENBLAS_NUM_THREADS=1 on a busy machine.
@@ -42,6 +49,7 @@ KS = (5, 10, 30)
 CHUNK = 64
 PRESETS = ("vector", "fulltext", "vector+fulltext", "hybrid")
 COLUMNS = (*(f"hit@{k}" for k in KS), *(f"recall@{k}" for k in KS))
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 
 
 def default_data() -> Path:
@@ -57,8 +65,9 @@ def store_config(kind: str, path: Path) -> dict[str, Any]:
             "password": os.environ.get("NEO4J_PASSWORD"), "database": os.environ.get("NEO4J_DATABASE")}
 
 
-def config(kind: str, path: Path, embedding: str) -> dict[str, Any]:
-    return {"store": store_config(kind, path), "embedding": {"provider": embedding}, "llm": {"provider": "none"}}
+def config(kind: str, path: Path, embedding: str, offline_relations: bool = True) -> dict[str, Any]:
+    return {"store": store_config(kind, path), "embedding": {"provider": embedding}, "llm": {"provider": "none"},
+            "ingest": {"offline_relations": offline_relations}}
 
 
 def turns(sample: dict[str, Any]) -> list[tuple[str, str, datetime | None]]:
@@ -218,20 +227,28 @@ async def main() -> None:
     parser.add_argument("--per-question", type=Path, help="write per-question rows (JSON) for analysis")
     parser.add_argument("--timestamps", action="store_true",
                         help="before/after: ingest without, then with, each turn's session date; recall@10 per category")
+    parser.add_argument("--offline-graph", choices=["on", "off", "both"], default="on",
+                        help="store offline relations (on), entities only (off), or run both, off first")
     args = parser.parse_args()
+    for offline in {"on": [True], "off": [False], "both": [False, True]}[args.offline_graph]:
+        await run(args, offline)
+
+
+async def run(args: argparse.Namespace, offline: bool) -> None:
     samples = json.loads(args.data.read_text())[: args.conversations]
     path = args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="locomo-")) / "locomo.db"
-    async with AsyncMemory(config(args.store, path, args.embedding)) as memory:
+    async with AsyncMemory(config(args.store, path, args.embedding, offline)) as memory:
         if args.timestamps:
             await warm_queries(memory, samples, args.query_cache)
             await compare_timestamps(memory, samples, args.presets.split(","), parse_overrides(args.set), args.split)
             return
+        graph = f"offline_graph={'on' if offline else 'off'}"
         if args.reuse is None and not args.skip_ingest:
             count, seconds = await ingest(memory, samples)
-            print(f"store={args.store} embedding={args.embedding} memories={count} ingest={seconds:.1f}s "
+            print(f"\nstore={args.store} embedding={args.embedding} {graph} memories={count} ingest={seconds:.1f}s "
                   f"({count / seconds:.0f}/s) path={path}")
         else:
-            print(f"store={args.store} embedding={args.embedding} reusing {path}")
+            print(f"\nstore={args.store} embedding={args.embedding} {graph} reusing {path}")
         await warm_queries(memory, samples, args.query_cache)
         overrides = parse_overrides(args.set)
         if overrides:
@@ -252,8 +269,22 @@ async def main() -> None:
                 cells = [preset, str(row["questions"]), *(f"{row[c]:.3f}" for c in COLUMNS),
                          f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}"]
                 print(" | ".join(f"{c:>15}" for c in cells), flush=True)
+        print_categories(dump, groups)
         if args.per_question:
             args.per_question.write_text(json.dumps(dump))
+
+
+def print_categories(dump: dict[str, list[dict[str, Any]]], groups: list[tuple[str, range]]) -> None:
+    """recall@10 per question category (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop)."""
+    print("\nrecall@10 by category: " + ", ".join(f"{c} {name}" for c, name in CATEGORIES.items()))
+    print(" | ".join(f"{h:>15}" for h in ["group", "preset", *(f"cat {c} (n)" for c in CATEGORIES)]))
+    for name, members in groups:
+        for preset, rows in dump.items():
+            cells = [name, preset]
+            for category in CATEGORIES:
+                chosen = [r["recall@10"] for r in rows if r["category"] == category and r["conversation"] in members]
+                cells.append(f"{statistics.fmean(chosen):.3f} ({len(chosen)})" if chosen else "-")
+            print(" | ".join(f"{c:>15}" for c in cells), flush=True)
 
 
 if __name__ == "__main__":

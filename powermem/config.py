@@ -160,6 +160,14 @@ class IngestConfig(_Section):
         "raise", description="When extraction fails: raise LLMError, or store the messages as infer=False would."
     )
     entity_similarity_threshold: float = Field(0.92, ge=0, le=1)
+    offline_extractor: Literal["auto", "heuristic", "spacy"] = Field(
+        "auto",
+        description="Names and relations without an LLM: spaCy's en_core_web_sm where installed ('auto'), "
+        "always the heuristic, or spaCy required.",
+    )
+    offline_relations: bool = Field(
+        True, description="Store the relations the offline extractor reads (origin 'offline'); False: entities only."
+    )
     reconcile_candidates: int = Field(5, ge=1, le=50, description="Similar memories fetched per new fact.")
     # Cosine scales differ between embedders, so the default is the embedder's own calibrated
     # value (0.7 for MiniLM; docs/configuration.md); a value set here wins.

@@ -32,7 +32,7 @@ def _memory_attrs(row: MemoryRow) -> dict[str, Any]:
 def _relation_attrs(rel: RelationRow) -> dict[str, Any]:
     attrs: dict[str, Any] = {"kind": "relation", "label": rel.relationship, "relationship": rel.relationship,
                              "fact": rel.fact, "valid_at": rel.valid_at, "valid": rel.invalid_at is None,
-                             "pm_id": str(rel.id)}
+                             "origin": rel.origin, "pm_id": str(rel.id)}
     if rel.invalid_at is not None:
         attrs["invalid_at"] = rel.invalid_at
     if rel.memory_ids:

@@ -1,5 +1,5 @@
-"""What one ``add`` cost: LLM calls and tokens, and the time spent in the LLM, the embedder
-and the store.
+"""What one ``add`` cost: LLM calls and tokens, and the time spent in the LLM, the embedder,
+the store and the offline extractor (names and relations read from the text without an LLM).
 
 The add entry point opens a receipt in a context variable; the three call sites that reach
 outside the process (the LLM call in ingest/infer.py, ``BatchingEmbedder.embed`` and the
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 __all__ = ["Receipt", "current", "opened", "record_candidates", "record_llm", "timed"]
 
-Kind = Literal["llm", "embed", "store"]
+Kind = Literal["llm", "embed", "store", "extract"]
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Receipt:
     store_ms: float = 0.0
     # Existing relations shown to the LLM as ones the new facts may contradict (bounded per add).
     invalidation_candidates: int = 0
+    extract_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The ``usage`` of an add result: counts as ints, times in milliseconds to 0.001."""
@@ -42,6 +43,7 @@ class Receipt:
             "embed_ms": round(self.embed_ms, 3),
             "store_ms": round(self.store_ms, 3),
             "invalidation_candidates": self.invalidation_candidates,
+            "extract_ms": round(self.extract_ms, 3),
         }
 
 

@@ -141,6 +141,7 @@ class GraphRelationOut(RelationOut):
     memory_ids: list[str] = Field(..., description="The memories that assert it.")
     valid_at: str
     invalid_at: str | None = Field(..., description="Set when a later memory contradicted it.")
+    origin: str = Field(..., description="What extracted it: 'llm', or 'offline' (no LLM: patterns or spaCy).")
 
 
 class MentionOut(BaseModel):

@@ -193,6 +193,7 @@ class FactOut(TypedDict):
     fact: str
     valid_at: str
     memory_ids: list[str]
+    origin: str  # "llm", or "offline" (read without an LLM)
 
 
 class RelatedOut(TypedDict):
@@ -241,7 +242,8 @@ def _entity(row: EntityRow) -> dict[str, Any]:
 
 def _fact(row: RelationRow) -> dict[str, Any]:
     return {"source": row.source, "relationship": row.relationship, "destination": row.destination,
-            "fact": row.fact, "valid_at": row.valid_at, "memory_ids": [str(i) for i in row.memory_ids]}
+            "fact": row.fact, "valid_at": row.valid_at, "memory_ids": [str(i) for i in row.memory_ids],
+            "origin": row.origin}
 
 
 def _neighbourhood(name: str, found: Neighbourhood) -> dict[str, Any]:

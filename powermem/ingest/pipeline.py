@@ -13,7 +13,7 @@ from powermem.filters import FilterNode, now_timestamp
 from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver
 from powermem.ingest.messages import Message, parse_messages, storable
-from powermem.ingest.raw import RawIngest, drafts_from_messages, memory_hash
+from powermem.ingest.raw import RawIngest, drafts_from_messages, memory_hash, named_speaker
 from powermem.records import added_record, memory_record
 from powermem.stores.base import GraphStore, MemoryChange, MemoryRow, Scope, WritePlan
 
@@ -30,7 +30,8 @@ class AddPipeline:
         self._embedder = embedder
         self._ids = ids
         self._resolver = EntityResolver(store, embedder, ids, config.ingest.entity_similarity_threshold)
-        self._raw = RawIngest(store, embedder, ids, self._resolver)
+        self._raw = RawIngest(store, embedder, ids, self._resolver, config.ingest.offline_extractor,
+                              config.ingest.offline_relations)
         self._infer: Any = None
         self._on_llm_failure = config.ingest.on_llm_failure
         self._warned_no_llm = False
@@ -73,8 +74,14 @@ class AddPipeline:
         if not kept:
             raise InvalidInputError("messages hold no non-system message with non-blank content to store")
         plan = await self._raw.plan(drafts_from_messages(kept, metadata), scope, actor=kept[0].role)
-        await self._store.apply(plan)
-        return {"results": [added_record(m) for m in plan.creates], "relations": {"added_entities": [], "deleted_entities": []}}
+        applied = await self._store.apply(plan)
+        names = {e.name_key: e.name for e in plan.entities}
+        written = set(applied.related)
+        added = [{"source": names.get(r.source_key, r.source_key), "relationship": r.relationship,
+                  "destination": names.get(r.destination_key, r.destination_key)}
+                 for r in plan.relations if r.id in written]
+        return {"results": [added_record(m) for m in plan.creates],
+                "relations": {"added_entities": added, "deleted_entities": []}}
 
     async def update(
         self, memory_id: int, scope: Scope, content: str | None, metadata: dict[str, Any] | None
@@ -89,9 +96,11 @@ class AddPipeline:
         # different keys all survive.
         change = MemoryChange(memory_id, at, metadata_patch=metadata)
         if content is not None:
-            keys, plan.entities = await self._raw.link_entities([content], owner)
+            linked = await self._raw.link_entities([content], owner, [named_speaker(row.metadata)])
+            plan.entities = linked.entities
+            plan.relations = linked.relations(self._ids, [memory_id], [at], at)  # true from the edit on
             vector = (await self._embedder.embed([content]))[0]
-            change = MemoryChange(memory_id, at, content, memory_hash(content), vector, metadata, keys[0])
+            change = MemoryChange(memory_id, at, content, memory_hash(content), vector, metadata, linked.keys[0])
         plan.updates.append(change)
         result = await self._store.apply(plan)
         if memory_id not in result.updated:

@@ -12,7 +12,9 @@ filters in the store before it can be returned.
    the top fused hits (MENTIONS, valid relations up to ``hops``) and the hits' conversation
    neighbours. ``reach`` ranks the memories the query's names lead to, directly or through
    relations: a third ranked signal. ``context`` scores each memory by the evidence of the
-   other top hits that reaches it (see ``powermem.search.graph``).
+   other top hits that reaches it (see ``powermem.search.graph``). A question that names a
+   role chain ("Maya's manager") is resolved over the relations first, and the entities it
+   reaches are searched too (``powermem.search.paths``): multi-hop recall, offline.
 3. Fusion. Reciprocal-rank fusion of the ranked signals, normalised so that a memory ranked
    first by every enabled signal fuses to 1; the ranking value adds ``graph_weight * context``:
    a memory ranks high on its own evidence, on that of what it is connected to, or both.
@@ -36,9 +38,10 @@ from powermem.config import SearchConfig
 from powermem.embeddings.base import CachedQueryEmbedder, Vectors
 from powermem.filters import FilterNode, format_timestamp
 from powermem.records import memory_record
+from powermem.search import paths
 from powermem.search.calibration import SCORE_WINDOW, QueryEvidence, calibrated_scores
 from powermem.search.fusion import reciprocal_rank_fusion
-from powermem.search.graph import GraphRanking, rank_memories
+from powermem.search.graph import STEP, GraphRanking, rank_memories
 from powermem.search.periods import Period, query_period
 from powermem.stores.base import EntityRow, GraphStore, Hit, MemoryRow, Scope
 from powermem.text.extract import extract_entities
@@ -66,6 +69,8 @@ class _Signals:
     context: dict[int, float] = field(default_factory=dict)
     evidence: QueryEvidence | None = None
     period: list[Hit] = field(default_factory=list)  # memories of the period the query names
+    facts: paths.QueryFacts = field(default_factory=paths.QueryFacts)
+    resolved: paths.Resolved | None = None
 
 
 def query_name_keys(query: str) -> list[str]:
@@ -80,11 +85,13 @@ def query_name_keys(query: str) -> list[str]:
     return [k for k in keys if k][:64]
 
 
-def _analyse(query: str, names: bool, terms: bool) -> tuple[list[str], list[str], QueryEvidence]:
-    """The query's name keys and full-text terms, each only if asked for, and what the score
-    compares results with. CPU work linear in the query (up to 64 KiB), so the engine runs it
-    in a worker thread, off the event loop."""
-    return (query_name_keys(query) if names else [], search_terms(query) if terms else [], QueryEvidence(query))
+def _analyse(query: str, names: bool, terms: bool) -> tuple[list[str], list[str], paths.QueryFacts, QueryEvidence]:
+    """The query's name keys, full-text terms and what it asks (``paths``), each only if needed,
+    and what the score compares results with. CPU work linear in the query (up to 64 KiB), so
+    the engine runs it off the event loop."""
+    facts = paths.analyse(query) if names else paths.QueryFacts()
+    return (query_name_keys(query) if names else [], search_terms(query) if terms else [], facts,
+            QueryEvidence(query))
 
 
 def is_hub(degree: int, tenant_memories: int, pool: int) -> bool:
@@ -188,27 +195,43 @@ class SearchEngine:
     ) -> _Signals:
         signals = _Signals()
         # The vector search runs beside the rest: the full-text terms wait only for entity linking.
-        vector_job = None
+        vector_job: asyncio.Future[list[Hit]] | None = None
+        hop_job: asyncio.Future[list[Hit]] | None = None
         if cfg.vector and vector is not None:
             vector_job = asyncio.ensure_future(self._vector_search(scope, filters, unbounded, vector, pool))
         try:
             linking = cfg.graph and vector is not None
-            name_keys, terms, signals.evidence = await asyncio.to_thread(_analyse, query, linking, cfg.fulltext)
+            name_keys, terms, signals.facts, signals.evidence = await asyncio.to_thread(
+                _analyse, query, linking, cfg.fulltext)
             if linking and vector is not None:
                 await self._link_entities(cfg, name_keys, scope, vector, signals)
                 signals.hubs = await self._hubs(scope, signals.mentions, pool)
+                if signals.facts.chain is not None:
+                    signals.resolved = await paths.resolve(self._store, scope, signals.facts.chain, signals.named)
+            if signals.resolved is not None and signals.facts.chain is not None:
+                names = [e.name for e in signals.resolved.entities]
+                # The question is about what the chain reached, not about its anchor.
+                signals.entities[signals.resolved.anchor.id] = STEP
+                signals.entities.update({e.id: 1.0 for e in signals.resolved.entities})
+                terms = [*terms, *(t for t in search_terms(" ".join(names)) if t not in terms)]
+                if cfg.vector:
+                    hop_query = paths.rewritten(query, signals.facts.chain, names)
+                    hop_job = asyncio.ensure_future(self._hop_vector(hop_query, scope, filters, pool))
             if cfg.fulltext:
                 hub_names = [e.name for e in signals.named if e.id in signals.hubs]
                 if hub_names:
                     terms = hub_terms(terms, hub_names)
                 signals.fulltext = await self._store.fulltext_search(scope, filters, terms, pool)
         except BaseException:
-            if vector_job is not None:
-                vector_job.cancel()
-                await asyncio.gather(vector_job, return_exceptions=True)
+            jobs = [j for j in (vector_job, hop_job) if j is not None]
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
             raise
         if vector_job is not None:
             signals.vector = await vector_job
+        if hop_job is not None:
+            signals.vector = _merged_hits(signals.vector, await hop_job, pool)
         return signals
 
     async def _vector_search(
@@ -225,6 +248,10 @@ class SearchEngine:
         if len(kept) == len(hits) or len(hits) < pool:  # all created by then, or the scope has no more
             return [h for h in hits if h.id in kept]
         return await self._store.vector_search(scope, filters, vector, pool)
+
+    async def _hop_vector(self, query: str, scope: Scope, filters: FilterNode | None, pool: int) -> list[Hit]:
+        vector = await self._embedder.embed_query(query)
+        return await self._store.vector_search(scope, filters, vector, pool) if np.any(vector) else []
 
     async def _link_entities(
         self, cfg: SearchConfig, name_keys: list[str], scope: Scope, vector: Vectors, signals: _Signals
@@ -268,7 +295,8 @@ class SearchEngine:
             self._store.expand(scope, sorted(sources), sorted(seeds), cfg.hops, cfg.max_subgraph_nodes, as_of),
             self._store.adjacent(scope, sorted(seeds), cfg.adjacent_window),
         )
-        return rank_memories(subgraph, adjacent, sources, seeds, rounds=cfg.hops + 2)
+        stating = paths.stating(subgraph.relations, signals.facts, signals.resolved)
+        return rank_memories(subgraph, adjacent, sources, seeds, rounds=cfg.hops + 2, stating=stating)
 
     async def _fetch(
         self, ordered: list[int], scope: Scope, filters: FilterNode | None, limit: int
@@ -282,6 +310,15 @@ class SearchEngine:
             found.extend(rows[i] for i in batch if i in rows)
             start, chunk = start + len(batch), chunk * 2
         return found[:limit]
+
+
+def _merged_hits(first: list[Hit], second: list[Hit], pool: int) -> list[Hit]:
+    """Vector hits of the question and of its resolved form: each memory at its better
+    similarity, best first."""
+    best: dict[int, float] = {}
+    for hit in [*first, *second]:
+        best[hit.id] = max(hit.score, best.get(hit.id, -1.0))
+    return [Hit(i, s) for i, s in sorted(best.items(), key=lambda kv: (-kv[1], -kv[0]))][:pool]
 
 
 def _signal_scores(memory_id: int, signals: _Signals) -> dict[str, float]:

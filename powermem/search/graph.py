@@ -8,7 +8,9 @@ relations between entities, and conversation adjacency between memories. Evidenc
 - entity -> memory mentioning it: 1 / degree (an entity's evidence is shared by every memory
   that mentions it, so a name that every memory mentions carries almost nothing);
 - entity -> entity over a valid relation: 1/2;
-- memory -> conversation neighbour ``d`` turns away: (1/2) ** d.
+- memory -> conversation neighbour ``d`` turns away: (1/2) ** d;
+- entity <-> memory asserting a relation of that entity that *states* what the query asks
+  (``powermem.search.paths.stating``: "Where does Daniel live?" and Daniel's LIVES_IN): 1.
 
 A node receives the strongest evidence over any path of at most ``rounds`` steps (a widest
 path: the largest product of the source's strength and the factors along the path). Two
@@ -23,7 +25,7 @@ scores come out, both in [0, 1]:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +39,8 @@ _Node = tuple[str, int]  # ("m", memory id) or ("e", entity id)
 # Edge kinds. Reach (from the query's entities) ranks memories, so it only uses edges that say
 # something about every memory concerned: not conversation order, and not the mentions of an
 # entity whose memories the store capped (the fetched few would be an arbitrary sample).
-_MENTIONS, _MENTIONED_BY, _MENTIONED_BY_SOME, _RELATION, _CONVERSATION = range(5)
-_REACH_KINDS = (_MENTIONS, _MENTIONED_BY, _RELATION)
+_MENTIONS, _MENTIONED_BY, _MENTIONED_BY_SOME, _RELATION, _CONVERSATION, _STATES = range(6)
+_REACH_KINDS = (_MENTIONS, _MENTIONED_BY, _RELATION, _STATES)
 _Floats = npt.NDArray[np.float64]
 
 
@@ -72,7 +74,9 @@ class _Graph:
         self.relation += (relation, relation)
 
 
-def build_graph(subgraph: Subgraph, adjacent: Sequence[tuple[int, int]]) -> _Graph:
+def build_graph(
+    subgraph: Subgraph, adjacent: Sequence[tuple[int, int]], stating: Collection[int] = ()
+) -> _Graph:
     graph = _Graph()
     fetched: dict[int, int] = {}
     for _, entity_id in subgraph.mentions:
@@ -84,6 +88,10 @@ def build_graph(subgraph: Subgraph, adjacent: Sequence[tuple[int, int]]) -> _Gra
     for rel in subgraph.relations:
         step = (STEP, _RELATION)
         graph.link(("e", rel.source_id), ("e", rel.destination_id), step, step, relation=len(graph.relations))
+        if rel.id in stating:
+            for memory_id in rel.memory_ids:
+                for end in (rel.source_id, rel.destination_id):
+                    graph.link(("e", end), ("m", memory_id), (1.0, _STATES), (1.0, _STATES), relation=len(graph.relations))
         graph.relations.append(rel)
     for memory_id, sides in _sides(adjacent).items():
         for side in sides:
@@ -169,9 +177,11 @@ def rank_memories(
     entity_sources: Mapping[int, float],
     memory_sources: Mapping[int, float],
     rounds: int = 4,
+    stating: Collection[int] = (),
 ) -> GraphRanking:
-    """Reach from ``entity_sources`` and context from ``memory_sources`` (see the module docstring)."""
-    graph = build_graph(subgraph, adjacent)
+    """Reach from ``entity_sources`` and context from ``memory_sources`` (see the module docstring);
+    ``stating``: ids of the relations that state what the query asks."""
+    graph = build_graph(subgraph, adjacent, stating)
     sources = [_Source(graph.node(("e", e)), min(1.0, s), False) for e, s in entity_sources.items() if s > 0]
     sources += [_Source(graph.node(("m", m)), min(1.0, s), True) for m, s in memory_sources.items() if s > 0]
     relations = list(graph.relations)

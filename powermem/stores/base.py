@@ -128,6 +128,7 @@ class RelationInput:
     valid_at: str  # world time: true from then on
     created_at: str  # system time: written then
     invalid_at: str | None = None  # world time it stopped being true, when the statement says so
+    origin: str = "llm"  # what extracted it: "llm", or "offline" (the pattern extractor, no LLM)
 
 
 @dataclass
@@ -196,6 +197,7 @@ class RelationRow:
     destination_id: int
     created_at: str | None = None  # system time it was written
     expired_at: str | None = None  # system time it was invalidated
+    origin: str = "llm"  # "llm" or "offline"; relations written before origins were kept read "llm"
 
 
 @dataclass(frozen=True)

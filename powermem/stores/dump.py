@@ -27,15 +27,18 @@ from typing import Any, Literal
 
 from powermem.stores.base import Scope
 
-__all__ = ["RELATION_TIMES", "SECTIONS", "Row", "Section", "graph_scope", "relation_times"]
+__all__ = ["RELATION_DEFAULTS", "RELATION_TIMES", "SECTIONS", "Row", "Section", "graph_scope", "relation_times"]
 
 Section = Literal["entities", "memories", "relations", "events"]
 SECTIONS: tuple[Section, ...] = ("entities", "memories", "relations", "events")
 Row = dict[str, Any]
 
-# The time fields of a relation that both stores keep. A field added here (e.g. a system-time
-# expired_at) must be added to both stores' schemas; dumps then carry it with no format change.
-RELATION_TIMES: tuple[str, ...] = ("valid_at", "invalid_at", "created_at")
+# The fields of a relation beyond its ends, type, fact and provenance that both stores keep:
+# its world and system times, and what extracted it (``origin``). A field added here must be
+# added to both stores' schemas; dumps then carry it (in ``times``) with no format change.
+RELATION_TIMES: tuple[str, ...] = ("valid_at", "invalid_at", "created_at", "expired_at", "origin")
+# What a field absent from a row means (relations written before origins were kept came from an LLM).
+RELATION_DEFAULTS: dict[str, str] = {"origin": "llm"}
 
 
 def graph_scope(tenant: str) -> Scope:
@@ -48,5 +51,5 @@ def graph_scope(tenant: str) -> Scope:
 
 
 def relation_times(row: Row) -> dict[str, str | None]:
-    """The relation's time fields in RELATION_TIMES order (absent ones as None)."""
-    return {key: row.get(key) for key in RELATION_TIMES}
+    """The relation's fields in RELATION_TIMES order (absent ones as their default, else None)."""
+    return {key: row.get(key) or RELATION_DEFAULTS.get(key) for key in RELATION_TIMES}

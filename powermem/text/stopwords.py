@@ -35,3 +35,53 @@ NAME_STOPWORDS = frozenset(
         "absolutely", "exactly", "wait"
     ]
 )
+
+# Ordinary English words that often start a sentence, capitalised only for that reason. A
+# sentence-initial capitalised word outside this list (and NAME_STOPWORDS) is taken as a name
+# ("Alice works at Acme"); one inside it counts only if the tenant already knows that name.
+SENTENCE_STARTS = frozenset(
+    [
+        "about", "above", "across", "after", "afterwards", "again", "ago", "all", "almost", "along", "already",
+        "although", "always", "another", "any", "anybody", "anyone", "anything", "anyways", "around", "as", "at",
+        "because", "before", "behind", "below", "besides", "between", "both", "by", "congrats", "congratulations",
+        "despite", "did", "didn't", "don't", "doesn't", "during", "each", "either", "else", "especially", "even",
+        "eventually", "ever", "every", "everybody", "everyone", "everything", "first", "finally", "for", "from",
+        "funny", "had", "happy", "hmm", "however", "i'm", "in", "indeed", "instead", "into", "isn't", "it's",
+        "last", "later", "lately", "like", "many", "meanwhile", "more", "most", "much", "my", "neither", "never",
+        "next", "nobody", "none", "nothing", "now", "of", "often", "on", "once", "one", "only", "other", "others",
+        "otherwise", "our", "over", "perhaps", "plus", "recently", "right", "same", "second", "since",
+        "so", "some", "somebody", "someone", "something", "sometimes", "soon", "still", "such", "that's", "the",
+        "there's", "these", "they're", "third", "though", "through", "throughout", "thus", "to", "together",
+        "too", "true", "two", "under", "unfortunately", "unless", "until", "up", "usually", "very", "we're",
+        "what's", "whatever", "whenever", "wherever", "whether", "while", "with", "within", "without", "won't",
+        "yes", "yet", "you're", "amazing", "anyway", "awesome", "beautiful", "best", "big", "cheers", "dear",
+        "fantastic", "fine", "fun", "good", "great", "interesting", "lots", "lovely", "new", "old", "sounds",
+        "wonderful", "enjoy", "keep", "make", "take", "tell", "try", "go", "come", "get", "give", "check",
+        "remember", "note", "thank", "welcome", "call", "ask", "meet", "say", "bye", "goodbye", "morning", "evening", "night", "afternoon",
+        "weekend", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "this", "what",
+        "family", "home", "work", "school", "life", "music", "art", "kids", "people", "friends", "mom", "dad",
+    ]
+)
+
+# Chat words that start a sentence: interjections, and common verbs, adjectives and nouns a
+# message opens with ("Talk soon", "Pretty cool", "Nature is healing").
+CHAT_STARTS = frozenset(
+    [
+        "ah", "aw", "aww", "awww", "bummer", "cheers", "congrats", "damn", "gee", "gosh", "ha", "hah", "hahaha",
+        "hm", "hmmm", "huh", "nah", "nope", "oof", "ooh", "oops", "ouch", "phew", "shh", "ugh", "uh", "um", "whoa",
+        "woah", "woo", "woohoo", "wooo", "yay", "yea", "yum", "yup", "gonna", "gotta", "wanna", "appreciate",
+        "believe", "bet", "catch", "chat", "cherish", "create", "enjoy", "feel", "find", "gather", "guess",
+        "imagine", "know", "learn", "listen", "need", "push", "read", "show", "sleep", "speak", "spill", "stay",
+        "stop", "talk", "thanks", "think", "took", "understand", "want", "watch", "write", "hard", "little",
+        "long", "lucky", "perfect", "pretty", "strong", "super", "sweet", "brave", "cute", "cozy", "young",
+        "impressive", "incredible", "nice", "sad", "true", "care", "change", "life", "love", "man", "nature",
+        "time", "way", "stuff", "success", "respect", "family", "food", "health", "travel", "yoga", "sports",
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ]
+)
+
+# Endings of verbs and adverbs ("Painting", "Loved", "Honestly") and of plurals and third
+# persons ("Books", "Reminds"; not "-ss" or "-us"): a sentence-initial word ending so is kept
+# weak; a known name still links, and so does the subject of an offline relation.
+COMMON_ENDINGS = ("ing", "ed", "ly")
+PLURAL_EXCEPTIONS = ("ss", "us", "is", "os", "as")

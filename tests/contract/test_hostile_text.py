@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import powermem.ingest.raw
+import powermem.ingest.nlp
 import powermem.search.engine
 from powermem import AsyncMemory
 from powermem.text.extract import Mentions, extract_entities
@@ -70,8 +70,8 @@ class _Gate:
 Call = Callable[[AsyncMemory, str, int], Awaitable[Any]]
 CALLS: dict[str, tuple[Any, Call]] = {
     "search": (powermem.search.engine, lambda m, text, i: m.search(text, user_id="u")),
-    "add": (powermem.ingest.raw, lambda m, text, i: m.add(text, user_id="u", infer=False)),
-    "update": (powermem.ingest.raw, lambda m, text, i: m.update(i, content=text)),
+    "add": (powermem.ingest.nlp, lambda m, text, i: m.add(text, user_id="u", infer=False)),
+    "update": (powermem.ingest.nlp, lambda m, text, i: m.update(i, content=text)),
 }
 
 

@@ -13,7 +13,7 @@ from tests.support.openai_server import RecordedRequest, ScriptedOpenAIServer
 from tests.support.scripted_llm import ScriptedLLM
 
 USAGE_KEYS = {"llm_calls", "prompt_tokens", "completion_tokens", "llm_ms", "embed_ms", "store_ms",
-              "invalidation_candidates"}
+              "invalidation_candidates", "extract_ms"}
 
 
 class Answers:
@@ -80,6 +80,7 @@ async def test_raw_add_has_no_llm_cost(memory_config: dict[str, Any], openai_ser
     usage = result["usage"]
     assert counts(usage) == {"llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
     assert usage["llm_ms"] == 0 and usage["embed_ms"] > 0 and usage["store_ms"] > 0
+    assert usage["extract_ms"] > 0  # the offline extractor read the messages
     assert openai_server.chat_requests == []
 
 

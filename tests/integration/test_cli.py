@@ -198,9 +198,12 @@ def test_bad_json_in_an_import_file_names_the_line(embedded: CliEnv) -> None:
     assert "no memories" in embedded.ok("stats")  # nothing was written
 
 
-def test_demo_still_runs(embedded: CliEnv) -> None:
-    out = embedded.ok("demo", "--embedding", "hashing", "--path", embedded.tmp / "demo")
+@pytest.mark.parametrize("embedding", ["hashing", "local"])
+def test_demo_answers_the_manager_question_first(embedded: CliEnv, embedding: str) -> None:
+    out = embedded.ok("demo", "--embedding", embedding, "--path", embedded.tmp / "demo")
     assert "powermem demo" in out and "memories in the store" in out
+    answer = out.split("Q: Where does Maya's manager live?\n", 1)[1].splitlines()[0]
+    assert answer.startswith("  1. ") and answer.endswith("Daniel Okafor lives in Porto and commutes to Lisbon twice a week.")
 
 
 @pytest.mark.neo4j

@@ -187,10 +187,20 @@ def test_graph_of_a_scope(api: httpx.Client, script: ScriptedLLM) -> None:
     assert (names[relation["source_id"]], relation["relationship"], names[relation["destination_id"]]) == \
         ("Alice", "LOVES", "Paris")
     assert relation["memory_ids"] == [memory_id] and relation["invalid_at"] is None
+    assert relation["origin"] == "llm"
     assert {(m["memory_id"], names[m["entity_id"]]) for m in graph["mentions"]} == \
         {(memory_id, "Alice"), (memory_id, "Paris")}
     assert ok(api.get("/v1/graph", params={"user_id": "carol"}))["entities"] == []
     assert "required" in error(api.get("/v1/graph"), 400, "InvalidInputError")
+
+
+def test_offline_relations_over_http(api: httpx.Client) -> None:
+    body = ok(api.post("/v1/memories", json={"messages": "Dana works at Initech.", "user_id": "dana", "infer": False}))
+    assert body["relations"]["added_entities"] == [{"source": "Dana", "relationship": "WORKS_AT",
+                                                    "destination": "Initech"}]
+    assert body["usage"]["extract_ms"] > 0
+    (relation,) = ok(api.get("/v1/graph", params={"user_id": "dana"}))["relations"]
+    assert (relation["relationship"], relation["origin"]) == ("WORKS_AT", "offline")
 
 
 def test_healthz_and_openapi(api: httpx.Client, base_url: str, store_kind: str) -> None:

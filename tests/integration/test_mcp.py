@@ -220,10 +220,21 @@ def test_infer_writes_relations_and_related_entities_shows_them(served: Served) 
     assert {m["id"] for m in around["memories"]} <= memory_ids and around["memories"]
     for relation in around["relations"]:
         assert set(relation["memory_ids"]) <= memory_ids and relation["memory_ids"]
+        assert relation["origin"] == "llm"
     acme = served.ok("related_entities", {"name": "acme", "user_id": user})
     assert ("alice", "WORKS_AT", "Acme") in {(r["source"], r["relationship"], r["destination"]) for r in acme["relations"]}
     unknown = served.ok("related_entities", {"name": "Zanzibar", "user_id": user})
     assert unknown["entities"] == [] and unknown["memories"] == [] and unknown["relations"] == []
+
+
+def test_offline_relations_without_an_llm(served: Served) -> None:
+    user = served.user()
+    added = served.ok("add_memory", {"content": "Dana works at Initech.", "user_id": user, "infer": False})
+    assert added["relations"]["added_entities"] == [{"source": "Dana", "relationship": "WORKS_AT",
+                                                     "destination": "Initech"}]
+    (relation,) = served.ok("related_entities", {"name": "Dana", "user_id": user})["relations"]
+    assert (relation["relationship"], relation["origin"]) == ("WORKS_AT", "offline")
+    assert relation["memory_ids"] == [added["results"][0]["id"]]
 
 
 # -- bad input: a tool error that says what was wrong, and the server answers the next call ----

@@ -48,4 +48,5 @@ def test_nothing_is_recorded_without_an_open_receipt_and_nesting_restores() -> N
         assert receipts.current() is outer
     assert (outer.llm_calls, inner.llm_calls) == (0, 1)
     assert inner.as_dict() == {"llm_calls": 1, "prompt_tokens": 5, "completion_tokens": 1,
-                               "llm_ms": 0.0, "embed_ms": 0.0, "store_ms": 0.0, "invalidation_candidates": 0}
+                               "llm_ms": 0.0, "embed_ms": 0.0, "store_ms": 0.0, "invalidation_candidates": 0,
+                               "extract_ms": 0.0}

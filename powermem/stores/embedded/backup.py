@@ -16,7 +16,7 @@ import numpy as np
 
 from powermem.errors import InvalidInputError
 from powermem.stores.base import Scope
-from powermem.stores.dump import RELATION_TIMES, Row, Section, graph_scope
+from powermem.stores.dump import RELATION_TIMES, Row, Section, graph_scope, relation_times
 
 __all__ = ["counts", "dump", "load"]
 
@@ -142,7 +142,7 @@ def _load_relation(conn: sqlite3.Connection, row: Row, dims: int) -> None:
     found = conn.execute("SELECT 1 FROM entities WHERE id = ?", (row["destination_id"],)).fetchone()
     if tenant is None or found is None:
         raise InvalidInputError(f"relation {row['id']}: one of its entities does not exist")
-    times = [row["times"].get(key) for key in RELATION_TIMES]
+    times = list(relation_times(row["times"]).values())
     conn.execute(
         f"INSERT OR REPLACE INTO relations (id, tenant, source_id, destination_id, relationship, fact, "
         f"{', '.join(RELATION_TIMES)}) VALUES (?, ?, ?, ?, ?, ?{', ?' * len(RELATION_TIMES)})",

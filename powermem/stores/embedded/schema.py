@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS relations (
     valid_at TEXT NOT NULL,
     invalid_at TEXT,
     created_at TEXT NOT NULL,
-    expired_at TEXT
+    expired_at TEXT,
+    origin TEXT NOT NULL DEFAULT 'llm'
 );
 CREATE INDEX IF NOT EXISTS relations_source ON relations (source_id);
 CREATE INDEX IF NOT EXISTS relations_destination ON relations (destination_id);
@@ -115,4 +116,7 @@ def create(conn: sqlite3.Connection) -> None:
     # Stores written before relations had a system end time: the column starts empty.
     if "expired_at" not in {row[1] for row in conn.execute("PRAGMA table_info(relations)")}:
         conn.execute("ALTER TABLE relations ADD COLUMN expired_at TEXT")
+    # A store made before relations kept their origin: its relations all came from an LLM.
+    if "origin" not in {row[1] for row in conn.execute("PRAGMA table_info(relations)")}:
+        conn.execute("ALTER TABLE relations ADD COLUMN origin TEXT NOT NULL DEFAULT 'llm'")
 

@@ -17,7 +17,7 @@ from neo4j import AsyncManagedTransaction
 from powermem.errors import InvalidInputError
 from powermem.filters import INT64
 from powermem.stores.base import Scope
-from powermem.stores.dump import RELATION_TIMES, Row, Section, graph_scope
+from powermem.stores.dump import RELATION_TIMES, Row, Section, graph_scope, relation_times
 from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.queries import as_query
 from powermem.stores.neo4j.writes import embedding_values, metadata_properties, scope_tokens
@@ -75,7 +75,7 @@ def _relation(r: dict[str, Any]) -> Row:
     props = r["props"]
     return {"id": int(r["id"]), "source_id": int(r["source_id"]), "destination_id": int(r["destination_id"]),
             "relationship": r["relationship"], "fact": props.get("fact") or "",
-            "memory_ids": _ids(props.get("memory_ids")), "times": {key: props.get(key) for key in RELATION_TIMES}}
+            "memory_ids": _ids(props.get("memory_ids")), "times": relation_times(props)}
 
 
 def _event(ev: dict[str, Any]) -> Row:
@@ -122,7 +122,7 @@ def _relation_param(row: Row, dims: int | None) -> dict[str, Any]:
     if unknown:
         raise InvalidInputError(f"relation {row['id']}: this store keeps no relation time field {unknown[0]!r}")
     props = {"id": row["id"], "name": row["relationship"], "fact": row["fact"], "memory_ids": list(row["memory_ids"])}
-    props.update({key: value for key, value in row["times"].items() if value is not None})
+    props.update({key: value for key, value in relation_times(row["times"]).items() if value is not None})
     return {"source_id": row["source_id"], "destination_id": row["destination_id"],
             "relationship": row["relationship"], "id": row["id"], "props": props}
 

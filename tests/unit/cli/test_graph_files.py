@@ -24,7 +24,7 @@ def sample() -> TenantGraph:
     relations = [
         RelationRow(20, "alice", "LIVES_IN", "Paris", "alice lives in Paris", (BIG,), "v1", None, 10, 11),
         RelationRow(21, "alice", "LIVES_IN", "Berlin", "alice lives in Berlin", (), "v0", "v1", 10, 12),
-        RelationRow(22, "alice", "WORKS_AT", "Acme", "alice works at Acme", (2,), "v1", None, 10, 13),
+        RelationRow(22, "alice", "WORKS_AT", "Acme", "alice works at Acme", (2,), "v1", None, 10, 13, "offline"),
     ]
     mentions = [(BIG, 10), (BIG, 11), (2, 10), (2, 13)]
     return TenantGraph(memories, entities, mentions, relations)
@@ -44,6 +44,7 @@ def test_graphml_holds_every_node_and_edge(tmp_path: Path) -> None:
     relations = {(u, v): d for u, v, d in edges if d["kind"] == "relation"}
     assert relations[("e10", "e12")]["valid"] is False and relations[("e10", "e12")]["invalid_at"] == "v1"
     assert relations[("e10", "e11")]["relationship"] == "LIVES_IN" and relations[("e10", "e11")]["valid"] is True
+    assert relations[("e10", "e11")]["origin"] == "llm" and relations[("e10", "e13")]["origin"] == "offline"
 
 
 def test_html_is_self_contained_and_escapes_text(tmp_path: Path) -> None:

@@ -81,3 +81,13 @@ def test_nothing_to_start_from() -> None:
     ranking = rank_memories(chain(), [], {}, {})
     assert ranking.reach == {} and ranking.context == {} and ranking.memory_scores == {}
     assert rank_memories(Subgraph(), [], {10: 1.0}, {4: 1.0}).memory_scores == {}
+
+
+def test_a_stating_relation_gives_its_memories_the_evidence_of_its_ends() -> None:
+    # 10 -[LIVES_IN]-> 30, asserted by memory 102; entity 10 is mentioned by 100 and 102 (degree 2).
+    graph = Subgraph(relations=[relation(1, 10, 30, 102, "LIVES_IN")], mentions=[(100, 10), (102, 10)],
+                     degrees={10: 2})
+    assert rank_memories(graph, [], {10: 1.0}, {}).reach == pytest.approx({100: 0.5, 102: 0.5})
+    ranking = rank_memories(graph, [], {10: 1.0}, {}, stating={1})
+    assert ranking.reach == pytest.approx({100: 0.5, 102: 1.0})
+    assert [r.id for r in ranking.relations_to(102)] == [1]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from powermem.text.extract import MAX_EXTRACT_CHARS, Mentions, extract_entities
+from powermem.text.extract import MAX_EXTRACT_CHARS, Mentions, extract_entities, ordinary_start
 from powermem.text.names import normalize_name
 from powermem.text.stopwords import NAME_STOPWORDS
 from tests.support.hostile_text import KIB, hostile_texts
@@ -21,9 +21,21 @@ def test_offline_extractor_finds_names_and_speakers() -> None:
 
 
 def test_sentence_initial_words_are_weak() -> None:
+    # Alice counts once the relation patterns name her (tests/unit/ingest, tests/contract).
     found = extract_entities("Alice works at Acme. Yesterday was fun.")
     assert found.weak == ["Alice"]
     assert found.strong == ["Acme"]
+
+
+@pytest.mark.parametrize("word", ["Painting", "Loved", "Honestly", "Last", "Congrats", "Monday", "Welcome", "Can't",
+                                  "Aww", "Talk", "Books", "Reminds", "Seven"])
+def test_ordinary_words_that_start_a_sentence(word: str) -> None:
+    assert ordinary_start(word)
+
+
+@pytest.mark.parametrize("word", ["Alice", "Boris", "Lukas", "Daniel", "NASA"])
+def test_names_that_start_a_sentence_are_not_ordinary(word: str) -> None:
+    assert not ordinary_start(word)
 
 
 def test_connectors_join_names_and_trailing_ones_are_trimmed() -> None:
@@ -99,7 +111,7 @@ def _reference(text: str) -> Mentions:
 _PIECES = [
     "A", "B", "Z", "I", "The", "Dr", "NASA", "Bob", "Éa", "a", "of", "the", "de", "del", "van", "von", "da", "la",
     "le", "and", "&", " ", "  ", "\n", "\t", "\u00a0", ".", ":", ";", "!", "?", "…", "'", "’", "-", "“", '"', "(",
-    "_", "1", "s", "'s", "x", "often", "Ofx", "Ab-Cd", "deB", "ofB", "I'm", "Yes", "Mr.",
+    "_", "1", "s", "'s", "x", "often", "Ofx", "Last", "Went", "Honestly", "Ab-Cd", "deB", "ofB", "I'm", "Yes", "Mr.",
 ]
 
 
