@@ -304,6 +304,11 @@ def _validated(answer: _Answer, schema: type[T]) -> T:
     except ValueError as exc:
         raise _InvalidOutput(str(exc)) from exc
     try:
+        # json.loads takes "\ud800" escapes that no Unicode text holds; strict JSON parsers refuse them.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _InvalidOutput("the answer holds a lone UTF-16 surrogate, which is not text") from exc
+    try:
         return schema.model_validate(value)
     except ValidationError as exc:
         raise _InvalidOutput(_describe_validation(exc)) from exc

@@ -407,3 +407,13 @@ def test_reconciliation_messages_show_small_ids() -> None:
     assert "0: alice -[LIVES_IN]-> Paris" in text
     _, empty = reconciliation_messages(["x"], [], [], None)
     assert "(none)" in empty["content"]
+
+
+@pytest.mark.asyncio
+async def test_a_lone_surrogate_is_not_text(client: LLMClient, openai_server: ScriptedOpenAIServer) -> None:
+    # json.loads accepts the escape "\ud800"; no Unicode text holds it, so the answer is re-asked, then refused.
+    answer = {"facts": [], "entities": [{"name": "\ud800", "type": "person"}], "relations": []}
+    openai_server.script(answer, answer)
+    with pytest.raises(LLMError, match="lone UTF-16 surrogate"):
+        await client.structured(MESSAGES, Extraction)
+    assert len(openai_server.requests) == 2
