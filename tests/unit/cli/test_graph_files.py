@@ -24,7 +24,7 @@ def sample() -> TenantGraph:
     relations = [
         RelationRow(20, "alice", "LIVES_IN", "Paris", "alice lives in Paris", (BIG,), "v1", None, 10, 11),
         RelationRow(21, "alice", "LIVES_IN", "Berlin", "alice lives in Berlin", (), "v0", "v1", 10, 12),
-        RelationRow(22, "alice", "WORKS_AT", "Acme", "alice works at Acme", (2,), "v1", None, 10, 13, "offline"),
+        RelationRow(22, "alice", "WORKS_AT", "Acme", "alice works at Acme", (2,), "v1", None, 10, 13, origin="offline"),
     ]
     mentions = [(BIG, 10), (BIG, 11), (2, 10), (2, 13)]
     return TenantGraph(memories, entities, mentions, relations)
