@@ -13,7 +13,7 @@ def entity(eid: int, name: str) -> EntityRow:
 
 
 def relation(rid: int, src: EntityRow, kind: str, dst: EntityRow, memory: int) -> RelationRow:
-    return RelationRow(rid, src.name, kind, dst.name, "fact", (memory,), "t", None, src.id, dst.id, "offline")
+    return RelationRow(rid, src.name, kind, dst.name, "fact", (memory,), "t", None, src.id, dst.id, origin="offline")
 
 
 MAYA, DANIEL, PORTO, INES = entity(1, "Maya"), entity(2, "Daniel Okafor"), entity(3, "Porto"), entity(4, "Ines")
