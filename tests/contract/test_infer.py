@@ -9,21 +9,13 @@ import pytest
 
 from powermem import AsyncMemory, LLMError
 from tests.support.openai_server import ScriptedOpenAIServer
-from tests.support.scripted_llm import Rule, ScriptedLLM
+from tests.support.scripted_llm import Rule, ScriptedLLM, fact
 
 
 def llm_config(memory_config: dict[str, Any], server: ScriptedOpenAIServer, **llm: Any) -> dict[str, Any]:
     section = {"provider": "openai", "base_url": server.base_url, "api_key": "test", "model": "scripted",
                "timeout": 2.0, "max_attempts": 3, "retry_initial_wait": 0.01, **llm}
     return {**memory_config, "llm": section}
-
-
-def fact(facts: list[str], entities: list[tuple[str, str]], relations: list[tuple[str, str, str]]) -> dict[str, Any]:
-    return {
-        "facts": facts,
-        "entities": [{"name": n, "type": t} for n, t in entities],
-        "relations": [{"source": s, "relationship": r, "destination": d} for s, r, d in relations],
-    }
 
 
 CONVERSATION = ScriptedLLM(

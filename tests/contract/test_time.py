@@ -10,9 +10,9 @@ import pytest
 
 from powermem import AsyncMemory
 from powermem.errors import InvalidInputError
-from tests.contract.test_infer import fact, llm_config
+from tests.contract.test_infer import llm_config
 from tests.support.openai_server import ScriptedOpenAIServer
-from tests.support.scripted_llm import Rule, ScriptedLLM
+from tests.support.scripted_llm import Rule, ScriptedLLM, fact
 
 T1, T2, T3 = "2021-01-10T09:00:00+00:00", "2022-06-01T09:00:00+00:00", "2023-03-01T09:00:00+00:00"
 

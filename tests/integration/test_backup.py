@@ -23,13 +23,7 @@ from powermem.stores.base import Scope
 from tests.reliability.helpers import store_snapshot
 from tests.support import graph_scan
 from tests.support.openai_server import ScriptedOpenAIServer
-from tests.support.scripted_llm import Rule, ScriptedLLM
-
-
-def fact(facts: list[str], entities: list[tuple[str, str]], relations: list[tuple[str, str, str]]) -> dict[str, Any]:
-    return {"facts": facts, "entities": [{"name": n, "type": t} for n, t in entities],
-            "relations": [{"source": s, "relationship": r, "destination": d} for s, r, d in relations]}
-
+from tests.support.scripted_llm import Rule, ScriptedLLM, fact
 
 SCRIPT = ScriptedLLM(
     extractions={

@@ -16,6 +16,15 @@ _LINE = re.compile(r"^(\d+): (.*)$")
 _RELATION = re.compile(r"^(\d+): (.*) -\[(.*)\]-> (.*)$")
 
 
+def fact(facts: list[str], entities: list[tuple[str, str]], relations: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """An extraction answer: facts, (name, type) entities and (source, type, destination) relations."""
+    return {
+        "facts": facts,
+        "entities": [{"name": n, "type": t} for n, t in entities],
+        "relations": [{"source": s, "relationship": r, "destination": d} for s, r, d in relations],
+    }
+
+
 @dataclass
 class Rule:
     """For a new fact containing ``fact``: ``event`` against the memory containing ``target``;
