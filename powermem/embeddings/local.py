@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from powermem._blas import use_one_blas_thread
 from powermem.embeddings.base import (
     DEFAULT_RECONCILE_MIN_SIMILARITY,
     MINILM_SCORE_MODEL,
@@ -428,6 +429,7 @@ class LocalEmbedder:
         config = self._read_config()
         with self._lock:
             if self._loaded is None:
+                use_one_blas_thread()
                 try:
                     self._loaded = _Loaded(self._resolve_dir(), config)
                 except (OSError, ValueError, KeyError, TypeError) as exc:

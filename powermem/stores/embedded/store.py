@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
+from powermem._blas import use_one_blas_thread
 from powermem.config import StoreConfig, default_embedded_path
 from powermem.errors import PowermemError, StoreError
 from powermem.filters import FilterNode
@@ -63,6 +64,7 @@ class EmbeddedStore:
         return self._engine
 
     async def initialize(self, dims: int) -> None:
+        use_one_blas_thread()
         if self._engine is None:
             try:
                 self._engine = await self._run(SqliteEngine, self.path)
