@@ -88,7 +88,7 @@ class AnnotationLLM:
         # (conversation, normalised turn text) -> its dia_ids in order: a text said twice is served twice.
         self._pending: dict[tuple[str, str], deque[str]] = defaultdict(deque)
         for sample in samples:
-            for dia_id, text in turns(sample):
+            for dia_id, text, _ in turns(sample):
                 self._pending[(sample["sample_id"], _norm(text))].append(dia_id)
         self.calls: Counter[str] = Counter()
         self.completion_tokens: Counter[str] = Counter()
@@ -153,7 +153,7 @@ async def infer_ingest(memory: AsyncMemory, samples: list[dict[str, Any]]) -> tu
     events = Counter[str]()
 
     async def conversation(sample: dict[str, Any]) -> int:
-        for dia_id, text in turns(sample):
+        for dia_id, text, _ in turns(sample):
             result = await memory.add({"role": "user", "content": text}, user_id=sample["sample_id"],
                                       metadata={"dia_id": dia_id}, infer=True)
             events.update(r.get("event", "ADD") for r in result["results"])
@@ -169,7 +169,7 @@ async def kept(memory: AsyncMemory, samples: list[dict[str, Any]]) -> tuple[int,
     """Memories stored, and how many of them carry a dia_id that is some question's evidence."""
     total = with_evidence = 0
     for sample in samples:
-        evidence = set().union(*(ids for _, ids in questions(sample)))
+        evidence = set().union(*(ids for _, ids, _ in questions(sample)))
         offset = 0
         while True:
             page = await memory.get_all(user_id=sample["sample_id"], limit=1000, offset=offset)
@@ -195,7 +195,7 @@ def annotated_share(samples: list[dict[str, Any]]) -> float:
     shares = []
     for sample in samples:
         annotated = set(observations(sample))
-        shares += [len(evidence & annotated) / len(evidence) for _, evidence in questions(sample)]
+        shares += [len(evidence & annotated) / len(evidence) for _, evidence, _ in questions(sample)]
     return statistics.fmean(shares)
 
 

@@ -74,6 +74,8 @@ _CONNECTORS = frozenset(["of", "de", "del", "van", "von", "da", "la", "le"])
 _TOKEN = re.compile(r"[^\W_][\w'’-]*|[.,;:!?…\n]")
 _SPEAKER = re.compile(r"^\s*([A-Z][\w'’.-]{0,40}(?: [A-Z][\w'’.-]{0,40}){0,2})\s*:\s")
 _SENTENCE_END = frozenset(".!?…;:\n")
+# A superset of the word pairs self_introduction looks for, whatever lies between the words.
+_INTRODUCTION_HINT = re.compile(r"(?i)\bi(?:\W+am\b|['’]m\b)|\bcalled\b|\bcall\W+me\b|\bname\W+is\b")
 _IS_CONTRACTIONS = frozenset(["he", "she", "it", "that", "what", "who", "there", "here", "where", "how", "this"])
 _SUFFIXES = {"'m": "am", "'re": "are", "'ve": "have", "'ll": "will", "'d": "would"}
 
@@ -99,7 +101,14 @@ def speaker_of(text: str) -> str | None:
 
 def self_introduction(text: str) -> str | None:
     """The name a speaker gives as their own: "I'm Maya", "my name is Maya", "call me Maya"."""
-    for sentence in _sentences(text[:MAX_EXTRACT_CHARS]):
+    text = text[:MAX_EXTRACT_CHARS]
+    if not _INTRODUCTION_HINT.search(text):  # most texts: no tokenizing at all (it runs on every add)
+        return None
+    return _introduced_name(text)
+
+
+def _introduced_name(text: str) -> str | None:
+    for sentence in _sentences(text):
         words = [t.text if t.kind != "N" else "\x00" for t in sentence]
         for i, token in enumerate(sentence):
             if token.kind != "N" or i < 2:
@@ -164,6 +173,8 @@ def _sentences(text: str) -> Iterable[list[_Token]]:
 
 def _split_suffix(raw: str) -> tuple[str, str | None]:
     """ "Maya's" -> ("Maya", "'s"); "I'm" -> ("I", "am"); "she's" -> ("she", "is")."""
+    if "'" not in raw and "’" not in raw:  # most words; every suffix below has an apostrophe
+        return raw, None
     word = raw.replace("’", "'")
     lower = word.lower()
     if lower.endswith("n't"):

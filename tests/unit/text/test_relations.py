@@ -124,3 +124,18 @@ def test_role_conventions_and_stems() -> None:
     assert {stem(w) for w in ["live", "lives", "lived", "living"]} == {"liv"}
     assert stem("studies") == stem("study") == "study"
     assert type_stems("LIVES_IN") == {"liv"} and type_stems("HAS_SISTER") == {"sister"} and type_stems("FROM") == set()
+
+
+_INTRO_WORDS = ["I", "i", "am", "AM", "I'm", "I’m", "i'M", "my", "My", "name", "is", "called", "call", "me",
+                "Call", "Maya", "Daniel Okafor", "Porto", "she's", "don't", "the", "and"]
+_INTRO_GAPS = [" ", "  ", ", ", ". ", " (", ") ", " - ", "\n", " '", "' ", "; ", "… "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_INTRO_WORDS), st.sampled_from(_INTRO_GAPS)), max_size=12))
+def test_the_introduction_prefilter_never_hides_one(parts: list[tuple[str, str]]) -> None:
+    """self_introduction skips tokenizing texts without a hint: it must answer as the full scan does."""
+    from powermem.text.relations import _introduced_name
+
+    text = "".join(word + gap for word, gap in parts)
+    assert self_introduction(text) == _introduced_name(text)
