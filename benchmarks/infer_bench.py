@@ -121,4 +121,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    # No options: the parser is there so that --help describes the run instead of starting it.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     asyncio.run(main())
