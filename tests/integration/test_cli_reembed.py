@@ -62,3 +62,39 @@ def test_reembed_json_quiet_and_bad_input(embedded: CliEnv) -> None:
     report = json.loads(quiet.out)
     assert (report["memories"], report["dims_from"], report["dims_to"], report["switched"]) == (3, 64, 32, True)
     assert json.loads(embedded.ok("list", "--user", "ann", "--json"))["total"] == 3
+
+
+class Stop(Exception):
+    pass
+
+
+def test_the_http_api_searches_and_refuses_writes_during_a_reembed(tmp_path: Path) -> None:
+    import asyncio
+
+    import httpx2 as httpx
+
+    from powermem import Memory
+    from powermem.cli.http import create_app
+    from powermem.reembed import ReembedProgress, reembed
+    from tests.support.http_server import serving
+
+    old = {"store": {"provider": "embedded", "path": str(tmp_path / "p.db")},
+           "embedding": {"provider": "hashing", "dims": 64}, "llm": {"provider": "none"}}
+    with Memory(old) as m:
+        for place in PLACES[:10]:
+            m.add(f"Ann visited the {place} grove", user_id="ann", infer=False)
+
+    def stop(step: ReembedProgress) -> None:
+        if step.done >= 4:
+            raise Stop
+
+    with pytest.raises(Stop):
+        asyncio.run(reembed({**old, "embedding": {"provider": "hashing", "dims": 128}}, batch_size=4,
+                            on_progress=stop))
+    with serving(create_app(old)) as url, httpx.Client(base_url=url, timeout=30) as api:
+        found = api.post("/v1/memories/search", json={"query": "oak grove", "user_id": "ann"})
+        assert found.status_code == 200 and found.json()["results"]
+        refused = api.post("/v1/memories", json={"messages": "Ann visited Faro", "user_id": "ann", "infer": False})
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["type"] == "StoreError"
+        assert "being re-embedded" in refused.json()["error"]["message"]
