@@ -126,6 +126,12 @@ async def test_reembed_moves_every_row_and_search_matches_a_fresh_store(old_conf
                 expected = embedder.embed_sync([row[key]])[0]
                 assert np.allclose(np.asarray(row["embedding"], dtype=np.float32), expected, atol=1e-6)
         moved = await searches(m)
+    if old_config["store"]["provider"] == "neo4j":  # the new vector indexes answer too
+        indexed = with_dims(old_config, NEW)
+        indexed["store"]["exact_scan_limit"] = 0
+        async with AsyncMemory(indexed) as m:
+            assert await searches(m) == moved
+    async with AsyncMemory(with_dims(old_config, NEW)) as m:
         await m.add("Kim visited Lisbon", user_id=USER, infer=False)  # writes work again
 
     fresh = {"store": {"provider": "embedded", "path": str(tmp_path / "fresh.db")},
