@@ -12,6 +12,7 @@ from powermem._memory import AsyncMemory
 from powermem._validate import scope_of
 from powermem.cli import output as cli_output
 from powermem.cli.args import NotFound, UsageError, json_arg, scope_args, time_arg
+from powermem.config import MemoryConfig
 from powermem.stores.base import Scope
 
 
@@ -236,3 +237,42 @@ def _title(scope: Scope) -> str:
     parts = [f"{k} {v}" for k, v in (("user", scope.user_id), ("agent", scope.agent_id), ("run", scope.run_id)) if v]
     return "powermem graph — " + (", ".join(parts) if parts else "all tenants")
 
+
+
+async def cmd_reembed(args: argparse.Namespace, config: MemoryConfig, out: TextIO) -> None:
+    """Not through AsyncMemory: the store refuses to open with an embedder it does not hold yet."""
+    from powermem.reembed import ReembedProgress, reembed
+
+    if not 1 <= args.batch_size <= 10_000:
+        raise UsageError("--batch-size must be between 1 and 10,000")
+    bars: list[tuple[str, cli_output.ProgressBar]] = []  # one per kind, on stderr as import prints
+
+    def progress(step: ReembedProgress) -> None:
+        if args.quiet:
+            return
+        if not bars or bars[-1][0] != step.kind:
+            if bars:
+                bars[-1][1].finish()
+            bars.append((step.kind, cli_output.ProgressBar(sys.stderr, f"reembed {step.kind}", step.total)))
+        if step.kind == "switch":
+            sys.stderr.write("reembed: the store now searches with the new vectors\n")
+            return
+        bars[-1][1].update(step.done, step.total)
+
+    report = await reembed(config, batch_size=args.batch_size, on_progress=progress, abort=args.abort)
+    if bars and bars[-1][0] != "switch":
+        bars[-1][1].finish()
+    if args.json:
+        cli_output.print_json(report.as_dict(), out)
+    elif report.aborted:
+        out.write("gave up the re-embed in progress: the store keeps its old vectors and takes writes again\n")
+    else:
+        out.write(_reembed_summary(report.as_dict()))
+
+
+def _reembed_summary(r: dict[str, Any]) -> str:
+    text = (f"re-embedded {r['memories']} memories and {r['entities']} entities with {r['target']['provider']} "
+            f"({r['dims_from']} -> {r['dims_to']} dimensions) in {cli_output.format_duration(r['seconds'])}")
+    if r["dims_from"] is None:
+        text = f"the store was empty: it now uses {r['target']['provider']} ({r['dims_to']} dimensions)"
+    return text + ("; resumed the re-embed in progress" if r["resumed"] else "") + "\n"

@@ -119,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _serve(args)
         elif args.command == "mcp":
             asyncio.run(_serve_mcp(args))
+        elif args.command == "reembed":
+            asyncio.run(commands.cmd_reembed(args, load_config(args.config), sys.stdout))
         elif args.command == "config":
             # JSON mode shows each SecretStr as ********** and a base_url's credentials as ***.
             print_json(load_config(args.config).model_dump(mode="json"), sys.stdout)

@@ -101,6 +101,15 @@ def _bulk_commands(commands: Any, common: argparse.ArgumentParser) -> None:
                      help="everything, every tenant: memories, entities, relations, history (a backup)")
     exp.add_argument("--filters", metavar="JSON")
     exp.add_argument("--keep-import-keys", action="store_true", help="keep the import_key metadata of imports")
+    moved = commands.add_parser("reembed", help="move the store to the configured embedder in place (resumable)",
+                                description="Embed every memory and entity again with the configured embedder "
+                                            "and switch the store to it; see docs/operations.md.")
+    moved.add_argument("--config", type=Path, metavar="FILE", help="JSON config, overlaid on the environment's")
+    moved.add_argument("--batch-size", type=int, default=256, help="rows per transaction (default: 256)")
+    moved.add_argument("--abort", action="store_true", help="give up a re-embed in progress; the old vectors stay")
+    moved.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    moved.add_argument("--json", action="store_true", help="print the report as JSON")
+    moved.add_argument("-v", "--verbose", action="store_true", help="log what powermem does to stderr")
     bak = commands.add_parser("backup", parents=[common], help="copy a live embedded store file (SQLite backup API)")
     bak.add_argument("dest", type=Path, help="the copy to write (must not exist)")
     graph = commands.add_parser("graph", help="export a tenant's graph").add_subparsers(

@@ -30,7 +30,8 @@ def meta(neo4j_store_config: dict[str, Any], query: str, **params: Any) -> list[
         return [r.data() for r in records]
 
 
-VERSIONS = "MATCH (m:PowermemMeta) RETURN m.key AS key, m.value AS value ORDER BY key"
+# The version nodes only (PowermemMeta also records the dimension: key 'dims').
+VERSIONS = "MATCH (m:PowermemMeta) WHERE m.key ENDS WITH '_version' RETURN m.key AS key, m.value AS value ORDER BY key"
 
 
 async def test_the_previous_release_store_gets_its_version_recorded(neo4j_store_config: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ from powermem.stores.base import (
     WritePlan,
 )
 from powermem.stores.dump import Row, Section
-from powermem.stores.embedded import backup, graph
+from powermem.stores.embedded import backup, graph, reembed
 from powermem.stores.embedded.filters import compile_filter, metadata_text
 from powermem.stores.embedded.forget import forget_scope
 from powermem.stores.embedded.migrate import upgrade
@@ -39,6 +39,7 @@ from powermem.stores.embedded.schema import GRAPH_VERSION, PRAGMAS, create
 from powermem.stores.embedded.scoping import scope_sql
 from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
 from powermem.stores.embedded.writes import PlanWriter
+from powermem.stores.reembedding import ReembedState, check_dims, refuse_write
 
 _POSTING_BUDGET = 2_000
 _MEMORY_COLUMNS = "id, memory, hash, user_id, agent_id, run_id, metadata, created_at, updated_at"
@@ -88,12 +89,9 @@ class SqliteEngine:
         # One transaction: a store is migrated and given the current schema entirely or not at all.
         with self._transaction():
             self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            stored = self._conn.execute("SELECT value FROM meta WHERE key = 'dims'").fetchone()
-            if stored is not None and int(stored[0]) != dims:
-                raise ConfigError(
-                    f"this store holds {stored[0]}-dimensional embeddings but the embedder makes {dims}; "
-                    "use the same embedder or a new store path"
-                )
+            stored, target = reembed.state(self._conn)
+            if stored is not None:
+                check_dims(f"the store {self._path}", stored, dims, target)
             self.migrated_from = upgrade(self._conn, self._ids, self._path)
             create(self._conn)
             for key, value in (("dims", str(dims)), ("graph_version", GRAPH_VERSION)):
@@ -123,11 +121,31 @@ class SqliteEngine:
             self._tenant_scopes = None
             self._entity_matrices.clear()
             self._data_version = version
+            self._check_not_reembedded()
+
+    def _check_not_reembedded(self) -> None:
+        """A re-embed by another process switched the store to another dimension: our embedder's
+        queries and writes no longer fit it."""
+        stored, _ = reembed.state(self._conn)
+        if stored is not None and stored != self._vectors.dims:
+            raise ConfigError(
+                f"the store {self._path} was re-embedded to {stored} dimensions after this process opened it "
+                f"with a {self._vectors.dims}-dimensional embedder; reopen it with the new embedder"
+            )
+
+    def _check_writable(self) -> None:
+        """In the write's transaction: no re-embed in progress, and still our dimension."""
+        stored, target = reembed.state(self._conn)
+        if target is not None:
+            raise refuse_write(f"the store {self._path}", target)
+        if stored is not None and stored != self._vectors.dims:
+            self._check_not_reembedded()
 
     # writes ------------------------------------------------------------------------------------
     def apply(self, plan: WritePlan) -> ApplyResult:
         writer = PlanWriter(self._conn, self._ids, plan)
         with self._transaction():
+            self._check_writable()
             result = writer.run()
         if plan.entities or plan.relations or plan.updates or plan.deletes:
             self._entity_matrices.clear()  # entities merged, or left orphaned and dropped
@@ -365,6 +383,7 @@ class SqliteEngine:
 
     def load_rows(self, section: Section, rows: Sequence[Row]) -> None:
         with self._transaction():
+            self._check_writable()
             backup.load(self._conn, section, rows, self._vectors.dims)
         # Loaded rows replace what the caches hold: drop them all (a restore is a bulk job).
         self._vectors.clear()
@@ -373,6 +392,44 @@ class SqliteEngine:
 
     def content_counts(self) -> dict[str, int]:
         return backup.counts(self._conn)
+
+
+    # re-embedding (powermem reembed; see reembed.py) ---------------------------------------------
+    def reembed_open(self) -> ReembedState:
+        """The stored dimension and re-embed target; a store that has a dimension is initialized
+        with it (migrated), so that the old embedder's searches go on meanwhile."""
+        with self._transaction():
+            self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            stored, target = reembed.state(self._conn)
+        if stored is not None:
+            self.initialize(stored)
+        return ReembedState(stored, target)
+
+    def reembed_begin(self, target: dict[str, Any]) -> None:
+        with self._transaction():
+            reembed.begin(self._conn, target)
+
+    def reembed_pending(self, kind: str, after: int, limit: int) -> list[tuple[int, str]]:
+        return reembed.pending(self._conn, kind, after, limit)
+
+    def reembed_write(self, kind: str, rows: Sequence[tuple[int, str, Vector]]) -> None:
+        blobs = [(row_id, np.asarray(vector, dtype=np.float32).tobytes()) for row_id, _, vector in rows]
+        with self._transaction():
+            reembed.write(self._conn, kind, blobs)
+
+    def reembed_remaining(self, kind: str) -> tuple[int, int]:
+        return reembed.remaining(self._conn, kind)
+
+    def reembed_switch(self, dims: int) -> None:
+        with self._transaction():
+            reembed.switch(self._conn, dims)
+        self._vectors = VectorCache(dims)
+        self._tenant_scopes = None
+        self._entity_matrices.clear()
+
+    def reembed_abort(self) -> None:
+        with self._transaction():
+            reembed.abort(self._conn)
 
 
 class _Transaction:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from powermem._blas import use_one_blas_thread
 from powermem.config import StoreConfig, default_embedded_path
@@ -35,6 +35,7 @@ from powermem.stores.base import (
 from powermem.stores.dump import Row, Section
 from powermem.stores.embedded.engine import SqliteEngine
 from powermem.stores.embedded.vectors import rank
+from powermem.stores.reembedding import ReembedState
 
 T = TypeVar("T")
 
@@ -64,13 +65,16 @@ class EmbeddedStore:
         return self._engine
 
     async def initialize(self, dims: int) -> None:
+        await self._open()
+        await self._run(self.engine.initialize, dims)
+
+    async def _open(self) -> None:
         use_one_blas_thread()
         if self._engine is None:
             try:
                 self._engine = await self._run(SqliteEngine, self.path)
             except OSError as exc:
                 raise StoreError(f"cannot open embedded store {self.path}: {exc}") from exc
-        await self._run(self.engine.initialize, dims)
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -143,3 +147,26 @@ class EmbeddedStore:
 
     async def content_counts(self) -> dict[str, int]:
         return await self._run(self.engine.content_counts)
+
+    # re-embedding (powermem.reembed drives these) ---------------------------------------------
+    async def reembed_open(self) -> ReembedState:
+        await self._open()
+        return await self._run(self.engine.reembed_open)
+
+    async def reembed_begin(self, target: dict[str, Any]) -> None:
+        await self._run(self.engine.reembed_begin, target)
+
+    async def reembed_pending(self, kind: str, after: int, limit: int) -> list[tuple[int, str]]:
+        return await self._run(self.engine.reembed_pending, kind, after, limit)
+
+    async def reembed_write(self, kind: str, rows: Sequence[tuple[int, str, Vector]]) -> None:
+        await self._run(self.engine.reembed_write, kind, rows)
+
+    async def reembed_remaining(self, kind: str) -> tuple[int, int]:
+        return await self._run(self.engine.reembed_remaining, kind)
+
+    async def reembed_switch(self, dims: int, batch: int) -> None:
+        await self._run(self.engine.reembed_switch, dims)
+
+    async def reembed_abort(self, batch: int) -> None:
+        await self._run(self.engine.reembed_abort)

@@ -165,6 +165,20 @@ RESTORE_RELATIONS = _load("restore_relations")
 RESTORE_EVENTS = _load("restore_events")
 RESTORE_COUNTS = _load("restore_counts")
 
+WRITE_GUARD = _load("write_guard")
+RECORD_DIMS = _load("record_dims")
+DROP_MEMORY_VECTOR_INDEX = _load("drop_memory_vector_index")
+REEMBED_STATE = _load("reembed_state")
+REEMBED_BEGIN = _load("reembed_begin")
+REEMBED_SET_PHASE = _load("reembed_set_phase")
+REEMBED_FINISH = _load("reembed_finish")
+# kind -> statement, for the two kinds of node a re-embed moves
+REEMBED_PENDING = {kind: _load(f"reembed_pending_{kind}") for kind in ("memories", "entities")}
+REEMBED_WRITE = {kind: _load(f"reembed_write_{kind}") for kind in ("memories", "entities")}
+REEMBED_REMAINING = {kind: _load(f"reembed_remaining_{kind}") for kind in ("memories", "entities")}
+REEMBED_SWAP = {kind: _load(f"reembed_swap_{kind}") for kind in ("memories", "entities")}
+REEMBED_CLEAR = {kind: _load(f"reembed_clear_{kind}") for kind in ("memories", "entities")}
+
 
 def as_query(text: str) -> LiteralString:
     # The driver asks for a LiteralString: statement texts are the cypher/ files plus compiled

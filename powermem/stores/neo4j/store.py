@@ -13,6 +13,7 @@ parameters, and the apply transaction), ``expansion.py`` (graph expansion), ``fu
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import re
@@ -43,7 +44,7 @@ from powermem.stores.base import (
     WritePlan,
 )
 from powermem.stores.dump import Row, Section
-from powermem.stores.neo4j import backup
+from powermem.stores.neo4j import backup, reembed
 from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.errors import translate_errors
 from powermem.stores.neo4j.expansion import expand_work, narrowed_run
@@ -61,6 +62,7 @@ from powermem.stores.neo4j.queries import as_query, fetch_rows
 from powermem.stores.neo4j.rows import cosine, entity_row, history_row, hits_of, memory_row, merge_stats, relation_row
 from powermem.stores.neo4j.scope_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, ScopePlans, next_fetch
 from powermem.stores.neo4j.writes import apply_work, embedding_values, plan_parameters
+from powermem.stores.reembedding import ReembedState, check_dims
 
 __all__ = ["Neo4jStore"]
 
@@ -105,6 +107,7 @@ class Neo4jStore:
         self._target = f"{redact_url(config.uri)}, database {config.database or '<default>'}, user {config.username}"
         self._driver: AsyncDriver | None = None
         self._dims: int | None = None
+        self._reembed_target: dict[str, Any] | None = None  # a re-embed in progress, seen at initialize
         self._search_clause = False  # Cypher 25 SEARCH with in-index filtering is usable
         self._entity_search_clause = False  # the same, for entities of a graph tenant
         self._version = ""
@@ -162,14 +165,23 @@ class Neo4jStore:
             await driver.verify_connectivity()
             # Then a query on the configured database, which checks that it exists.
             self._version = await self._server_version()
+        async with translate_errors(self._target, "read"):
+            self._reembed_target, phase, _ = await reembed.state(self._read)
+        # Mid-switch the old indexes may be gone: creating them again would undo the switch.
+        reembed.refuse_open(self._where, phase)
         async with translate_errors(self._target, "schema creation"):
             for statement in Q.SCHEMA:
                 await self._schema(statement.query, {})
             await self._vector_indexes(dims)
             await self._write(Q.AWAIT_INDEXES.query, {"seconds": 120})
+            await self._write(Q.RECORD_DIMS.query, {"dims": dims})
         async with translate_errors(self._target, "migration"):
             await migrate(self._read, self._in_write, self._ids, self._target)
         self._dims = dims
+
+    @property
+    def _where(self) -> str:
+        return f"the Neo4j store at {redact_url(self._config.uri)}"
 
     async def _server_version(self) -> str:
         rows = await self._read(Q.SERVER_COMPONENTS.query, {})
@@ -193,12 +205,8 @@ class Neo4jStore:
                     "or use a fresh database"
                 )
             existing = row["dims"]
-            if existing is not None and int(existing) != dims:
-                raise ConfigError(
-                    f"the Neo4j store at {self._config.uri} holds {existing}-dimensional embeddings "
-                    f"(index {row['name']}) but the embedder makes {dims}; use the same embedder or a "
-                    "fresh database"
-                )
+            if existing is not None:
+                check_dims(f"{self._where} (index {row['name']})", int(existing), dims, self._reembed_target)
             filters[row["label"]] = list(row["filters"] or [])
         # An index created by an older server has no filter properties: keep post-filtering.
         search = _supports_search_clause(self._version)
@@ -300,6 +308,7 @@ class Neo4jStore:
         params = plan_parameters(plan, self._ids, self._dims)
 
         async def work(tx: AsyncManagedTransaction) -> ApplyResult:
+            await reembed.check_writable(tx, self._where, self._dims)
             return await apply_work(tx, params, self._ids)
 
         async with translate_errors(self._target, "write"):
@@ -548,6 +557,7 @@ class Neo4jStore:
         self._text_plans.clear()
 
         async def work(tx: AsyncManagedTransaction) -> None:
+            await reembed.check_writable(tx, self._where, self._dims)
             await backup.load_work(tx, section, params)
 
         async with translate_errors(self._target, "write"):
@@ -557,6 +567,67 @@ class Neo4jStore:
         async with translate_errors(self._target, "read"):
             row = (await self._read(Q.RESTORE_COUNTS.query, {}))[0]
         return {key: int(row[key]) for key in ("memories", "entities", "relations", "events")}
+
+    # -- re-embedding (powermem.reembed drives these; see stores/neo4j/reembed.py) ------------
+
+    async def reembed_open(self) -> ReembedState:
+        """Connects; a store not mid-switch is initialized with its own dimension, so that the
+        old embedder's searches go on meanwhile."""
+        async with translate_errors(self._target, "connect"):
+            await self._require_driver().verify_connectivity()
+            self._version = await self._server_version()
+            target, phase, dims = await reembed.state(self._read)
+            if dims is None:
+                indexed = [r["dims"] for r in await self._read(Q.VECTOR_INDEX_DIMS.query, {}) if r["label"] == "Memory"]
+                dims = int(indexed[0]) if indexed and indexed[0] is not None else None
+        if dims is not None and phase != "switching":
+            await self.initialize(dims)
+        self._dims = dims
+        return reembed.reembed_state(dims, target, phase)
+
+    async def reembed_begin(self, target: dict[str, Any]) -> None:
+        async with translate_errors(self._target, "write"):
+            await self._write(Q.REEMBED_BEGIN.query, {"target": json.dumps(target, sort_keys=True)})
+
+    async def reembed_pending(self, kind: str, after: int, limit: int) -> list[tuple[int, str]]:
+        async with translate_errors(self._target, "read"):
+            rows = await self._read(Q.REEMBED_PENDING[kind].query, {"after": after, "limit": limit})
+        return [(int(row["id"]), str(row["text"])) for row in rows]
+
+    async def reembed_write(self, kind: str, rows: Sequence[tuple[int, str, Vector]]) -> None:
+        if not rows:
+            return
+        params = reembed.vector_rows(rows, len(rows[0][2]))
+        async with translate_errors(self._target, "write"):
+            await self._write(Q.REEMBED_WRITE[kind].query, {"rows": params})
+
+    async def reembed_remaining(self, kind: str) -> tuple[int, int]:
+        async with translate_errors(self._target, "read"):
+            row = (await self._read(Q.REEMBED_REMAINING[kind].query, {}))[0]
+        return int(row["total"]), int(row["left"])
+
+    async def reembed_switch(self, dims: int, batch: int) -> None:
+        self._plans.clear()
+        self._text_plans.clear()
+        async with translate_errors(self._target, "re-embed switch"):
+            await self._write(Q.REEMBED_SET_PHASE.query, {"phase": "switching"})
+            await self._write(Q.DROP_MEMORY_VECTOR_INDEX.query, {})
+            await self._write(Q.DROP_ENTITY_VECTOR_INDEX.query, {})
+            for kind in ("memories", "entities"):
+                await self._auto_commit_write(Q.REEMBED_SWAP[kind].query, {"batch": batch})
+            self._reembed_target = None
+            await self._vector_indexes(dims)
+            await self._write(Q.AWAIT_INDEXES.query, {"seconds": 600})
+            await self._write(Q.REEMBED_FINISH.query, {"dims": dims})
+        self._dims = dims
+
+    async def reembed_abort(self, batch: int) -> None:
+        async with translate_errors(self._target, "write"):
+            _, phase, dims = await reembed.state(self._read)
+            reembed.refuse_open(self._where, phase)  # half switched: only finishing can help
+            for kind in ("memories", "entities"):
+                await self._auto_commit_write(Q.REEMBED_CLEAR[kind].query, {"batch": batch})
+            await self._write(Q.REEMBED_FINISH.query, {"dims": dims if dims is not None else self._dims})
 
 
 async def _retrying(

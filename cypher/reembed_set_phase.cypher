@@ -1,0 +1,2 @@
+MATCH (r:PowermemMeta {key: 'reembed'})
+SET r.phase = $phase
