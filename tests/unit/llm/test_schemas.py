@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from powermem.llm.prompts import EXTRACTION_INSTRUCTION
 from powermem.llm.schemas import FAMILIES, Extraction, strict_json_schema
 
 
@@ -37,3 +38,8 @@ def test_the_schema_lists_the_families_and_the_fact_time() -> None:
     assert "family" in relation["required"]  # strict mode: every property listed, null allowed
     fact = schema["properties"]["facts"]["items"]
     assert fact["required"] == ["text", "valid_at"] and fact["additionalProperties"] is False
+
+
+def test_the_extraction_instruction_names_every_family() -> None:
+    assert all(f"{family} (" in EXTRACTION_INSTRUCTION or f"{family}," in EXTRACTION_INSTRUCTION
+               or f"{family}." in EXTRACTION_INSTRUCTION for family in FAMILIES)
