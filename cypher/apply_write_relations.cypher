@@ -21,7 +21,8 @@ CALL (a, b, old, row) {
   WITH a, b, old, row WHERE old IS NULL
   CREATE (a)-[:$(row.relationship) {
     id: row.id, name: row.relationship, fact: row.fact, memory_ids: row.memory_ids,
-    valid_at: row.valid_at, invalid_at: row.invalid_at, created_at: row.created_at, origin: row.origin
+    valid_at: row.valid_at, invalid_at: row.invalid_at, created_at: row.created_at, origin: row.origin,
+    family: row.family
   }]->(b)
 }
 RETURN row.id AS id

@@ -12,4 +12,4 @@ WHERE ($as_of IS NULL AND r.invalid_at IS NULL
 WITH DISTINCT r, y
 LIMIT $max_rows
 MATCH (a:Entity)-[r]->(b:Entity)
-RETURN r.id AS id, a.name AS source, type(r) AS relationship, b.name AS destination, r.fact AS fact, r.memory_ids AS memory_ids, r.valid_at AS valid_at, r.invalid_at AS invalid_at, a.id AS source_id, b.id AS destination_id, r.created_at AS created_at, r.expired_at AS expired_at, coalesce(r.origin, 'llm') AS origin, y {.id, .name, .name_key, .type} AS neighbour
+RETURN r.id AS id, a.name AS source, type(r) AS relationship, b.name AS destination, r.fact AS fact, r.memory_ids AS memory_ids, r.valid_at AS valid_at, r.invalid_at AS invalid_at, a.id AS source_id, b.id AS destination_id, r.created_at AS created_at, r.expired_at AS expired_at, coalesce(r.origin, 'llm') AS origin, r.family AS family, y {.id, .name, .name_key, .type} AS neighbour

@@ -42,6 +42,7 @@ from powermem.config import default_embedded_path
 from powermem.embeddings.base import Embedder
 from powermem.errors import InvalidInputError, PowermemError
 from powermem.filters import now_timestamp
+from powermem.llm.schemas import FAMILIES
 from powermem.stores.base import GraphStore
 from powermem.stores.dump import RELATION_TIMES, SECTIONS, Row, Section
 
@@ -223,6 +224,9 @@ def _row(section: Section, record: dict[str, Any], where: str) -> Row:
         if unknown:
             raise BackupFileError(f"{where}: relation time field {unknown[0]!r} is unknown to this powermem "
                                   f"(it keeps {', '.join(RELATION_TIMES)}); upgrade powermem to import it")
+        if times.get("family") is not None and times["family"] not in FAMILIES:
+            # Stores keep only the allow-listed families: the lane of invalidation compares them.
+            raise BackupFileError(f"{where}: relation family {times['family']!r} is not one of {', '.join(FAMILIES)}")
     return row
 
 

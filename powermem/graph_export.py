@@ -35,6 +35,8 @@ def _relation_attrs(rel: RelationRow) -> dict[str, Any]:
                              "origin": rel.origin, "pm_id": str(rel.id)}
     if rel.invalid_at is not None:
         attrs["invalid_at"] = rel.invalid_at
+    if rel.family is not None:
+        attrs["family"] = rel.family
     if rel.memory_ids:
         attrs["memory_ids"] = ",".join(str(m) for m in rel.memory_ids)
     return attrs

@@ -23,9 +23,9 @@ def memory_record(row: MemoryRow) -> dict[str, Any]:
 
 def relation_record(row: RelationRow, times: bool = False) -> dict[str, Any]:
     record: dict[str, Any] = {"source": row.source, "relationship": row.relationship, "destination": row.destination}
-    if times:  # world time (valid_at, invalid_at) and system time (created_at, expired_at)
+    if times:  # world time (valid_at, invalid_at), system time (created_at, expired_at), its lane
         record.update(valid_at=row.valid_at, invalid_at=row.invalid_at, created_at=row.created_at,
-                      expired_at=row.expired_at)
+                      expired_at=row.expired_at, family=row.family)
     return record
 
 

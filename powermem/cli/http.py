@@ -307,7 +307,8 @@ async def _graph(memory: AsyncMemory, scope: Scope, limit: int) -> dict[str, Any
         "relations": [{"id": r.id, "source": r.source, "relationship": r.relationship,
                        "destination": r.destination, "source_id": str(r.source_id),
                        "destination_id": str(r.destination_id), "fact": r.fact, "memory_ids": list(r.memory_ids),
-                       "valid_at": r.valid_at, "invalid_at": r.invalid_at, "origin": r.origin} for r in g.relations],
+                       "valid_at": r.valid_at, "invalid_at": r.invalid_at, "origin": r.origin,
+                       "family": r.family} for r in g.relations],
         "truncated": g.truncated,
     }
 

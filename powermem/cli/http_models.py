@@ -82,6 +82,7 @@ class RelationOut(BaseModel):
     invalid_at: str | None = Field(None, description="... no longer true from (world time); null: still true.")
     created_at: str | None = Field(None, description="... written at (system time).")
     expired_at: str | None = Field(None, description="... invalidated at (system time).")
+    family: str | None = Field(None, description="... its type family (e.g. 'residence'), when the LLM named one.")
 
 
 class AddOut(BaseModel):

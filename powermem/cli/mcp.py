@@ -194,6 +194,7 @@ class FactOut(TypedDict):
     valid_at: str
     memory_ids: list[str]
     origin: str  # "llm", or "offline" (read without an LLM)
+    family: str | None  # its type family ("residence", "employment", ...) when the LLM named one
 
 
 class RelatedOut(TypedDict):
@@ -243,7 +244,7 @@ def _entity(row: EntityRow) -> dict[str, Any]:
 def _fact(row: RelationRow) -> dict[str, Any]:
     return {"source": row.source, "relationship": row.relationship, "destination": row.destination,
             "fact": row.fact, "valid_at": row.valid_at, "memory_ids": [str(i) for i in row.memory_ids],
-            "origin": row.origin}
+            "origin": row.origin, "family": row.family}
 
 
 def _neighbourhood(name: str, found: Neighbourhood) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from powermem.errors import InvalidInputError
 from powermem.filters import FilterNode, now_timestamp
 from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver, NamedEntity
-from powermem.ingest.linking import link_facts
+from powermem.ingest.linking import event_time, fact_times, link_facts
 from powermem.ingest.messages import Message, storable
 from powermem.ingest.raw import memory_hash
 from powermem.llm.client import LLMClient, Usage
@@ -90,7 +90,7 @@ class InferIngest:
         said_at = max((m.timestamp for m in messages if m.timestamp), default=None)
         extraction, used = await self._ask(self._extraction_prompt(messages, scope, said_at), Extraction)
         usage += used
-        facts = list(dict.fromkeys(f.strip() for f in extraction.facts if f.strip()))
+        facts = list(dict.fromkeys(f.text.strip() for f in extraction.facts if f.text.strip()))
         if not facts:
             self._record(usage)
             return _empty()
@@ -156,31 +156,34 @@ class InferIngest:
 
     async def _lane(self, scope: Scope, extraction: Extraction) -> list[RelationRow]:
         """The relations the new ones may contradict: of the caller's graph tenant (the store reads
-        no other) and from a source entity of a new relation; at most _RELATION_CONTEXT."""
-        sources = sorted({k for r in extraction.relations if (k := normalize_name(r.source))})
-        known = await self._store.entities_by_key(scope, sources) if sources else []
-        lane = {e.id for e in known}
+        no other), from a source entity of a new relation and, when each new relation from that
+        source names a family, of one of those families; at most _RELATION_CONTEXT."""
+        families = _families_by_source(extraction)
+        known = await self._store.entities_by_key(scope, sorted(families)) if families else []
+        lane = {e.id: families[e.name_key] for e in known if e.name_key in families}
         if not lane:
             return []
         graph = await self._store.expand(scope, sorted(lane), [], 1, _RELATION_CONTEXT)
-        return [r for r in graph.relations if r.source_id in lane][:_RELATION_CONTEXT]
+        return [r for r in graph.relations if r.source_id in lane and _in_family(r, lane[r.source_id])][
+            :_RELATION_CONTEXT]
 
     async def _plan(self, scope: Scope, metadata: dict[str, Any], facts: list[str], vectors: Vectors,
                     extraction: Extraction, context: _Context, decisions: Reconciliation | None,
                     said_at: str | None) -> _Outcome:
         at = now_timestamp()
-        created_at = said_at or at  # memories carry the time their messages were said
         outcome = _Outcome(WritePlan(scope=scope, actor="llm", at=at))
+        happened = fact_times(facts, extraction)
         events = _decide(facts, context, decisions)
         named = [NamedEntity(e.name, e.type) for e in extraction.entities]
         named += [NamedEntity(n) for r in extraction.relations for n in (r.source, r.destination)]
         resolution = await self._resolver.resolve(scope, named, fuzzy=True)
         outcome.plan.entities = resolution.entities
-        links = link_facts(facts, extraction, resolution.keys)
+        links = link_facts(facts, extraction, resolution.keys, happened)
         memory_of_fact: dict[int, int] = {}
         for index, (event, target, text) in enumerate(events):
             if event == "ADD":
                 memory_id = self._ids.next_id()
+                created_at = event_time(happened[index], said_at or at)
                 outcome.plan.creates.append(NewMemory(memory_id, facts[index], memory_hash(facts[index]), vectors[index],
                                                       scope, dict(metadata), created_at, links.entity_keys[index],
                                                       updated_at=at))
@@ -230,6 +233,28 @@ def _decide(facts: list[str], context: _Context,
             continue
         events[decision.fact] = (decision.event, decision.target, decision.text)
     return events
+
+
+def _families_by_source(extraction: Extraction) -> dict[str, frozenset[str] | None]:
+    """Per source entity key of a new relation, the families its new relations name; None when
+    one of them names none (then every relation from that source is a candidate, as before)."""
+    families: dict[str, frozenset[str] | None] = {}
+    for relation in extraction.relations:
+        if not (key := normalize_name(relation.source)):
+            continue
+        named = families.get(key, frozenset())
+        if relation.family is None or named is None:
+            families[key] = None
+        else:
+            families[key] = named | {relation.family}
+    return families
+
+
+def _in_family(relation: RelationRow, families: frozenset[str] | None) -> bool:
+    """A relation with no family stays a candidate: its kind is unknown, not different (it was
+    written before families, or the model named none), and leaving it out would stop it ever
+    being invalidated by a relation that names one."""
+    return families is None or relation.family is None or relation.family in families
 
 
 def _invalidations(decisions: Reconciliation | None, context: _Context) -> list[int]:

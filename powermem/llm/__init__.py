@@ -5,6 +5,7 @@ from powermem.llm.retry import RetryPolicy, call_with_retry, retry_policy
 from powermem.llm.schemas import (
     Decision,
     ExtractedEntity,
+    ExtractedFact,
     ExtractedRelation,
     Extraction,
     Reconciliation,
@@ -15,6 +16,7 @@ from powermem.llm.schemas import (
 __all__ = [
     "Decision",
     "ExtractedEntity",
+    "ExtractedFact",
     "ExtractedRelation",
     "Extraction",
     "LLMClient",

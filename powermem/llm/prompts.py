@@ -22,10 +22,12 @@ You extract long-term memories from a conversation between a user and an assista
 
 Return a JSON object with three lists:
 - "facts": short, self-contained statements worth remembering later: preferences, plans,
-  personal details, relationships, decisions, events with their dates. Write each fact in
-  the third person, naming who it is about (e.g. "Alice works at Acme"), never with "I",
-  "my" or "the user". Resolve relative dates ("yesterday", "next Friday") against today's
-  date. Skip greetings, small talk, questions without an answer, and what the assistant
+  personal details, relationships, decisions, events with their dates. Each is an object
+  with "text", the fact in the third person, naming who it is about (e.g. "Alice works at
+  Acme"), never with "I", "my" or "the user", and "valid_at": when what it states became
+  true or happened ("moved to Porto last June") as an absolute ISO-8601 date, else null.
+  Resolve relative dates ("yesterday", "next Friday") against the date of the message that
+  says it. Skip greetings, small talk, questions without an answer, and what the assistant
   merely suggested. Keep the language of the conversation.
 - "entities": the people, organizations, places, things and concepts the facts mention,
   each with "name" (as written, proper capitalisation) and "type" (one short lowercase
@@ -36,6 +38,10 @@ Return a JSON object with three lists:
   HAS_PET, MARRIED_TO). When the conversation says when a relation became true or stopped
   being true ("since June", "until 2019", "yesterday"), give "valid_at" / "invalid_at" as
   absolute ISO-8601 dates, resolved against the date of the message that says it; else null.
+  Give "family" when the relation is one of these kinds, else null: residence (lives in),
+  employment (works at, job), education (studies at), partner (married to, dating),
+  membership (member of, plays for), ownership (owns, has pet), health, preference (likes,
+  favourite). A new relation of a kind may replace an older one of the same kind.
 
 The user's own statements ("I", "me", "my") are about the user: use the user's name given
 below as the entity name for the user, in facts, entities and relations alike.

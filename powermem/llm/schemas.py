@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "FAMILIES",
     "Decision",
     "ExtractedEntity",
+    "ExtractedFact",
     "ExtractedRelation",
     "Extraction",
     "Reconciliation",
@@ -28,6 +30,14 @@ class ExtractedEntity(_Strict):
     type: str = Field(description="A short lowercase category, e.g. person, organization, place, food.")
 
 
+# The type families a relation may belong to. A fixed allow-list, not a free label: two adds
+# must name the same family for the same kind of fact ("residence" today, not "home"
+# tomorrow), or a new relation would stop seeing the old one it contradicts; an enum in the
+# schema keeps the model's answers to one vocabulary. Only these plain words are ever stored.
+Family = Literal["residence", "employment", "education", "partner", "membership", "ownership", "health", "preference"]
+FAMILIES: tuple[str, ...] = get_args(Family)
+
+
 class ExtractedRelation(_Strict):
     source: str = Field(description="Name of the source entity (one of the extracted entities).")
     relationship: str = Field(description="The relation in UPPER_SNAKE_CASE, e.g. WORKS_AT.")
@@ -38,12 +48,42 @@ class ExtractedRelation(_Strict):
     invalid_at: str | None = Field(
         None, description="ISO-8601 date or time from which it is no longer true, when the conversation says; else null."
     )
+    family: Family | None = Field(
+        None, description="The kind of fact it states, when one of the listed kinds fits (a new relation of a kind "
+        "can replace an older one of the same kind, e.g. a new residence the old one); else null.",
+    )
+
+    @field_validator("family", mode="before")
+    @classmethod
+    def _known_family(cls, value: Any) -> Any:
+        """A family outside the list is no family (the relation's lane stays as wide as without
+        one) rather than a failed answer: the model gave a usable relation."""
+        if isinstance(value, str) and value.strip().lower() in FAMILIES:
+            return value.strip().lower()
+        return None
+
+
+class ExtractedFact(_Strict):
+    text: str = Field(description="The fact: a short, self-contained statement.")
+    valid_at: str | None = Field(
+        None, description="ISO-8601 date or time the fact became true or happened, when the conversation says; "
+        "else null.",
+    )
 
 
 class Extraction(_Strict):
-    facts: list[str] = Field(default_factory=list, description="Self-contained facts worth remembering.")
+    facts: list[ExtractedFact] = Field(default_factory=list, description="Self-contained facts worth remembering.")
     entities: list[ExtractedEntity] = Field(default_factory=list)
     relations: list[ExtractedRelation] = Field(default_factory=list)
+
+    @field_validator("facts", mode="before")
+    @classmethod
+    def _plain_facts(cls, value: Any) -> Any:
+        """A fact given as a plain string (a custom prompt's answer, an older model's habit) is
+        a fact with no time of its own."""
+        if isinstance(value, list):
+            return [{"text": item} if isinstance(item, str) else item for item in value]
+        return value
 
 
 Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]

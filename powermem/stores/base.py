@@ -129,6 +129,7 @@ class RelationInput:
     created_at: str  # system time: written then
     invalid_at: str | None = None  # world time it stopped being true, when the statement says so
     origin: str = "llm"  # what extracted it: "llm", or "offline" (the pattern extractor, no LLM)
+    family: str | None = None  # its type family (llm.schemas.FAMILIES), when the model named one
 
 
 @dataclass
@@ -198,6 +199,7 @@ class RelationRow:
     created_at: str | None = None  # system time it was written
     expired_at: str | None = None  # system time it was invalidated
     origin: str = "llm"  # "llm" or "offline"; relations written before origins were kept read "llm"
+    family: str | None = None  # type family (llm.schemas.FAMILIES); None: not named, or written before families
 
 
 @dataclass(frozen=True)

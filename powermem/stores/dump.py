@@ -34,9 +34,10 @@ SECTIONS: tuple[Section, ...] = ("entities", "memories", "relations", "events")
 Row = dict[str, Any]
 
 # The fields of a relation beyond its ends, type, fact and provenance that both stores keep:
-# its world and system times, and what extracted it (``origin``). A field added here must be
+# its world and system times, what extracted it (``origin``) and its type family (``family``,
+# null when none was named). A field added here must be
 # added to both stores' schemas; dumps then carry it (in ``times``) with no format change.
-RELATION_TIMES: tuple[str, ...] = ("valid_at", "invalid_at", "created_at", "expired_at", "origin")
+RELATION_TIMES: tuple[str, ...] = ("valid_at", "invalid_at", "created_at", "expired_at", "origin", "family")
 # What a field absent from a row means (relations written before origins were kept came from an LLM).
 RELATION_DEFAULTS: dict[str, str] = {"origin": "llm"}
 

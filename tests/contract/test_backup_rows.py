@@ -50,7 +50,8 @@ def relations_among(entities: list[Row], memories: list[Row], first_id: int) -> 
             rows.append({"id": first_id + len(rows), "source_id": a["id"], "destination_id": b["id"],
                          "relationship": "NEAR", "fact": f"{a['name']} near {b['name']}", "memory_ids": asserted,
                          "times": {"valid_at": AT, "invalid_at": invalid, "created_at": AT,
-                                   "expired_at": None, "origin": "llm"}})
+                                   "expired_at": None, "origin": "llm",
+                                   "family": "residence" if invalid else None}})
     return rows
 
 

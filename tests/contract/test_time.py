@@ -203,6 +203,94 @@ async def test_invalidation_stays_with_its_tenant_and_subject(story: Any) -> Non
     assert (bobs["destination"], bobs["invalid_at"], bobs["expired_at"]) == ("Lisbon", None, None)
 
 
+def lane_answer(facts: list[str], relations: list[tuple[str, str, str | None]]) -> dict[str, Any]:
+    """An extraction about Maya whose (relationship, destination, family) relations start at her."""
+    places = {"Lisbon": "place", "Porto": "place", "Acme": "organization"}
+    return {
+        "facts": facts,
+        "entities": [{"name": "Maya", "type": "person"}] + [{"name": d, "type": places[d]} for _, d, _ in relations],
+        "relations": [{"source": "Maya", "relationship": r, "destination": d, "valid_at": None, "invalid_at": None,
+                       "family": f} for r, d, f in relations],
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "new", "candidates", "retired"),
+    [
+        # A new residence sees (and can retire) only the old residence, not the job.
+        (("residence", "employment"), "residence", 1, {("Maya", "LIVES_IN", "Lisbon")}),
+        # No family named: the lane is the source entity, as without families.
+        (("residence", "employment"), None, 2, {("Maya", "LIVES_IN", "Lisbon"), ("Maya", "WORKS_AT", "Acme")}),
+        # Relations of no family (older ones) stay candidates of a relation that names one.
+        ((None, None), "residence", 2, {("Maya", "LIVES_IN", "Lisbon"), ("Maya", "WORKS_AT", "Acme")}),
+    ],
+)
+async def test_invalidation_stays_in_the_type_family_the_model_names(
+    memory_config: dict[str, Any], openai_server: ScriptedOpenAIServer, first: tuple[str | None, str | None],
+    new: str | None, candidates: int, retired: set[tuple[str, str, str]],
+) -> None:
+    script = ScriptedLLM(
+        extractions={
+            "I live in Lisbon and work at Acme": lane_answer(
+                ["Maya lives in Lisbon", "Maya works at Acme"],
+                [("LIVES_IN", "Lisbon", first[0]), ("WORKS_AT", "Acme", first[1])]),
+            "I moved to Porto": lane_answer(["Maya lives in Porto"], [("LIVES_IN", "Porto", new)]),
+        },
+        # A careless model calls both old relations contradicted: only the lane protects the job.
+        rules=[Rule("lives in Porto", "ADD", contradicts=("LIVES_IN", "WORKS_AT"))],
+    )
+    openai_server.respond_with(script)
+    async with AsyncMemory(llm_config(memory_config, openai_server)) as m:
+        await m.reset()
+        await m.add("I live in Lisbon and work at Acme", user_id="maya", timestamp=T1)
+        moved = await m.add("I moved to Porto", user_id="maya", timestamp=T2)
+        assert moved["usage"]["invalidation_candidates"] == candidates
+        assert triples(moved["relations"]["deleted_entities"]) == retired
+        every = (await m.get_all(user_id="maya", include_invalidated=True))["relations"]
+        families = {(r["relationship"], r["destination"]): r["family"] for r in every}
+        assert families == {("LIVES_IN", "Lisbon"): first[0], ("WORKS_AT", "Acme"): first[1],
+                            ("LIVES_IN", "Porto"): new}
+        expected_now = {("Maya", "LIVES_IN", "Porto"), ("Maya", "LIVES_IN", "Lisbon"), ("Maya", "WORKS_AT", "Acme")}
+        assert triples((await m.get_all(user_id="maya"))["relations"]) == expected_now - retired
+
+
+# -- the time a fact gives --------------------------------------------------------------------
+
+
+async def test_a_fact_dated_by_the_model_is_a_memory_from_that_time(
+    memory_config: dict[str, Any], openai_server: ScriptedOpenAIServer,
+) -> None:
+    said = "2023-09-15T10:00:00+00:00"
+    script = ScriptedLLM(extractions={
+        "I moved to Porto last June": {
+            "facts": [{"text": "Maya moved to Porto", "valid_at": "2023-06-01"}],
+            "entities": [{"name": "Maya", "type": "person"}, {"name": "Porto", "type": "place"}],
+            "relations": [{"source": "Maya", "relationship": "LIVES_IN", "destination": "Porto"}],
+        },
+        "I will move to Berlin next May": {  # dated after it was said: a plan, known from then
+            "facts": [{"text": "Maya plans to move to Berlin", "valid_at": "2024-05-01"}],
+        },
+    })
+    openai_server.respond_with(script)
+    async with AsyncMemory(llm_config(memory_config, openai_server)) as m:
+        await m.reset()
+        [moved] = (await m.add("I moved to Porto last June", user_id="maya", timestamp=said))["results"]
+        assert moved["created_at"] == "2023-06-01T00:00:00.000000+00:00"
+        [plan] = (await m.add("I will move to Berlin next May", user_id="maya", timestamp=said))["results"]
+        assert plan["created_at"] == canonical(said)
+        for as_of, expected in [("2023-05-01", set()), ("2023-07-01", {"Maya moved to Porto"}),
+                                ("2023-10-01", {"Maya moved to Porto", "Maya plans to move to Berlin"})]:
+            listed = await m.get_all(user_id="maya", as_of=as_of)
+            assert {r["memory"] for r in listed["results"]} == expected, as_of
+            found = await m.search("Maya moved to Porto", user_id="maya", as_of=as_of)
+            assert {r["memory"] for r in found["results"]} == expected, as_of
+        # The fact's relation is valid from the fact's time, not from when it was said.
+        assert triples((await m.get_all(user_id="maya", as_of="2023-07-01"))["relations"]) == {
+            ("Maya", "LIVES_IN", "Porto")}
+        [lives] = (await m.get_all(user_id="maya", include_invalidated=True))["relations"]
+        assert lives["valid_at"] == "2023-06-01T00:00:00.000000+00:00"
+
+
 # -- the period a query names -----------------------------------------------------------------
 
 

@@ -32,9 +32,10 @@ SCRIPT = ScriptedLLM(
             [("alice", "person"), ("Berlin", "place"), ("Acme", "organization"), ("jazz", "music")],
             [("alice", "LIVES_IN", "Berlin"), ("alice", "WORKS_AT", "Acme"), ("alice", "LIKES", "jazz")],
         ),
-        "moved from Berlin to Paris": fact(
-            ["alice lives in Paris"], [("alice", "person"), ("Paris", "place")], [("alice", "LIVES_IN", "Paris")]
-        ),
+        "moved from Berlin to Paris": {  # with a type family, which a backup keeps
+            **fact(["alice lives in Paris"], [("alice", "person"), ("Paris", "place")], []),
+            "relations": [{"source": "alice", "relationship": "LIVES_IN", "destination": "Paris", "family": "residence"}],
+        },
         "stopped listening to jazz": fact(["alice no longer loves jazz"], [("alice", "person"), ("jazz", "music")], []),
         "Bob met Carol": fact(["Bob met Carol at Initech"], [("Bob", "person"), ("Carol", "person"),
                                                               ("Initech", "organization")],
@@ -144,6 +145,7 @@ async def test_full_export_round_trips_between_store_kinds(
         after = await scan(copy)
         assert after == before
         assert await exported(copy) == lines
+        assert sum('"family": "residence"' in line for line in lines) == 1
         # The copy works: search finds a restored memory through the vectors and the graph.
         found = await copy.search("where does alice live", user_id="alice")
         assert "alice lives in Paris" in [r["memory"] for r in found["results"]]
@@ -173,6 +175,8 @@ async def test_a_damaged_file_writes_nothing(tmp_path: Path, openai_server: Scri
         "newer format": ("\n".join([json.dumps({**json.loads(lines[0]), "version": 99}), *lines[1:]]) + "\n",
                          "format version 99 is newer"),
         "unknown time": ("\n".join(_with_time_field(lines)) + "\n", "relation time field 'decided_at'"),
+        "unknown family": ("\n".join(_with_time_field(lines, "family", "home")) + "\n",
+                           "relation family 'home' is not one of residence, employment"),
         "dangling": ("\n".join(line for line in lines if '"kind": "entity"' not in line or '"Acme"' not in line) + "\n",
                      "names entity"),
     }
@@ -186,12 +190,12 @@ async def test_a_damaged_file_writes_nothing(tmp_path: Path, openai_server: Scri
             assert set((await store.content_counts()).values()) == {0}, name
 
 
-def _with_time_field(lines: list[str]) -> list[str]:
+def _with_time_field(lines: list[str], field: str = "decided_at", value: str | None = None) -> list[str]:
     out = []
     for line in lines:
         record = json.loads(line)
         if record.get("kind") == "relation":
-            record["times"]["decided_at"] = record["times"]["created_at"]
+            record["times"][field] = value or record["times"]["created_at"]
         out.append(json.dumps(record))
     return out
 

@@ -172,7 +172,7 @@ def test_graph_of_a_scope(api: httpx.Client, script: ScriptedLLM) -> None:
     script.extractions["I love Paris"] = {
         "facts": ["Alice loves Paris"], "entities": [{"name": "Alice", "type": "person"},
                                                       {"name": "Paris", "type": "city"}],
-        "relations": [{"source": "Alice", "relationship": "LOVES", "destination": "Paris"}]}
+        "relations": [{"source": "Alice", "relationship": "LOVES", "destination": "Paris", "family": "preference"}]}
     added = ok(api.post("/v1/memories", json={"messages": "I love Paris", "user_id": "alice"}))
     assert added["relations"]["added_entities"] == [{"source": "Alice", "relationship": "LOVES",
                                                      "destination": "Paris"}]
@@ -187,7 +187,9 @@ def test_graph_of_a_scope(api: httpx.Client, script: ScriptedLLM) -> None:
     assert (names[relation["source_id"]], relation["relationship"], names[relation["destination_id"]]) == \
         ("Alice", "LOVES", "Paris")
     assert relation["memory_ids"] == [memory_id] and relation["invalid_at"] is None
-    assert relation["origin"] == "llm"
+    assert (relation["origin"], relation["family"]) == ("llm", "preference")
+    [listed] = ok(api.get("/v1/memories", params={"user_id": "alice", "include_invalidated": "true"}))["relations"]
+    assert (listed["relationship"], listed["family"]) == ("LOVES", "preference")
     assert {(m["memory_id"], names[m["entity_id"]]) for m in graph["mentions"]} == \
         {(memory_id, "Alice"), (memory_id, "Paris")}
     assert ok(api.get("/v1/graph", params={"user_id": "carol"}))["entities"] == []

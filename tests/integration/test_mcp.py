@@ -34,7 +34,7 @@ SCRIPT = ScriptedLLM(extractions={
         "entities": [{"name": "alice", "type": "person"}, {"name": "Berlin", "type": "place"},
                      {"name": "Acme", "type": "organization"}, {"name": "bob", "type": "person"}],
         "relations": [{"source": "alice", "relationship": "LIVES_IN", "destination": "Berlin"},
-                      {"source": "alice", "relationship": "WORKS_AT", "destination": "Acme"},
+                      {"source": "alice", "relationship": "WORKS_AT", "destination": "Acme", "family": "employment"},
                       {"source": "alice", "relationship": "KNOWS", "destination": "bob"}]},
 })
 
@@ -221,6 +221,7 @@ def test_infer_writes_relations_and_related_entities_shows_them(served: Served) 
     for relation in around["relations"]:
         assert set(relation["memory_ids"]) <= memory_ids and relation["memory_ids"]
         assert relation["origin"] == "llm"
+        assert relation["family"] == ("employment" if relation["relationship"] == "WORKS_AT" else None)
     acme = served.ok("related_entities", {"name": "acme", "user_id": user})
     assert ("alice", "WORKS_AT", "Acme") in {(r["source"], r["relationship"], r["destination"]) for r in acme["relations"]}
     unknown = served.ok("related_entities", {"name": "Zanzibar", "user_id": user})

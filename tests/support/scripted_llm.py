@@ -28,13 +28,13 @@ def fact(facts: list[str], entities: list[tuple[str, str]], relations: list[tupl
 @dataclass
 class Rule:
     """For a new fact containing ``fact``: ``event`` against the memory containing ``target``;
-    relations of type ``contradicts`` are reported as contradicted."""
+    relations of type ``contradicts`` (one type, or several) are reported as contradicted."""
 
     fact: str
     event: str
     target: str | None = None
     text: str | None = None
-    contradicts: str | None = None
+    contradicts: str | tuple[str, ...] | None = None
 
 
 @dataclass
@@ -69,7 +69,8 @@ class ScriptedLLM:
             target = next((i for i, text in memories if rule.target and rule.target in text), None)
             decisions.append({"fact": fact_id, "event": rule.event, "target": target, "text": rule.text})
             if rule.contradicts:
-                contradicted += [i for i, _, rel, _ in relations if rel == rule.contradicts]
+                types = (rule.contradicts,) if isinstance(rule.contradicts, str) else rule.contradicts
+                contradicted += [i for i, _, rel, _ in relations if rel in types]
         return {"decisions": decisions, "contradicted_relations": contradicted}
 
 

@@ -17,7 +17,7 @@ _HUB_ROWS_PER_NODE = 4  # relation rows read per allowed node and hop, as the Ne
 RELATION_SELECT = (
     "SELECT r.id, s.name, r.relationship, d.name, r.fact, "
     "(SELECT json_group_array(memory_id) FROM relation_memories WHERE relation_id = r.id), "
-    "r.valid_at, r.invalid_at, r.source_id, r.destination_id, r.created_at, r.expired_at, r.origin FROM relations r "
+    "r.valid_at, r.invalid_at, r.source_id, r.destination_id, r.created_at, r.expired_at, r.origin, r.family FROM relations r "
     "JOIN entities s ON s.id = r.source_id JOIN entities d ON d.id = r.destination_id"
 )
 
@@ -27,6 +27,7 @@ def relation_row(raw: Sequence[Any]) -> RelationRow:
         id=raw[0], source=raw[1], relationship=raw[2], destination=raw[3], fact=raw[4],
         memory_ids=tuple(sorted(json.loads(raw[5]))), valid_at=raw[6], invalid_at=raw[7],
         source_id=raw[8], destination_id=raw[9], created_at=raw[10], expired_at=raw[11], origin=raw[12],
+        family=raw[13],
     )
 
 

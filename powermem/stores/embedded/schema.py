@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS relations (
     invalid_at TEXT,
     created_at TEXT NOT NULL,
     expired_at TEXT,
-    origin TEXT NOT NULL DEFAULT 'llm'
+    origin TEXT NOT NULL DEFAULT 'llm',
+    family TEXT
 );
 CREATE INDEX IF NOT EXISTS relations_source ON relations (source_id);
 CREATE INDEX IF NOT EXISTS relations_destination ON relations (destination_id);
@@ -119,4 +120,7 @@ def create(conn: sqlite3.Connection) -> None:
     # A store made before relations kept their origin: its relations all came from an LLM.
     if "origin" not in {row[1] for row in conn.execute("PRAGMA table_info(relations)")}:
         conn.execute("ALTER TABLE relations ADD COLUMN origin TEXT NOT NULL DEFAULT 'llm'")
+    # A store made before relations kept their type family: none was named.
+    if "family" not in {row[1] for row in conn.execute("PRAGMA table_info(relations)")}:
+        conn.execute("ALTER TABLE relations ADD COLUMN family TEXT")
 

@@ -194,9 +194,9 @@ class PlanWriter:
         if found is None:
             self._conn.execute(
                 "INSERT INTO relations (id, tenant, source_id, destination_id, relationship, fact, valid_at, "
-                "invalid_at, created_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "invalid_at, created_at, origin, family) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (rel.id, self._tenant, source, destination, rel.relationship, rel.fact, rel.valid_at, rel.invalid_at,
-                 rel.created_at, rel.origin),
+                 rel.created_at, rel.origin, rel.family),
             )
         self._conn.executemany(
             "INSERT OR IGNORE INTO relation_memories (relation_id, memory_id) VALUES (?, ?)",

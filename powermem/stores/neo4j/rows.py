@@ -47,6 +47,7 @@ def relation_row(row: Mapping[str, Any]) -> RelationRow:
         valid_at=row["valid_at"], invalid_at=row["invalid_at"],
         source_id=int(row["source_id"]), destination_id=int(row["destination_id"]),
         created_at=row.get("created_at"), expired_at=row.get("expired_at"), origin=row.get("origin") or "llm",
+        family=row.get("family"),
     )
 
 

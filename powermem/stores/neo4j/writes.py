@@ -253,6 +253,7 @@ def _relation_param(r: RelationInput) -> dict[str, Any]:
         "id": r.id, "source_key": r.source_key, "destination_key": r.destination_key,
         "relationship": r.relationship, "fact": r.fact, "memory_ids": list(r.memory_ids),
         "valid_at": r.valid_at, "created_at": r.created_at, "invalid_at": r.invalid_at, "origin": r.origin,
+        "family": r.family,
     }
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 
 from powermem.ids import SnowflakeGenerator
-from powermem.ingest.linking import link_facts
+from powermem.ingest.linking import event_time, fact_times, link_facts
 from powermem.llm.schemas import ExtractedEntity, ExtractedRelation, Extraction
 from powermem.text.names import normalize_name
 from tests.support.hostile_text import KIB, hostile_texts
@@ -97,3 +97,28 @@ def test_hostile_facts_and_names_take_linear_time() -> None:
     start = time.process_time()
     link_facts(texts, _extraction_of(texts, names), resolved)
     assert time.process_time() - start < 1.0
+
+
+def test_a_relation_without_a_time_of_its_own_is_valid_from_its_facts() -> None:
+    facts = ["Alice moved to Porto", "Bob likes tea"]
+    extraction = Extraction.model_validate({
+        "facts": [{"text": "Alice moved to Porto", "valid_at": "2023-06"}, "Bob likes tea"],
+        "entities": [{"name": n, "type": "thing"} for n in ("Alice", "Porto", "Bob", "tea")],
+        "relations": [{"source": "Alice", "relationship": "LIVES_IN", "destination": "Porto", "family": "residence"},
+                      {"source": "Bob", "relationship": "LIKES", "destination": "tea", "valid_at": "2020-01-01"}],
+    })
+    times = fact_times(facts, extraction)
+    assert times == ["2023-06-01T00:00:00.000000+00:00", None]
+    links = link_facts(facts, extraction, _resolved(extraction), times)
+    planned = {r.relationship: r for r in links.relations(IDS, {0: 11, 1: 22}, AT, facts, said_at="2023-09-15")}
+    assert (planned["LIVES_IN"].valid_at, planned["LIVES_IN"].family) == ("2023-06-01T00:00:00.000000+00:00",
+                                                                          "residence")
+    # The relation's own time wins over its fact's; a relation without a family has none.
+    assert (planned["LIKES"].valid_at, planned["LIKES"].family) == ("2020-01-01T00:00:00.000000+00:00", None)
+
+
+def test_a_memory_is_never_dated_after_it_was_said() -> None:
+    said = "2023-09-15T10:00:00.000000+00:00"
+    assert event_time("2023-06-01T00:00:00.000000+00:00", said) == "2023-06-01T00:00:00.000000+00:00"
+    assert event_time("2024-05-01T00:00:00.000000+00:00", said) == said  # a plan: known when said
+    assert event_time(None, said) == said

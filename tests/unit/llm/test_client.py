@@ -103,7 +103,7 @@ async def test_5xx_then_success(client: LLMClient, openai_server: ScriptedOpenAI
     openai_server.fail(("status", 500), ("status", 503))
     openai_server.script(EXTRACTION)
     result, _ = await client.structured(MESSAGES, Extraction)
-    assert result.facts == EXTRACTION["facts"]
+    assert [f.text for f in result.facts] == EXTRACTION["facts"]
     assert len(openai_server.requests) == 3
 
 
@@ -155,7 +155,7 @@ async def test_broken_json_gets_one_corrective_retry(client: LLMClient, openai_s
     openai_server.fail(("raw", '{"facts": [1 2]}'))
     openai_server.script(EXTRACTION)
     result, usage = await client.structured(MESSAGES, Extraction)
-    assert result.facts == EXTRACTION["facts"]
+    assert [f.text for f in result.facts] == EXTRACTION["facts"]
     _, second = openai_server.requests
     assert second.messages[: len(MESSAGES)] == MESSAGES
     assert second.messages[-2] == {"role": "assistant", "content": '{"facts": [1 2]}'}
@@ -168,7 +168,7 @@ async def test_prose_under_json_schema_steps_down_once(client: LLMClient, openai
     openai_server.fail(("raw", "Sure! Alice works at Acme."))
     openai_server.script(EXTRACTION, EXTRACTION)
     result, usage = await client.structured(MESSAGES, Extraction)
-    assert result.facts == EXTRACTION["facts"] and usage.calls == 2
+    assert [f.text for f in result.facts] == EXTRACTION["facts"] and usage.calls == 2
     ignored, reasked = openai_server.requests
     assert ignored.body["response_format"]["type"] == "json_schema"
     assert reasked.body["response_format"] == {"type": "json_object"}
@@ -219,7 +219,7 @@ async def test_json_schema_rejected_falls_back_to_json_object(
     openai_server.fail(("status", 400, "response_format json_schema not supported"))
     openai_server.script(EXTRACTION, EXTRACTION)
     result, usage = await client.structured(MESSAGES, Extraction)
-    assert result.facts == EXTRACTION["facts"] and usage.calls == 1
+    assert [f.text for f in result.facts] == EXTRACTION["facts"] and usage.calls == 1
     rejected, accepted = openai_server.requests
     assert rejected.body["response_format"]["type"] == "json_schema"
     assert accepted.body["response_format"] == {"type": "json_object"}
@@ -303,7 +303,7 @@ async def test_truncated_but_complete_json_is_accepted(client: LLMClient, openai
     openai_server.act_as(Truncates(keep=10_000))
     openai_server.script(EXTRACTION)
     result, _ = await client.structured(MESSAGES, Extraction)
-    assert result.facts == EXTRACTION["facts"]
+    assert [f.text for f in result.facts] == EXTRACTION["facts"]
 
 
 @pytest.mark.asyncio

@@ -91,6 +91,7 @@ def test_relations_of_user_graphs_get_their_provenance(legacy: Path) -> None:
     }
     assert [r.id for r in engine.relations(ALICE, True, 100)] == [22, 21, 20]  # ids kept
     assert {r.origin for r in engine.relations(ALICE, True, 100)} == {"llm"}  # stored before origins: an LLM's
+    assert {r.family for r in engine.relations(ALICE, True, 100)} == {None}  # stored before families: none
     assert triples(engine.relations(ALICE_BOT, True, 100)) == {("alice", "LIVES_IN", "paris", (5,))}
     # The relation nothing asserts is gone, and with it its ends; the entity nothing linked too.
     assert engine.entities_by_key(ALICE, ["lisbon", "madrid", "zed"]) == []
