@@ -19,10 +19,15 @@ def _unit(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 @pytest.fixture(scope="module")
 def clustered() -> npt.NDArray[np.float32]:
-    """Text-like vectors: 300 topics, each memory its topic plus its own noise."""
+    """Text-like vectors: topics plus each memory's own detail, in a space whose variance falls off
+    with the direction as sentence embeddings' does (MiniLM on LoCoMo text: the top 64 of 384
+    principal directions hold 80% of it; here 79%)."""
     rng = np.random.default_rng(7)
-    topics = rng.standard_normal((300, DIMS)).astype(np.float32)
-    rows = topics[rng.integers(0, 300, ROWS)] + 0.9 * rng.standard_normal((ROWS, DIMS)).astype(np.float32)
+    falloff = (np.arange(1, DIMS + 1, dtype=np.float32) ** -0.55)[None, :]
+    rotation, _ = np.linalg.qr(rng.standard_normal((DIMS, DIMS)))
+    topics = rng.standard_normal((300, DIMS)).astype(np.float32) * falloff
+    detail = rng.standard_normal((ROWS, DIMS)).astype(np.float32) * falloff
+    rows = (topics[rng.integers(0, 300, ROWS)] + 0.9 * detail) @ rotation.astype(np.float32)
     return _unit(rows)
 
 
@@ -50,7 +55,7 @@ def test_a_large_tenant_is_pre_scanned_and_keeps_recall(clustered: npt.NDArray[n
         got = [i for i, _ in matrix.top_k(query, 10, None)]
         recalls.append(len(set(got) & set(_exact(clustered, query, 10))) / 10)
     assert matrix._sketch is not None  # the pre-scan ran: this size is past its threshold
-    assert float(np.mean(recalls)) >= 0.99
+    assert float(np.mean(recalls)) >= 0.99, np.mean(recalls)
 
 
 def test_scores_are_exact_and_ordered(clustered: npt.NDArray[np.float32]) -> None:
