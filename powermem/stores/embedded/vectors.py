@@ -4,6 +4,13 @@ SQLite stays the source of truth; these matrices are a cache loaded lazily per t
 kept in step with each committed write. Rows are unit vectors, so cosine is a dot product.
 Writes happen on the SQLite thread while searches rank on another (numpy releases the GIL,
 so ranking overlaps the next SQLite job): each matrix has a lock, held briefly by both.
+
+A large tenant is ranked in two steps: a pre-scan over a 64-dimensional sketch of its vectors
+(their projection on the top principal directions of a sample) picks a few thousand candidates,
+and those are scored exactly. Reading a sixth of the bytes is what makes it faster, since the
+exact scan is memory-bound; the sketch is derived from the matrix, so nothing about it needs to
+survive a crash. Recall of the top 10 against the exact scan: >= 0.99 on the store benchmark's
+text (tests/unit/stores/embedded/test_vectors.py pins it on clustered data).
 """
 
 from __future__ import annotations
@@ -18,6 +25,24 @@ from powermem.stores.base import Hit
 
 Vector = npt.NDArray[np.float32]
 
+PRESCAN_MIN_ROWS = 20_000  # below this the exact scan costs about what the pre-scan does
+SKETCH_DIMS = 64
+PRESCAN_CANDIDATES = 4_000  # scored exactly; at least PRESCAN_PER_HIT per requested hit
+PRESCAN_PER_HIT = 40
+_FIT_SAMPLE = 4_096
+
+
+class _Sketch:
+    """The matrix's rows projected on the top right-singular vectors of a sample of them."""
+
+    def __init__(self, matrix: Vector, count: int) -> None:
+        sample = matrix[: count : max(1, count // _FIT_SAMPLE)]
+        _, _, directions = np.linalg.svd(sample, full_matrices=False)
+        self.basis: Vector = np.ascontiguousarray(directions[:SKETCH_DIMS].T)
+        self.rows: Vector = np.zeros((len(matrix), self.basis.shape[1]), dtype=np.float32)
+        self.rows[:count] = matrix[:count] @ self.basis
+        self.fitted_at = count
+
 
 class TenantMatrix:
     """A growable matrix of vectors with their ids; deletes swap the last row in."""
@@ -29,6 +54,7 @@ class TenantMatrix:
         self._scores = np.zeros(capacity, dtype=np.float32)
         self._row_of: dict[int, int] = {}
         self._count = 0
+        self._sketch: _Sketch | None = None
         self._lock = threading.Lock()
         for memory_id, blob in zip(ids, rows, strict=False):
             self._put(memory_id, np.frombuffer(blob, dtype=np.float32))
@@ -50,6 +76,8 @@ class TenantMatrix:
             self._row_of[memory_id] = row
             self._ids[row] = memory_id
         self._matrix[row] = vector
+        if self._sketch is not None:
+            self._sketch.rows[row] = vector @ self._sketch.basis
 
     def remove(self, memory_id: int) -> None:
         with self._lock:
@@ -63,6 +91,8 @@ class TenantMatrix:
         if row != last:
             moved = int(self._ids[last])
             self._matrix[row] = self._matrix[last]
+            if self._sketch is not None:
+                self._sketch.rows[row] = self._sketch.rows[last]
             self._ids[row] = moved
             self._row_of[moved] = row
         self._count = last
@@ -70,26 +100,53 @@ class TenantMatrix:
     def top_k(
         self, query: Vector, k: int, allowed: npt.NDArray[np.int64] | None
     ) -> list[tuple[int, float]]:
+        query = query.astype(np.float32, copy=False)
         with self._lock:
-            # Into a kept buffer: a fresh 100,000-float result is a fresh mapping to fault in.
-            ids = self._ids[: self._count]
-            scores = np.dot(
-                self._matrix[: self._count], query.astype(np.float32, copy=False), out=self._scores[: self._count]
-            )
-            if allowed is not None:
-                # Every row scored, then the allowed kept: gathering the allowed rows of the matrix
-                # first would copy most of it when a filter (an as_of) allows most memories.
-                keep = np.isin(ids, allowed)
-                ids, scores = ids[keep], scores[keep]
+            candidates = max(PRESCAN_CANDIDATES, PRESCAN_PER_HIT * k)
+            dims = self._matrix.shape[1]
+            if self._count >= PRESCAN_MIN_ROWS and candidates * 2 <= self._count and dims >= 2 * SKETCH_DIMS:
+                rows = self._prescan(query, candidates, allowed)
+                ids = self._ids[rows]
+                scores = self._matrix[rows] @ query
+            else:
+                ids, scores = self._exact(query, allowed)
             if len(ids) > k:
                 best = np.argpartition(scores, len(ids) - k)[len(ids) - k :]
                 ids, scores = ids[best], scores[best]
             order = np.argsort(-scores, kind="stable")
             return [(int(ids[i]), float(scores[i])) for i in order]
 
+    def _exact(
+        self, query: Vector, allowed: npt.NDArray[np.int64] | None
+    ) -> tuple[npt.NDArray[np.int64], Vector]:
+        # Into a kept buffer: a fresh 100,000-float result is a fresh mapping to fault in.
+        ids = self._ids[: self._count]
+        scores = np.dot(self._matrix[: self._count], query, out=self._scores[: self._count])
+        if allowed is not None:
+            # Every row scored, then the allowed kept: gathering the allowed rows of the matrix
+            # first would copy most of it when a filter (an as_of) allows most memories.
+            keep = np.isin(ids, allowed)
+            ids, scores = ids[keep], scores[keep]
+        return ids, scores
+
+    def _prescan(self, query: Vector, candidates: int, allowed: npt.NDArray[np.int64] | None) -> npt.NDArray[np.intp]:
+        """Rows of the ``candidates`` best sketch scores among the allowed rows."""
+        sketch = self._sketch
+        if sketch is None or self._count >= 2 * sketch.fitted_at:  # refit as the tenant doubles
+            sketch = self._sketch = _Sketch(self._matrix, self._count)
+        rough = np.dot(sketch.rows[: self._count], query @ sketch.basis, out=self._scores[: self._count])
+        if allowed is not None:
+            rough[~np.isin(self._ids[: self._count], allowed)] = -np.inf
+        if candidates >= self._count:
+            return np.flatnonzero(rough > -np.inf)
+        rows = np.argpartition(rough, self._count - candidates)[self._count - candidates :]
+        return rows[rough[rows] > -np.inf]
+
     def _grow(self) -> None:
         self._matrix = np.concatenate([self._matrix, np.zeros_like(self._matrix)])
         self._ids = np.concatenate([self._ids, np.zeros_like(self._ids)])
+        if self._sketch is not None:
+            self._sketch.rows = np.concatenate([self._sketch.rows, np.zeros_like(self._sketch.rows)])
         self._scores = np.zeros(len(self._ids), dtype=np.float32)
 
 
