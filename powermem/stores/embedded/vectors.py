@@ -9,8 +9,11 @@ A large tenant is ranked in two steps: a pre-scan over a 64-dimensional sketch o
 (their projection on the top principal directions of a sample) picks a few thousand candidates,
 and those are scored exactly. Reading a sixth of the bytes is what makes it faster, since the
 exact scan is memory-bound; the sketch is derived from the matrix, so nothing about it needs to
-survive a crash. Recall of the top 10 against the exact scan: >= 0.99 on the store benchmark's
-text (tests/unit/stores/embedded/test_vectors.py pins it on clustered data).
+survive a crash. Recall against the exact scan, measured 2026-12-03: 0.999 (top 10) / 0.998
+(top 60) on store_bench's 100,000 texts with the hashing embedder; 0.996 / 0.994 (top 10 / 50)
+with MiniLM on 30,000 LoCoMo-turn pairs with 4% of the rows as candidates. Sign-bit codes
+(Hamming pre-scan) kept only 0.42-0.76 of the top 10 at 0.5-4% candidates, so no binary codes.
+tests/unit/stores/embedded/test_vectors.py pins >= 0.99 on data with MiniLM's variance fall-off.
 """
 
 from __future__ import annotations
