@@ -75,7 +75,7 @@ _TOKEN = re.compile(r"[^\W_][\w'’-]*|[.,;:!?…\n]")
 _SPEAKER = re.compile(r"^\s*([A-Z][\w'’.-]{0,40}(?: [A-Z][\w'’.-]{0,40}){0,2})\s*:\s")
 _SENTENCE_END = frozenset(".!?…;:\n")
 # A superset of the word pairs self_introduction looks for, whatever lies between the words.
-_INTRODUCTION_HINT = re.compile(r"(?i)\bi(?:\W+am\b|['’]m\b)|\bcalled\b|\bcall\W+me\b|\bname\W+is\b")
+_INTRODUCTION_HINT = re.compile(r"(?i)(?<![^\W_])i(?:[\W_]+am|['’]m)|called|call[\W_]+me|name[\W_]+is")
 _IS_CONTRACTIONS = frozenset(["he", "she", "it", "that", "what", "who", "there", "here", "where", "how", "this"])
 _SUFFIXES = {"'m": "am", "'re": "are", "'ve": "have", "'ll": "will", "'d": "would"}
 

@@ -128,7 +128,7 @@ def test_role_conventions_and_stems() -> None:
 
 _INTRO_WORDS = ["I", "i", "am", "AM", "I'm", "I’m", "i'M", "my", "My", "name", "is", "called", "call", "me",
                 "Call", "Maya", "Daniel Okafor", "Porto", "she's", "don't", "the", "and"]
-_INTRO_GAPS = [" ", "  ", ", ", ". ", " (", ") ", " - ", "\n", " '", "' ", "; ", "… "]
+_INTRO_GAPS = [" ", "  ", ", ", ". ", " (", ") ", " - ", "\n", " '", "' ", "; ", "… ", " _ ", "_", "x", "7"]
 
 
 @settings(max_examples=400, deadline=None)
