@@ -230,8 +230,9 @@ class SqliteEngine:
         for tenant in self._tenants(scope):
             matrix = self._vectors.loaded(tenant)
             if matrix is None:
+                count = self._conn.execute("SELECT count(*) FROM memories WHERE tenant = ?", (tenant,)).fetchone()[0]
                 rows = self._conn.execute("SELECT id, embedding FROM memories WHERE tenant = ?", (tenant,))
-                matrix = self._vectors.load(tenant, rows)
+                matrix = self._vectors.load(tenant, rows, count)
             matrices.append(matrix)
         return matrices, allowed
 

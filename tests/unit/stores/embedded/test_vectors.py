@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from powermem.stores.embedded import vectors
-from powermem.stores.embedded.vectors import PRESCAN_MIN_ROWS, TenantMatrix
+from powermem.stores.embedded.vectors import PRESCAN_MIN_ROWS, TenantMatrix, VectorCache
 
 DIMS = 384
 ROWS = PRESCAN_MIN_ROWS + 10_000
@@ -113,3 +115,25 @@ def test_small_tenants_keep_the_exact_scan(clustered: npt.NDArray[np.float32]) -
     for query in _queries(rows, 5):
         assert [i for i, _ in matrix.top_k(query, 10, None)] == _exact(rows, query, 10)
     assert matrix._sketch is None
+
+
+def test_a_tenant_loads_streamed_with_an_eighth_of_headroom(clustered: npt.NDArray[np.float32]) -> None:
+    """The cache fills the matrix row by row from a cursor-like iterator (never a list of every
+    blob beside it), sized from the count: a million rows would otherwise reserve twice their size."""
+    rows = clustered[:8_000]
+    served = 0
+
+    def cursor() -> Iterator[tuple[int, bytes]]:
+        nonlocal served
+        for n, row in enumerate(rows):
+            served += 1
+            yield n + 1, row.tobytes()
+
+    matrix = VectorCache(DIMS).load("t", cursor(), len(rows))
+    assert served == len(matrix) == 8_000
+    assert matrix._matrix.shape[0] <= 8_000 + 8_000 // 8 + 64
+    query = _queries(rows, 1)[0]
+    assert [i for i, _ in matrix.top_k(query, 10, None)] == _exact(rows, query, 10)
+    for n in range(8_000, 9_500):  # past the headroom: the matrix grows and keeps every row
+        matrix.put(n + 1, clustered[n])
+    assert len(matrix) == 9_500 and matrix.top_k(clustered[9_400], 1, None)[0][0] == 9_401
