@@ -3,8 +3,8 @@
 OpenBLAS starts a thread per core and its threads spin between calls. powermem's matrix work
 (a vector scan, one embedding batch) is small, and powermem already overlaps it with SQLite and
 the event loop on threads of its own: BLAS threads on top fight them for the cores. Measured on
-2 cores, a search beside a second process doing the same went from 20 to 10 ms at p50 with one
-BLAS thread, and the LoCoMo search p95 from 25 to 13.5 ms.
+2 cores (2026-12-03), a search beside a second process doing the same went from 20 to 10 ms at
+p50 with one BLAS thread; issue 17 reports the LoCoMo search p95 going from 25 to 13.5 ms.
 
 The setting is process-wide, and OpenBLAS only lets the main thread raise it again, so it cannot
 be lowered around each matmul and restored: powermem lowers it once, when it opens an embedded

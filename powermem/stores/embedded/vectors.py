@@ -50,9 +50,10 @@ class _Sketch:
 class TenantMatrix:
     """A growable matrix of vectors with their ids; deletes swap the last row in."""
 
-    def __init__(self, dims: int, ids: Sequence[int], rows: Iterable[bytes], capacity: int = 0) -> None:
+    def __init__(self, dims: int, rows: Iterable[tuple[int, bytes]] = (), expected: int = 0) -> None:
+        """Filled from ``rows`` (id, float32 blob) as they stream in; ``expected`` of them sizes it."""
         # An eighth of headroom, not double: doubling leaves 1.5 GB unused at a million rows of 384.
-        capacity = max(64, capacity, len(ids) + len(ids) // 8)
+        capacity = max(64, expected + expected // 8)
         self._matrix = np.zeros((capacity, dims), dtype=np.float32)
         self._ids = np.zeros(capacity, dtype=np.int64)
         self._scores = np.zeros(capacity, dtype=np.float32)
@@ -60,7 +61,7 @@ class TenantMatrix:
         self._count = 0
         self._sketch: _Sketch | None = None
         self._lock = threading.Lock()
-        for memory_id, blob in zip(ids, rows, strict=False):
+        for memory_id, blob in rows:
             self._put(memory_id, np.frombuffer(blob, dtype=np.float32))
 
     def __len__(self) -> int:
@@ -172,9 +173,7 @@ class VectorCache:
     def load(self, tenant: str, rows: Iterable[tuple[int, bytes]], count: int = 0) -> TenantMatrix:
         """The tenant's matrix from its rows, streamed (``count``: how many to expect): the
         blobs are never all held at once beside the matrix."""
-        matrix = TenantMatrix(self.dims, [], [], capacity=count + count // 8)
-        for memory_id, blob in rows:
-            matrix._put(memory_id, np.frombuffer(blob, dtype=np.float32))
+        matrix = TenantMatrix(self.dims, rows, count)
         self._tenants[tenant] = matrix
         return matrix
 

@@ -34,7 +34,7 @@ def clustered() -> npt.NDArray[np.float32]:
 
 
 def _matrix(rows: npt.NDArray[np.float32]) -> TenantMatrix:
-    return TenantMatrix(DIMS, list(range(1, len(rows) + 1)), [r.tobytes() for r in rows])
+    return TenantMatrix(DIMS, ((n + 1, r.tobytes()) for n, r in enumerate(rows)), len(rows))
 
 
 def _exact(rows: npt.NDArray[np.float32], query: npt.NDArray[np.float32], k: int,
