@@ -163,9 +163,7 @@ class InferIngest:
         lane = {e.id: families[e.name_key] for e in known if e.name_key in families}
         if not lane:
             return []
-        graph = await self._store.expand(scope, sorted(lane), [], 1, _RELATION_CONTEXT)
-        return [r for r in graph.relations if r.source_id in lane and _in_family(r, lane[r.source_id])][
-            :_RELATION_CONTEXT]
+        return await self._store.relations_from(scope, lane, _RELATION_CONTEXT)
 
     async def _plan(self, scope: Scope, metadata: dict[str, Any], facts: list[str], vectors: Vectors,
                     extraction: Extraction, context: _Context, decisions: Reconciliation | None,
@@ -248,13 +246,6 @@ def _families_by_source(extraction: Extraction) -> dict[str, frozenset[str] | No
         else:
             families[key] = named | {relation.family}
     return families
-
-
-def _in_family(relation: RelationRow, families: frozenset[str] | None) -> bool:
-    """A relation with no family stays a candidate: its kind is unknown, not different (it was
-    written before families, or the model named none), and leaving it out would stop it ever
-    being invalidated by a relation that names one."""
-    return families is None or relation.family is None or relation.family in families
 
 
 def _invalidations(decisions: Reconciliation | None, context: _Context) -> list[int]:

@@ -6,7 +6,7 @@ implement exactly this protocol and pass the same contract suite.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -260,6 +260,10 @@ class GraphStore(Protocol):
     - ``adjacent``: for each given memory, up to ``window`` memories before and after it in id
       order within its own (user, agent, run), restricted to scope: (memory_id, neighbour_id).
     - ``relations``: relations of the scope's graph tenant (run-narrowed as above), newest first.
+    - ``relations_from``: the valid relations whose source is a key of ``lanes`` and whose
+      family is one of that key's families (any, for None), run-narrowed as ``relations``,
+      newest first, at most ``limit``. A relation without a family is in every lane: its kind
+      is unknown, not different, and leaving it out would stop it ever being invalidated.
     - ``as_of`` (``expand``, ``relations``): instead of the relations valid now (``invalid_at``
       null), those valid at that time: ``valid_at <= as_of < invalid_at`` (no ``invalid_at``: open).
     - ``delete_scope`` deletes every memory matching the scope (an empty scope: every memory)
@@ -295,6 +299,8 @@ class GraphStore(Protocol):
     async def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]: ...
     async def relations(self, scope: Scope, include_invalid: bool, limit: int,
                         as_of: str | None = None) -> list[RelationRow]: ...
+    async def relations_from(self, scope: Scope, lanes: Mapping[int, frozenset[str] | None],
+                             limit: int) -> list[RelationRow]: ...
     async def stats(self, scope: Scope) -> list[TenantStats]: ...
 
     async def dump_rows(self, section: Section, after: int | None, limit: int) -> tuple[list[Row], int | None]: ...

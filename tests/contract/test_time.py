@@ -254,6 +254,38 @@ async def test_invalidation_stays_in_the_type_family_the_model_names(
         assert triples((await m.get_all(user_id="maya"))["relations"]) == expected_now - retired
 
 
+async def test_a_subject_with_many_relations_of_other_families_keeps_its_lane(
+    memory_config: dict[str, Any], openai_server: ScriptedOpenAIServer,
+) -> None:
+    # More relations of another family than the candidate bound (40), written first: a bound
+    # applied before the family test would fill with them and never see the old residence.
+    likes = [f"Hobby{i:02d}" for i in range(45)]
+    script = ScriptedLLM(
+        extractions={
+            "I like many things": {
+                "facts": [f"Maya likes {h}" for h in likes],
+                "entities": [{"name": "Maya", "type": "person"}] + [{"name": h, "type": "activity"} for h in likes],
+                "relations": [{"source": "Maya", "relationship": "LIKES", "destination": h, "valid_at": None,
+                               "invalid_at": None, "family": "preference"} for h in likes],
+            },
+            "I live in Lisbon": lane_answer(["Maya lives in Lisbon"], [("LIVES_IN", "Lisbon", "residence")]),
+            "I moved to Porto": lane_answer(["Maya lives in Porto"], [("LIVES_IN", "Porto", "residence")]),
+        },
+        rules=[Rule("lives in Porto", "ADD", contradicts="LIVES_IN")],
+    )
+    openai_server.respond_with(script)
+    async with AsyncMemory(llm_config(memory_config, openai_server)) as m:
+        await m.reset()
+        await m.add("I like many things", user_id="maya", timestamp=T1)
+        await m.add("I live in Lisbon", user_id="maya", timestamp=T1)
+        moved = await m.add("I moved to Porto", user_id="maya", timestamp=T2)
+        assert moved["usage"]["invalidation_candidates"] == 1
+        assert triples(moved["relations"]["deleted_entities"]) == {("Maya", "LIVES_IN", "Lisbon")}
+        now = triples((await m.get_all(user_id="maya"))["relations"])
+        assert ("Maya", "LIVES_IN", "Porto") in now and ("Maya", "LIVES_IN", "Lisbon") not in now
+        assert len(now) == 46
+
+
 # -- the time a fact gives --------------------------------------------------------------------
 
 

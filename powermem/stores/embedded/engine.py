@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -374,6 +374,9 @@ class SqliteEngine:
         narrowing = graph.run_narrowing_sql(scope, params)
         sql = f"{graph.RELATION_SELECT} WHERE r.tenant = ?{valid}{narrowing} ORDER BY r.id DESC LIMIT ?"
         return [graph.relation_row(r) for r in self._conn.execute(sql, [*params, limit])]
+
+    def relations_from(self, scope: Scope, lanes: Mapping[int, frozenset[str] | None], limit: int) -> list[RelationRow]:
+        return graph.relations_from(self._conn, scope, lanes, limit)
 
     def stats(self, scope: Scope) -> list[TenantStats]:
         return graph.stats(self._conn, scope)

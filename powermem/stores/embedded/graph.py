@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from powermem.stores.base import EntityRow, RelationRow, Scope, Subgraph, TenantStats
@@ -52,6 +52,26 @@ def run_narrowing_sql(scope: Scope, params: list[Any]) -> str:
         " AND r.id IN (SELECT p.relation_id FROM memories pm JOIN relation_memories p ON p.memory_id = pm.id "
         "WHERE pm.run_id = ?)"
     )
+
+
+def relations_from(
+    conn: sqlite3.Connection, scope: Scope, lanes: Mapping[int, frozenset[str] | None], limit: int
+) -> list[RelationRow]:
+    """Valid relations leaving each lane's source, of the lane's families (a relation without a
+    family is in every lane), newest first: the family test comes before the bound."""
+    found: list[RelationRow] = []
+    for source, families in lanes.items():
+        params: list[Any] = [source]
+        family = ""
+        if families is not None:
+            family = " AND (r.family IS NULL OR r.family IN (SELECT value FROM json_each(?)))"
+            params.append(json.dumps(sorted(families)))
+        narrowing = run_narrowing_sql(scope, params)
+        sql = (f"{RELATION_SELECT} WHERE r.source_id = ? AND r.invalid_at IS NULL{family}{narrowing} "
+               "ORDER BY r.id DESC LIMIT ?")
+        found.extend(relation_row(r) for r in conn.execute(sql, [*params, limit]))
+    found.sort(key=lambda r: -r.id)
+    return found[:limit] if limit > 0 else []
 
 
 def _json(ids: Sequence[int] | set[int]) -> str:

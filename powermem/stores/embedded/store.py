@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -135,6 +135,10 @@ class EmbeddedStore:
     async def relations(self, scope: Scope, include_invalid: bool, limit: int,
                         as_of: str | None = None) -> list[RelationRow]:
         return await self._run(self.engine.relations, scope, include_invalid, limit, as_of)
+
+    async def relations_from(self, scope: Scope, lanes: Mapping[int, frozenset[str] | None],
+                             limit: int) -> list[RelationRow]:
+        return await self._run(self.engine.relations_from, scope, lanes, limit)
 
     async def stats(self, scope: Scope) -> list[TenantStats]:
         return await self._run(self.engine.stats, scope)

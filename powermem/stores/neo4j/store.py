@@ -534,6 +534,19 @@ class Neo4jStore:
             rows = await self._read(Q.RELATIONS.query, params)
         return [relation_row(row) for row in rows]
 
+    async def relations_from(self, scope: Scope, lanes: Mapping[int, frozenset[str] | None],
+                             limit: int) -> list[RelationRow]:
+        if limit <= 0 or not lanes:
+            return []
+        params = {
+            "lanes": [{"source": int(source), "families": None if families is None else sorted(families)}
+                      for source, families in sorted(lanes.items())],
+            "run_id": narrowed_run(scope), "limit": limit,
+        }
+        async with translate_errors(self._target, "read"):
+            rows = await self._read(Q.RELATIONS_FROM.query, params)
+        return [relation_row(row) for row in rows]
+
     async def stats(self, scope: Scope) -> list[TenantStats]:
         mparams, eparams = Params("s"), Params("s")
         mquery = Q.STATS_MEMORIES.render(scope=memory_scope(scope, mparams))
