@@ -35,7 +35,7 @@ from powermem.stores.embedded import backup, graph, reembed
 from powermem.stores.embedded.filters import compile_filter, metadata_text
 from powermem.stores.embedded.forget import forget_scope
 from powermem.stores.embedded.migrate import upgrade
-from powermem.stores.embedded.schema import GRAPH_VERSION, PRAGMAS, create
+from powermem.stores.embedded.schema import GRAPH_VERSION, MMAP_BYTES, PRAGMAS, create
 from powermem.stores.embedded.scoping import scope_sql
 from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
 from powermem.stores.embedded.writes import PlanWriter
@@ -230,11 +230,21 @@ class SqliteEngine:
         for tenant in self._tenants(scope):
             matrix = self._vectors.loaded(tenant)
             if matrix is None:
-                count = self._conn.execute("SELECT count(*) FROM memories WHERE tenant = ?", (tenant,)).fetchone()[0]
-                rows = self._conn.execute("SELECT id, embedding FROM memories WHERE tenant = ?", (tenant,))
-                matrix = self._vectors.load(tenant, rows, count)
+                matrix = self._load_tenant(tenant)
             matrices.append(matrix)
         return matrices, allowed
+
+    def _load_tenant(self, tenant: str) -> TenantMatrix:
+        """The tenant's vectors read once into its matrix, through SQLite's page cache rather
+        than the file mapping: mapped, every page of the table would stay resident beside the
+        matrix (1 GB more at a million memories) for a read that never comes back to them."""
+        count = self._conn.execute("SELECT count(*) FROM memories WHERE tenant = ?", (tenant,)).fetchone()[0]
+        self._conn.execute("PRAGMA mmap_size=0")
+        try:
+            rows = self._conn.execute("SELECT id, embedding FROM memories WHERE tenant = ?", (tenant,))
+            return self._vectors.load(tenant, rows, count)
+        finally:
+            self._conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
 
     def _tenants(self, scope: Scope) -> list[str]:
         # The tenant list is read once and kept in step with writes: scanning for it per
