@@ -43,11 +43,12 @@ from powermem.search.calibration import SCORE_WINDOW, QueryEvidence, calibrated_
 from powermem.search.fusion import reciprocal_rank_fusion
 from powermem.search.graph import STEP, GraphRanking, rank_memories
 from powermem.search.periods import Period, query_period
+from powermem.search.rerank import reranked
 from powermem.stores.base import EntityRow, GraphStore, Hit, MemoryRow, Scope
 from powermem.text.extract import extract_entities
 from powermem.text.names import normalize_name
 from powermem.text.stopwords import TERM_STOPWORDS
-from powermem.text.terms import search_terms
+from powermem.text.terms import search_terms, with_inflections
 from powermem.when import created_between, created_by
 
 _MAX_NGRAM = 3
@@ -173,9 +174,12 @@ class SearchEngine:
             signals.context = signals.graph.context
         ranking = combined_scores(signals.fused, signals.context, cfg.graph_weight if cfg.graph else 0.0)
         ordered = sorted(ranking, key=lambda i: (-ranking[i], -i))
-        rows = await self._fetch(ordered, scope, filters, max(limit, SCORE_WINDOW))
-        per_signal = [_signal_scores(row.id, signals) for row in rows]
         evidence = signals.evidence or QueryEvidence(query)
+        shown = max(limit, SCORE_WINDOW)
+        rows = await self._fetch(ordered, scope, filters, max(shown, cfg.rerank_window))
+        reached = signals.graph.reach if signals.graph is not None else {}
+        rows = reranked(rows, ranking, evidence, cfg.rerank_window, reached)[:shown]
+        per_signal = [_signal_scores(row.id, signals) for row in rows]
         scores = calibrated_scores(self._embedder.score_model, evidence,
                                    [(row.memory, s.get("vector", 0.0)) for row, s in zip(rows, per_signal, strict=True)])
         results = []
@@ -221,7 +225,7 @@ class SearchEngine:
                 hub_names = [e.name for e in signals.named if e.id in signals.hubs]
                 if hub_names:
                     terms = hub_terms(terms, hub_names)
-                signals.fulltext = await self._store.fulltext_search(scope, filters, terms, pool)
+                signals.fulltext = await self._store.fulltext_search(scope, filters, with_inflections(terms), pool)
         except BaseException:
             jobs = [j for j in (vector_job, hop_job) if j is not None]
             for job in jobs:
