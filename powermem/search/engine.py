@@ -18,8 +18,13 @@ filters in the store before it can be returned.
 3. Fusion. Reciprocal-rank fusion of the ranked signals, normalised so that a memory ranked
    first by every enabled signal fuses to 1; the ranking value adds ``graph_weight * context``:
    a memory ranks high on its own evidence, on that of what it is connected to, or both.
-4. Score. The order is the fused one; the ``score`` shown, and compared with ``threshold``,
-   is the calibrated relevance of ``powermem.search.calibration``, made monotone by rank.
+4. Rerank. The first ``rerank_window`` of that order are reordered by the query's words and
+   names they hold (``powermem.search.rerank``).
+5. Score. The ``score`` shown, and compared with ``threshold``, is the calibrated relevance of
+   ``powermem.search.calibration``, made monotone by rank.
+
+Neither store's full-text index stems words: the full-text search also asks for the terms'
+regular inflections (``inflect_terms``, ``powermem.text.terms.with_inflections``).
 """
 
 from __future__ import annotations
@@ -225,7 +230,9 @@ class SearchEngine:
                 hub_names = [e.name for e in signals.named if e.id in signals.hubs]
                 if hub_names:
                     terms = hub_terms(terms, hub_names)
-                signals.fulltext = await self._store.fulltext_search(scope, filters, with_inflections(terms), pool)
+                if cfg.inflect_terms:
+                    terms = with_inflections(terms)
+                signals.fulltext = await self._store.fulltext_search(scope, filters, terms, pool)
         except BaseException:
             jobs = [j for j in (vector_job, hop_job) if j is not None]
             for job in jobs:

@@ -132,3 +132,10 @@ async def test_scores_are_capped_and_thresholded_as_shown() -> None:
     above = await engine.search("kayak", Scope(user_id="u"), None, 30, cut)
     assert [r["score"] for r in above["results"]] == [s for s in scores if s >= cut]
     assert np.isclose(max(scores), scores[0])
+
+
+async def test_plain_full_text_searches_the_words_as_written() -> None:
+    store = StubStore(memories=200, zed_degree=3)
+    engine = SearchEngine(store, CachedQueryEmbedder(HashingEmbedder(16)), SearchConfig(inflect_terms=False))  # type: ignore[arg-type]
+    await engine.search("Where is Zed's kayak?", Scope(user_id="u"), None, 10, None)
+    assert ("fulltext", ["zed", "kayak"]) in store.calls

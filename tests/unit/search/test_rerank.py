@@ -43,8 +43,10 @@ def test_ties_keep_the_newer_memory_first_as_the_fusion_does() -> None:
     assert ids(reranked(rows, {5: 0.4, 9: 0.4}, QUERY, window=2)) == [9, 5]
 
 
-def test_only_the_hybrid_search_reranks_unless_told() -> None:
-    assert SearchConfig().rerank_window == SearchConfig(preset="hybrid").rerank_window == 20
+def test_only_the_hybrid_search_reranks_and_inflects_unless_told() -> None:
+    for hybrid in (SearchConfig(), SearchConfig(preset="hybrid")):
+        assert hybrid.rerank_window == 20 and hybrid.inflect_terms
     for preset in ("vector", "fulltext", "vector+fulltext"):
-        assert SearchConfig(preset=preset).rerank_window == 0
-    assert SearchConfig(preset="vector", rerank_window=5).rerank_window == 5
+        plain = SearchConfig(preset=preset)
+        assert plain.rerank_window == 0 and not plain.inflect_terms
+    assert SearchConfig(preset="fulltext", rerank_window=5, inflect_terms=True).rerank_window == 5
