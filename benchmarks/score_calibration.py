@@ -64,7 +64,7 @@ async def collect(memory: AsyncMemory, samples: list[dict[str, Any]]) -> list[di
     rows = []
     for index, sample in enumerate(samples):
         other = samples[partner(index)]["sample_id"]
-        for question, evidence in questions(sample):
+        for question, evidence, _ in questions(sample):
             for kind, user in (("answerable", sample["sample_id"]), ("unrelated", other)):
                 found = await memory.search(question, user_id=user, limit=LIMIT)
                 results = [{

@@ -198,6 +198,10 @@ class SearchConfig(_Section):
     max_subgraph_nodes: int = Field(500, ge=10, le=20_000)
     adjacent_window: int = Field(2, ge=0, le=5, description="Conversation neighbours of a hit joined to the graph.")
     entity_link_similarity: float = Field(0.75, ge=0, le=1)
+    inflect_terms: bool = Field(True, description="Full-text also searches the regular inflections of the query's words.")
+    rerank_window: int = Field(
+        20, ge=0, le=100, description="Top fused results reordered by the query's words and names they hold (0: off).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -210,11 +214,14 @@ class SearchConfig(_Section):
         return {**signals, **data}
 
 
-_PRESETS: dict[str, dict[str, bool]] = {
+# The other presets are the plain signals (the query's words as written, no reranking): what
+# each retrieves on its own, the baselines the hybrid search is measured against.
+_PLAIN = {"inflect_terms": False, "rerank_window": 0}
+_PRESETS: dict[str, dict[str, bool | int]] = {
     "hybrid": {"vector": True, "fulltext": True, "graph": True},
-    "vector": {"vector": True, "fulltext": False, "graph": False},
-    "fulltext": {"vector": False, "fulltext": True, "graph": False},
-    "vector+fulltext": {"vector": True, "fulltext": True, "graph": False},
+    "vector": {"vector": True, "fulltext": False, "graph": False, **_PLAIN},
+    "fulltext": {"vector": False, "fulltext": True, "graph": False, **_PLAIN},
+    "vector+fulltext": {"vector": True, "fulltext": True, "graph": False, **_PLAIN},
 }
 
 

@@ -18,8 +18,13 @@ filters in the store before it can be returned.
 3. Fusion. Reciprocal-rank fusion of the ranked signals, normalised so that a memory ranked
    first by every enabled signal fuses to 1; the ranking value adds ``graph_weight * context``:
    a memory ranks high on its own evidence, on that of what it is connected to, or both.
-4. Score. The order is the fused one; the ``score`` shown, and compared with ``threshold``,
-   is the calibrated relevance of ``powermem.search.calibration``, made monotone by rank.
+4. Rerank. The first ``rerank_window`` of that order are reordered by the query's words and
+   names they hold (``powermem.search.rerank``).
+5. Score. The ``score`` shown, and compared with ``threshold``, is the calibrated relevance of
+   ``powermem.search.calibration``, made monotone by rank.
+
+Neither store's full-text index stems words: the full-text search also asks for the terms'
+regular inflections (``inflect_terms``, ``powermem.text.terms.with_inflections``).
 """
 
 from __future__ import annotations
@@ -43,11 +48,12 @@ from powermem.search.calibration import SCORE_WINDOW, QueryEvidence, calibrated_
 from powermem.search.fusion import reciprocal_rank_fusion
 from powermem.search.graph import STEP, GraphRanking, rank_memories
 from powermem.search.periods import Period, query_period
+from powermem.search.rerank import reranked
 from powermem.stores.base import EntityRow, GraphStore, Hit, MemoryRow, Scope
 from powermem.text.extract import extract_entities
 from powermem.text.names import normalize_name
 from powermem.text.stopwords import TERM_STOPWORDS
-from powermem.text.terms import search_terms
+from powermem.text.terms import search_terms, with_inflections
 from powermem.when import created_between, created_by
 
 _MAX_NGRAM = 3
@@ -173,9 +179,12 @@ class SearchEngine:
             signals.context = signals.graph.context
         ranking = combined_scores(signals.fused, signals.context, cfg.graph_weight if cfg.graph else 0.0)
         ordered = sorted(ranking, key=lambda i: (-ranking[i], -i))
-        rows = await self._fetch(ordered, scope, filters, max(limit, SCORE_WINDOW))
-        per_signal = [_signal_scores(row.id, signals) for row in rows]
         evidence = signals.evidence or QueryEvidence(query)
+        shown = max(limit, SCORE_WINDOW)
+        rows = await self._fetch(ordered, scope, filters, max(shown, cfg.rerank_window))
+        reached = signals.graph.reach if signals.graph is not None else {}
+        rows = reranked(rows, ranking, evidence, cfg.rerank_window, reached)[:shown]
+        per_signal = [_signal_scores(row.id, signals) for row in rows]
         scores = calibrated_scores(self._embedder.score_model, evidence,
                                    [(row.memory, s.get("vector", 0.0)) for row, s in zip(rows, per_signal, strict=True)])
         results = []
@@ -221,6 +230,8 @@ class SearchEngine:
                 hub_names = [e.name for e in signals.named if e.id in signals.hubs]
                 if hub_names:
                     terms = hub_terms(terms, hub_names)
+                if cfg.inflect_terms:
+                    terms = with_inflections(terms)
                 signals.fulltext = await self._store.fulltext_search(scope, filters, terms, pool)
         except BaseException:
             jobs = [j for j in (vector_job, hop_job) if j is not None]

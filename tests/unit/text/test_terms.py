@@ -5,7 +5,7 @@ import time
 import pytest
 
 from powermem.text.stopwords import TERM_STOPWORDS
-from powermem.text.terms import MAX_TERMS, search_terms
+from powermem.text.terms import MAX_INFLECTED, MAX_TERMS, inflections, search_terms, with_inflections
 from tests.support.hostile_text import KIB, hostile_texts
 
 
@@ -33,3 +33,36 @@ def test_hostile_64_kib_queries_are_linear(name: str, text: str) -> None:
 
 def test_a_query_of_only_stopwords_has_no_terms() -> None:
     assert search_terms("the a of " * 7000) == []
+
+
+@pytest.mark.parametrize(("term", "expected"), [
+    ("games", {"game", "gaming", "gamed"}),  # plural -> base -> its forms
+    ("winning", {"win", "wins", "winned"}),  # doubled consonant undone
+    ("tried", {"try", "tries", "trying"}),
+    ("loved", {"love", "loves", "loving"}),
+    ("cities", {"city"}),
+    ("visit", {"visits", "visited", "visiting"}),
+    ("submit", {"submitted", "submitting"}),  # stress is not in the spelling: both doublings asked
+    ("watches", {"watch", "watched", "watching"}),
+])
+def test_inflections_include_the_regular_forms(term: str, expected: set[str]) -> None:
+    forms = inflections(term)
+    assert expected <= set(forms) and term not in forms
+
+
+@pytest.mark.parametrize("term", ["is", "x", "18th", "café", "2023"])
+def test_short_non_alphabetic_and_non_ascii_terms_have_no_inflections(term: str) -> None:
+    assert inflections(term) == []
+
+
+def test_inflections_are_never_stopwords_nor_shorter_than_a_base() -> None:
+    forms = {f for word in ("doing", "has", "was", "being", "sing", "thing") for f in inflections(word)}
+    assert not forms & TERM_STOPWORDS and all(len(f) >= 3 for f in forms)
+
+
+def test_with_inflections_keeps_the_terms_first_and_stops_at_the_cap() -> None:
+    assert with_inflections(["games", "won"])[:2] == ["games", "won"]
+    words = search_terms(" ".join(f"playing{chr(97 + i)}z" for i in range(26)) + " " + "walks " * 3)
+    expanded = with_inflections(words)
+    assert expanded[: len(words)] == words and len(expanded) == MAX_INFLECTED
+    assert with_inflections([]) == []
