@@ -52,6 +52,7 @@ from powermem.search.rerank import reranked
 from powermem.stores.base import EntityRow, GraphStore, Hit, MemoryRow, Scope
 from powermem.text.extract import extract_entities
 from powermem.text.names import normalize_name
+from powermem.text.relations import RoleChain
 from powermem.text.stopwords import TERM_STOPWORDS
 from powermem.text.terms import search_terms, with_inflections
 from powermem.when import created_between, created_by
@@ -203,47 +204,58 @@ class SearchEngine:
         pool: int, unbounded: FilterNode | None = None,
     ) -> _Signals:
         signals = _Signals()
-        # The vector search runs beside the rest: the full-text terms wait only for entity linking.
-        vector_job: asyncio.Future[list[Hit]] | None = None
-        hop_job: asyncio.Future[list[Hit]] | None = None
+        # The vector search runs beside the rest. The full-text search starts as soon as the
+        # query's terms are known, beside entity linking too: only a hub name (whose words it
+        # drops) or a resolved role chain (whose names it adds) changes its terms, and then it
+        # runs again; that is rare, and waiting for linking would put it on every search's path.
+        jobs: dict[str, asyncio.Future[list[Hit]]] = {}
         if cfg.vector and vector is not None:
-            vector_job = asyncio.ensure_future(self._vector_search(scope, filters, unbounded, vector, pool))
+            jobs["vector"] = asyncio.ensure_future(self._vector_search(scope, filters, unbounded, vector, pool))
         try:
             linking = cfg.graph and vector is not None
             name_keys, terms, signals.facts, signals.evidence = await asyncio.to_thread(
                 _analyse, query, linking, cfg.fulltext)
+            searched = _text_terms(cfg, terms, [])
+            if cfg.fulltext:
+                jobs["text"] = asyncio.ensure_future(self._store.fulltext_search(scope, filters, searched, pool))
             if linking and vector is not None:
                 await self._link_entities(cfg, name_keys, scope, vector, signals)
                 signals.hubs = await self._hubs(scope, signals.mentions, pool)
                 if signals.facts.chain is not None:
                     signals.resolved = await paths.resolve(self._store, scope, signals.facts.chain, signals.named)
             if signals.resolved is not None and signals.facts.chain is not None:
-                names = [e.name for e in signals.resolved.entities]
-                # The question is about what the chain reached, not about its anchor.
-                signals.entities[signals.resolved.anchor.id] = STEP
-                signals.entities.update({e.id: 1.0 for e in signals.resolved.entities})
-                terms = [*terms, *(t for t in search_terms(" ".join(names)) if t not in terms)]
-                if cfg.vector:
-                    hop_query = paths.rewritten(query, signals.facts.chain, names)
-                    hop_job = asyncio.ensure_future(self._hop_vector(hop_query, scope, filters, pool))
+                terms = self._follow_chain(cfg, query, scope, filters, pool, terms, signals.resolved,
+                                           signals.facts.chain, signals, jobs)
             if cfg.fulltext:
-                hub_names = [e.name for e in signals.named if e.id in signals.hubs]
-                if hub_names:
-                    terms = hub_terms(terms, hub_names)
-                if cfg.inflect_terms:
-                    terms = with_inflections(terms)
-                signals.fulltext = await self._store.fulltext_search(scope, filters, terms, pool)
+                final = _text_terms(cfg, terms, [e.name for e in signals.named if e.id in signals.hubs])
+                if final != searched:
+                    jobs.pop("text").cancel()
+                    jobs["text"] = asyncio.ensure_future(self._store.fulltext_search(scope, filters, final, pool))
+                signals.fulltext = await jobs["text"]
         except BaseException:
-            jobs = [j for j in (vector_job, hop_job) if j is not None]
-            for job in jobs:
+            for job in jobs.values():
                 job.cancel()
-            await asyncio.gather(*jobs, return_exceptions=True)
+            await asyncio.gather(*jobs.values(), return_exceptions=True)
             raise
-        if vector_job is not None:
-            signals.vector = await vector_job
-        if hop_job is not None:
-            signals.vector = _merged_hits(signals.vector, await hop_job, pool)
+        if "vector" in jobs:
+            signals.vector = await jobs["vector"]
+        if "hop" in jobs:
+            signals.vector = _merged_hits(signals.vector, await jobs["hop"], pool)
         return signals
+
+    def _follow_chain(
+        self, cfg: SearchConfig, query: str, scope: Scope, filters: FilterNode | None, pool: int, terms: list[str],
+        resolved: paths.Resolved, chain: RoleChain, signals: _Signals, jobs: dict[str, asyncio.Future[list[Hit]]],
+    ) -> list[str]:
+        """Point the search at what a resolved role chain reached; its names join the terms."""
+        names = [e.name for e in resolved.entities]
+        # The question is about what the chain reached, not about its anchor.
+        signals.entities[resolved.anchor.id] = STEP
+        signals.entities.update({e.id: 1.0 for e in resolved.entities})
+        if cfg.vector:
+            hop_query = paths.rewritten(query, chain, names)
+            jobs["hop"] = asyncio.ensure_future(self._hop_vector(hop_query, scope, filters, pool))
+        return [*terms, *(t for t in search_terms(" ".join(names)) if t not in terms)]
 
     async def _vector_search(
         self, scope: Scope, filters: FilterNode | None, unbounded: FilterNode | None, vector: Vectors, pool: int
@@ -321,6 +333,13 @@ class SearchEngine:
             found.extend(rows[i] for i in batch if i in rows)
             start, chunk = start + len(batch), chunk * 2
         return found[:limit]
+
+
+def _text_terms(cfg: SearchConfig, terms: list[str], hub_names: Sequence[str]) -> list[str]:
+    """The full-text search's terms: without the words of hub names, with their inflections."""
+    if hub_names:
+        terms = hub_terms(terms, hub_names)
+    return with_inflections(terms) if cfg.inflect_terms else terms
 
 
 def _merged_hits(first: list[Hit], second: list[Hit], pool: int) -> list[Hit]:
