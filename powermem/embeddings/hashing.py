@@ -33,9 +33,7 @@ class HashingEmbedder:
         if dims < 1:
             raise ValueError("dims must be >= 1")
         self._dims = dims
-        # word -> (buckets, signed weights); words repeat a lot, so this makes embedding
-        # mostly dictionary lookups.
-        self._cache: dict[str, tuple[list[int], list[float]]] = {}
+        self._table = _FeatureTable()
 
     @property
     def dims(self) -> int:
@@ -58,24 +56,36 @@ class HashingEmbedder:
 
     def embed_sync(self, texts: Sequence[str]) -> Vectors:
         """The same as :meth:`embed`, for callers outside an event loop (the test server)."""
-        buckets: list[int] = []
-        weights: list[float] = []
+        table = self._table
+        if len(table) >= _CACHE_LIMIT:
+            table = self._table = _FeatureTable()
+        index = table.index
+        words: list[int] = []
         counts: list[int] = []
-        cache = self._cache
         for text in texts:
-            before = len(buckets)
-            for word in _WORD.findall(text.lower()):
-                word_buckets, word_weights = cache.get(word) or self._word_features(word)
-                buckets.extend(word_buckets)
-                weights.extend(word_weights)
-            counts.append(len(buckets) - before)
-        return self._assemble(buckets, weights, counts)
+            tokens = _WORD.findall(text.lower())
+            found = [index.get(word, -1) for word in tokens]
+            if -1 in found:  # a word not seen before: hash its features once
+                found = [i if i >= 0 else table.add(word, self._word_features(word))
+                         for i, word in zip(found, tokens, strict=True)]
+            words += found
+            counts.append(len(found))
+        return self._assemble(table, np.asarray(words, dtype=np.int64), counts)
 
-    def _assemble(self, buckets: list[int], weights: list[float], counts: list[int]) -> Vectors:
+    def _assemble(self, table: _FeatureTable, words: np.ndarray, counts: list[int]) -> Vectors:
+        """Sums each text's word features in text, word, feature order: the one order of sums, so
+        the vectors are the same floats as summing feature by feature."""
         n = len(counts)
-        rows = np.repeat(np.arange(n, dtype=np.int64), counts)
-        flat = rows * self._dims + np.asarray(buckets, dtype=np.int64)
-        summed = np.bincount(flat, weights=np.asarray(weights, dtype=np.float64), minlength=n * self._dims)
+        starts, lengths, buckets, weights = table.arrays()
+        sizes = lengths[words]  # features of each word occurrence
+        before = np.cumsum(sizes) - sizes  # features of the occurrences before each one
+        # The table positions of every occurrence's features, occurrence after occurrence.
+        at = np.repeat(starts[words] - before, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
+        cumulative = np.concatenate(([0], np.cumsum(sizes)))
+        ends = np.cumsum(np.asarray(counts, dtype=np.int64))
+        per_text = cumulative[ends] - cumulative[ends - np.asarray(counts, dtype=np.int64)]
+        rows = np.repeat(np.arange(n, dtype=np.int64), per_text)
+        summed = np.bincount(rows * self._dims + buckets[at], weights=weights[at], minlength=n * self._dims)
         return l2_normalise(summed.reshape(n, self._dims).astype(np.float32))
 
     def _word_features(self, word: str) -> tuple[list[int], list[float]]:
@@ -91,9 +101,6 @@ class HashingEmbedder:
             bucket, sign = self._bucket(feature)
             buckets.append(bucket)
             weights.append(sign * weight)
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[word] = (buckets, weights)
         return buckets, weights
 
     def _bucket(self, feature: str) -> tuple[int, float]:
@@ -103,3 +110,46 @@ class HashingEmbedder:
 
     async def aclose(self) -> None:
         return None
+
+
+class _FeatureTable:
+    """Each word seen so far and its hashed features, in flat arrays: words repeat a lot, so
+    embedding is a dictionary lookup per word and a few numpy gathers per batch."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self._words = 0
+        self._features = 0
+        self._starts = np.zeros(1024, dtype=np.int64)
+        self._lengths = np.zeros(1024, dtype=np.int64)
+        self._buckets = np.zeros(8192, dtype=np.int64)
+        self._weights = np.zeros(8192, dtype=np.float64)
+
+    def __len__(self) -> int:
+        return self._words
+
+    def add(self, word: str, features: tuple[list[int], list[float]]) -> int:
+        if word in self.index:
+            return self.index[word]
+        buckets, weights = features
+        if self._words == len(self._starts):  # capacity doubles: appending stays amortised O(1)
+            self._starts, self._lengths = _grown(self._starts), _grown(self._lengths)
+        while self._features + len(buckets) > len(self._buckets):
+            self._buckets, self._weights = _grown(self._buckets), _grown(self._weights)
+        self._starts[self._words], self._lengths[self._words] = self._features, len(buckets)
+        self._buckets[self._features : self._features + len(buckets)] = buckets
+        self._weights[self._features : self._features + len(buckets)] = weights
+        self.index[word] = self._words
+        self._words += 1
+        self._features += len(buckets)
+        return self._words - 1
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, lengths, buckets, weights) of the words so far (views, not copies)."""
+        return self._starts, self._lengths, self._buckets, self._weights
+
+
+def _grown(array: np.ndarray) -> np.ndarray:
+    grown = np.zeros(len(array) * 2, dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown

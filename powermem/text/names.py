@@ -6,6 +6,7 @@ no nested or adjacent unbounded quantifiers, so each runs in time linear in its 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -16,6 +17,7 @@ RELATIONSHIP_PATTERN = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 MAX_NAME_LENGTH = 200
 
 
+@functools.lru_cache(maxsize=16384)  # names repeat: every add normalises each mention a few times
 def normalize_name(name: str) -> str:
     """The key two spellings of one entity share: case, accents-width, possessive, punctuation."""
     text = unicodedata.normalize("NFKC", name).casefold()

@@ -80,6 +80,16 @@ _IS_CONTRACTIONS = frozenset(["he", "she", "it", "that", "what", "who", "there",
 _SUFFIXES = {"'m": "am", "'re": "are", "'ve": "have", "'ll": "will", "'d": "would"}
 
 
+# Every pattern needs one of these words as a token: a verb of _VERBS (for FROM, which needs
+# its preposition, "from"), a role noun or a job noun. A text holding none states no relation,
+# and most texts hold none: they are not tokenized (below).
+_TRIGGERS = frozenset([*ROLES, *_JOBS, "from", *(w for rel, (verbs, _) in _VERBS.items() if rel != "FROM" for w in verbs)])
+# A token whose lower case is a trigger is a run of these letters in the lower-cased text
+# ("co-worker": its run "worker"), or that run and an "n" when the token ends in "n't".
+_LETTER_RUN = re.compile(r"[a-zé]+")
+_TRIGGER_RUNS = frozenset(word.rsplit("-", 1)[-1] for word in _TRIGGERS)
+
+
 @dataclass(frozen=True)
 class OfflineRelation:
     source: str
@@ -124,6 +134,10 @@ def _introduced_name(text: str) -> str | None:
 def extract_relations(text: str, self_name: str | None = None) -> list[OfflineRelation]:
     """Relations the text states; "I"/"my" are ``self_name`` (or a leading "Speaker: ")."""
     text = text[:MAX_EXTRACT_CHARS]
+    return _read_relations(text, self_name) if _may_state_relation(text) else []
+
+
+def _read_relations(text: str, self_name: str | None) -> list[OfflineRelation]:
     speaker = speaker_of(text)
     if speaker is not None:
         self_name = speaker
@@ -137,6 +151,15 @@ def extract_relations(text: str, self_name: str | None = None) -> list[OfflineRe
             if len(found) >= MAX_RELATIONS_PER_TEXT:
                 return list(found.values())
     return list(found.values())
+
+
+def _may_state_relation(text: str) -> bool:
+    """False when no token of the text can be a trigger word (a superset test, one regex pass)."""
+    lowered = text.lower()
+    runs = set(_LETTER_RUN.findall(lowered))
+    if "n't" in lowered or "n’t" in lowered:  # "workn't": the token's base is "work"
+        runs.update([run[:-1] for run in runs if run.endswith("n")])
+    return not runs.isdisjoint(_TRIGGER_RUNS)
 
 
 def _sentences(text: str) -> Iterable[list[_Token]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -55,6 +56,25 @@ def test_hashing_similar_texts_are_closer() -> None:
     assert base @ typo > base @ far + 0.3
     assert base @ far < 0.3
     assert embedder.embed_sync(["ALICE, likes pizza!"])[0] @ embedder.embed_sync(["alice likes pizza"])[0] > 0.99
+
+
+def test_hashing_sums_each_feature_in_order_whatever_the_batch() -> None:
+    """The batched gathers give the floats of summing feature by feature, text by text."""
+    embedder = HashingEmbedder(48)
+
+    def one_by_one(text: str) -> np.ndarray:
+        summed = np.zeros(48)
+        for word in re.findall(r"\w+", text.lower()):
+            for bucket, weight in zip(*embedder._word_features(word), strict=True):
+                summed[bucket] += weight
+        norm = np.linalg.norm(summed.astype(np.float32))
+        return (summed.astype(np.float32) / (norm or 1.0)).astype(np.float32)
+
+    texts = ["Bob moved to Berlin", "", "bob BOB bob, moved!", "Ünïcode straße 東京 x_y", "Berlin to moved Bob", "?"]
+    batched = embedder.embed_sync(texts)  # new words and known ones in one batch
+    again = embedder.embed_sync(texts[::-1])[::-1]  # every word known now, other order
+    for row, other, text in zip(batched, again, texts, strict=True):
+        assert np.array_equal(row, one_by_one(text)) and np.array_equal(other, row), text
 
 
 def test_hashing_is_fast() -> None:

@@ -139,3 +139,38 @@ def test_the_introduction_prefilter_never_hides_one(parts: list[tuple[str, str]]
 
     text = "".join(word + gap for word, gap in parts)
     assert self_introduction(text) == _introduced_name(text)
+
+
+_RELATION_WORDS = ["Ana", "Porto", "Bo Li", "I", "my", "My", "'s", "’s", "is", "was", "from", "FROM", "From", "works",
+                   "WORKS", "wor\u212aed", "workn't", "Work’", "at", "for", "in", "to", "lives", "moved", "born", "married",
+                   "manager", "Sister", "co-worker", "Co-Worker", "-worker", "fiancé", "Fiancée", "fiance\u0301",
+                   "job", "a", "named", "the", "don't", "Sis", "workers", "İs", "kaloti", "_work", "work_", "work3"]
+_RELATION_GAPS = [" ", ", ", ". ", "\n", "'", "’", "-", "_", ": ", " (", "x", "7", ""]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_RELATION_WORDS), st.sampled_from(_RELATION_GAPS)), max_size=14),
+       st.sampled_from([None, "Maya"]))
+def test_the_relation_prefilter_never_hides_one(parts: list[tuple[str, str]], self_name: str | None) -> None:
+    """extract_relations skips tokenizing texts without a trigger word: it must answer as the full scan does."""
+    from powermem.text.relations import _read_relations
+
+    text = "".join(word + gap for word, gap in parts)
+    assert extract_relations(text, self_name) == _read_relations(text, self_name)
+
+
+def test_the_relation_prefilter_passes_every_trigger_word_however_written() -> None:
+    from powermem.text.relations import _TRIGGERS, _may_state_relation
+
+    for word in _TRIGGERS:
+        for form in (word, word.upper(), word.title(), f"{word}'s", f"{word.title()}n’t", f"-{word}'"):
+            assert _may_state_relation(f"Ana, {form} Porto."), form
+    assert extract_relations("My co-worker is Bo Li.", "Me") and extract_relations("Ana's fiancée is Rui.", "Me")
+
+
+def test_the_relation_prefilter_skips_texts_without_a_trigger() -> None:
+    from powermem.text.relations import _may_state_relation
+
+    assert not _may_state_relation("Alice kalo mitisa vowen dorpel, Bob Smith!")
+    assert _may_state_relation("Alice WORKS at Acme") and _may_state_relation("my Co-Worker Ana")
+    assert _may_state_relation("Ana workn't at Acme")  # the token's base is "work"
