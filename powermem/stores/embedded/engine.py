@@ -31,7 +31,7 @@ from powermem.stores.base import (
     WritePlan,
 )
 from powermem.stores.dump import Row, Section
-from powermem.stores.embedded import backup, graph, reembed
+from powermem.stores.embedded import backup, fulltext, graph, reembed
 from powermem.stores.embedded.filters import compile_filter, metadata_text
 from powermem.stores.embedded.forget import forget_scope
 from powermem.stores.embedded.migrate import upgrade
@@ -41,7 +41,6 @@ from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
 from powermem.stores.embedded.writes import PlanWriter
 from powermem.stores.reembedding import ReembedState, check_dims, refuse_write
 
-_POSTING_BUDGET = 2_000
 _MEMORY_COLUMNS = "id, memory, hash, user_id, agent_id, run_id, metadata, created_at, updated_at"
 _SORT_COLUMNS = {"created_at": "created_at", "updated_at": "updated_at", "id": "id", "memory": "memory"}
 
@@ -245,65 +244,9 @@ class SqliteEngine:
         return [t for t, s in self._tenant_scopes.items() if _within(s, scope)]
 
     def fulltext_search(self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int) -> list[Hit]:
-        if not terms:
-            return []
-        terms = self._affordable_terms(terms, k)
-        if not terms:  # no term occurs in any memory
-            return []
-        # Each term is a quoted FTS5 string: operators and syntax in user text are searched for.
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        params: list[Any] = [match]
+        params: list[Any] = []
         where = self._where(scope, filters, params)
-        # FTS5 ranks inside the index with a bounded window first (its ORDER BY rank LIMIT path);
-        # only when scope and filters leave fewer than k does it rank every match.
-        for window in (k * 8, -1):
-            sql = (
-                "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -rank AS s FROM memory_fts "
-                f"WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?) ON fts_id = id WHERE {where} "
-                "ORDER BY s DESC, id DESC LIMIT ?"
-            )
-            hits = [Hit(r[0], float(r[1])) for r in self._conn.execute(sql, [match, window, *params[1:], k])]
-            if len(hits) >= k or window < 0 or not self._window_full(match, window):
-                return hits
-        return hits
-
-    def _affordable_terms(self, terms: Sequence[str], k: int) -> list[str]:
-        """The rarest terms whose postings fit a budget; the rarest always stays.
-
-        FTS5 scores every document a query matches, so one very common word makes a query
-        cost as much as the store is large. Common words carry the least BM25 weight, and the
-        rare ones fill a k-sized pool on their own, so dropping the commonest bounds the cost
-        (the idea behind Lucene's max-score pruning) while keeping the ranking's top.
-        """
-        budget = max(_POSTING_BUDGET, k * 40)
-        counts = self._posting_counts(terms, budget + 1)
-        if min((n for n in counts.values() if n), default=0) > budget:
-            counts = self._posting_counts(terms, None)  # every term is common: find the rarest
-        present = sorted((t for t in terms if counts.get(t)), key=lambda t: counts[t])
-        kept: list[str] = []
-        spent = 0
-        for term in present:
-            if kept and spent + counts[term] > budget:
-                break
-            kept.append(term)
-            spent += counts[term]
-        return kept
-
-    def _posting_counts(self, terms: Sequence[str], cap: int | None) -> dict[str, int]:
-        """How many memories hold each term, counted up to ``cap``: a capped count stops
-        reading the term's postings (FTS5's vocabulary table reads them all, 3 ms at 100k)."""
-        if cap is None:
-            return dict(self._conn.execute(
-                "SELECT term, doc FROM memory_fts_terms WHERE term IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(terms)),),
-            ).fetchall())
-        one = "SELECT ?, (SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?))"
-        params = [v for term in terms for v in (term, '"' + term.replace('"', '""') + '"', cap)]
-        return dict(self._conn.execute(" UNION ALL ".join([one] * len(terms)), params).fetchall())
-
-    def _window_full(self, match: str, window: int) -> bool:
-        sql = "SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)"
-        return bool(self._conn.execute(sql, (match, window + 1)).fetchone()[0] > window)
+        return fulltext.search(self._conn, where, params, terms, k)
 
     def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         if not name_keys:

@@ -1,0 +1,144 @@
+"""Full-text search of the embedded store: FTS5 BM25 with its cost bounded on common words.
+
+FTS5 scores every document a query matches (a few microseconds each), and its BM25 first
+counts each term's postings for the IDF, so a common word makes a query cost as much as the
+store is large. Three bounds keep the work near a candidate pool's worth:
+
+- The rarest terms whose postings fit a budget are kept, the rarest always: common words
+  carry the least BM25 weight and the rare ones fill a k-sized pool on their own (the idea
+  behind Lucene's max-score pruning).
+- When the kept terms match more than ``8 k`` memories, they are ranked among the scope's
+  newest memories only: a window of ``8 k`` widened fourfold until it holds k hits or the
+  whole scope. A scope smaller than the window (a conversation, a user's memories) is ranked
+  whole, exactly as without the window; a large tenant gets the best matches of its recent
+  past, while the vector search still covers all of it.
+- When even the rarest term matches more memories than the budget (a tenant whose every word
+  is common: a support bot's "customer", "order" and its agents' names), BM25 on it alone
+  would rank by length; the term ranked is the rarest within the first window that holds
+  any, counted there, so no full posting list is read to choose it, and only that one
+  term's IDF is counted.
+
+The FTS index is global (its rowid is the memory id); scope and filters apply by joining
+``memories``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from powermem.stores.base import Hit
+
+POSTING_BUDGET = 2_000
+RANKED_PER_HIT = 8  # memories FTS5 may score per hit asked for before a window bounds it
+_LOWEST_ID = -(2**63)
+
+
+def search(conn: sqlite3.Connection, where: str, params: Sequence[Any], terms: Sequence[str], k: int) -> list[Hit]:
+    """The top ``k`` memories passing ``where`` (over ``memories``, with ``params``) by BM25."""
+    if not terms:
+        return []
+    budget = max(POSTING_BUDGET, k * 40)
+    counts = posting_counts(conn, terms, budget + 1)
+    present = [t for t in terms if counts.get(t)]
+    if not present:  # no term occurs in any memory
+        return []
+    kept = affordable(present, counts, budget)
+    if sum(counts[t] for t in kept) <= k * RANKED_PER_HIT:
+        return _ranked(conn, _match(kept), where, params, k)
+    if counts[kept[0]] > budget:  # every term is common
+        return _among_newest(conn, where, params, present, k, rarest_only=True)
+    return _among_newest(conn, where, params, kept, k, rarest_only=False)
+
+
+def affordable(terms: Sequence[str], counts: dict[str, int], budget: int) -> list[str]:
+    """The rarest terms whose postings fit ``budget``; the rarest always stays."""
+    kept: list[str] = []
+    spent = 0
+    for term in sorted(terms, key=lambda t: counts[t]):
+        if kept and spent + counts[term] > budget:
+            break
+        kept.append(term)
+        spent += counts[term]
+    return kept
+
+
+def posting_counts(conn: sqlite3.Connection, terms: Sequence[str], cap: int, floor: int = _LOWEST_ID) -> dict[str, int]:
+    """How many memories of id ``floor`` or more hold each term, counted up to ``cap``: a
+    capped count stops reading the term's postings, and a floor seeks past the older ones
+    (FTS5's vocabulary table would read them all: 3 ms a term at 100,000)."""
+    one = ("SELECT ?, (SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid >= ? "
+           "LIMIT ?))")
+    values = [v for term in terms for v in (term, _match([term]), floor, cap)]
+    return dict(conn.execute(" UNION ALL ".join([one] * len(terms)), values).fetchall())
+
+
+def _match(terms: Sequence[str]) -> str:
+    # Each term is a quoted FTS5 string: operators and syntax in user text are searched for.
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _ranked(conn: sqlite3.Connection, match: str, where: str, params: Sequence[Any], k: int) -> list[Hit]:
+    # FTS5 ranks inside the index with a bounded window first (its ORDER BY rank LIMIT path);
+    # only when scope and filters leave fewer than k does it rank every match.
+    hits: list[Hit] = []
+    for window in (k * 8, -1):
+        sql = (
+            "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -rank AS s FROM memory_fts "
+            f"WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?) ON fts_id = id WHERE {where} "
+            "ORDER BY s DESC, id DESC LIMIT ?"
+        )
+        hits = [Hit(r[0], float(r[1])) for r in conn.execute(sql, [match, window, *params, k])]
+        if len(hits) >= k or window < 0 or not _window_full(conn, match, window):
+            return hits
+    return hits
+
+
+def _window_full(conn: sqlite3.Connection, match: str, window: int) -> bool:
+    sql = "SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)"
+    return bool(conn.execute(sql, (match, window + 1)).fetchone()[0] > window)
+
+
+def _among_newest(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], terms: Sequence[str], k: int, rarest_only: bool
+) -> list[Hit]:
+    """``terms`` (or the rarest of them within the first window holding any) ranked among the
+    scope's newest memories; the window grows until it holds ``k`` hits or the whole scope."""
+    window = k * RANKED_PER_HIT
+    while True:
+        floor, whole = _window_floor(conn, where, params, window)
+        if floor is None:  # the scope is empty
+            return []
+        if rarest_only:  # chosen in the first window that holds any: counting is the cost here
+            counts = posting_counts(conn, terms, window, floor)
+            present = [t for t in terms if counts.get(t)]
+            if present:
+                terms, rarest_only = [min(present, key=lambda t: counts[t])], False
+        ranked = [] if rarest_only else list(terms)
+        hits = _ranked_from(conn, _match(ranked), floor, where, params, k) if ranked else []
+        if len(hits) >= k or whole:
+            return hits
+        window *= 4
+
+
+def _window_floor(conn: sqlite3.Connection, where: str, params: Sequence[Any], window: int) -> tuple[int | None, bool]:
+    """The id of the scope's ``window``-th newest memory, or its oldest when it holds fewer
+    (then True: the window is the whole scope)."""
+    sql = f"SELECT id FROM memories WHERE {where} ORDER BY id DESC LIMIT 1 OFFSET ?"
+    found = conn.execute(sql, [*params, window - 1]).fetchone()
+    if found is not None:
+        return found[0], False
+    oldest = conn.execute(f"SELECT min(id) FROM memories WHERE {where}", list(params)).fetchone()[0]
+    return oldest, True
+
+
+def _ranked_from(
+    conn: sqlite3.Connection, match: str, floor: int, where: str, params: Sequence[Any], k: int
+) -> list[Hit]:
+    sql = (
+        "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -rank AS s FROM memory_fts "
+        f"WHERE memory_fts MATCH ? AND rowid >= ? ORDER BY rank) ON fts_id = id WHERE {where} "
+        "ORDER BY s DESC, id DESC LIMIT ?"
+    )
+    return [Hit(r[0], float(r[1])) for r in conn.execute(sql, [match, floor, *params, k])]
