@@ -34,6 +34,7 @@ from powermem.stores.dump import Row, Section
 from powermem.stores.embedded import backup, fulltext, graph, reembed
 from powermem.stores.embedded.filters import compile_filter, metadata_text
 from powermem.stores.embedded.forget import forget_scope
+from powermem.stores.embedded.mentions import MentionCounts
 from powermem.stores.embedded.migrate import upgrade
 from powermem.stores.embedded.schema import GRAPH_VERSION, PRAGMAS, create
 from powermem.stores.embedded.scoping import scope_sql
@@ -60,9 +61,6 @@ def _row(raw: Sequence[Any]) -> MemoryRow:
 _ENTITY_MATRICES = 256  # graph tenants whose entity embeddings stay in memory
 _EntityMatrix = tuple[list[tuple[Any, ...]], npt.NDArray[np.float32]]
 
-# Memories mentioning the entity of the enclosing row (an index-only count).
-_MENTION_COUNT = "SELECT count(*) FROM mentions WHERE mentions.entity_id = entities.id"
-
 
 class SqliteEngine:
     def __init__(self, path: Path) -> None:
@@ -82,6 +80,8 @@ class SqliteEngine:
         # every search costs ~1 ms per 1,000 entities. Dropped by any write that can add or
         # remove an entity.
         self._entity_matrices: OrderedDict[str, _EntityMatrix] = OrderedDict()
+        self._mentions = MentionCounts()  # entity mention counts, the large ones reused a while
+        self._common_terms = fulltext.CommonTerms()  # full-text terms found past the posting budget
 
     # lifecycle -------------------------------------------------------------------------------
     def initialize(self, dims: int) -> None:
@@ -108,6 +108,8 @@ class SqliteEngine:
         self._vectors.clear()
         self._tenant_scopes = None
         self._entity_matrices.clear()
+        self._common_terms.clear()
+        self._mentions.clear()
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
@@ -246,16 +248,18 @@ class SqliteEngine:
     def fulltext_search(self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int) -> list[Hit]:
         params: list[Any] = []
         where = self._where(scope, filters, params)
-        return fulltext.search(self._conn, where, params, terms, k)
+        return fulltext.search(self._conn, where, params, terms, k, self._common_terms)
 
     def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         if not name_keys:
             return []
         sql = (
-            f"SELECT id, name, name_key, type, ({_MENTION_COUNT}) FROM entities "
+            "SELECT id, name, name_key, type FROM entities "
             "WHERE tenant = ? AND name_key IN (SELECT value FROM json_each(?))"
         )
-        return [EntityRow(*r) for r in self._conn.execute(sql, (scope.graph_tenant, json.dumps(list(name_keys))))]
+        rows = self._conn.execute(sql, (scope.graph_tenant, json.dumps(list(name_keys)))).fetchall()
+        counts = self._mentions.of(self._conn, [r[0] for r in rows])
+        return [EntityRow(i, name, key, kind, counts.get(i, 0)) for i, name, key, kind in rows]
 
     def similar_entities(self, scope: Scope, vector: Vector, k: int, min_score: float) -> list[tuple[EntityRow, float]]:
         rows, matrix = self._entity_matrix(scope)
@@ -263,10 +267,7 @@ class SqliteEngine:
             return []
         scores = matrix @ vector
         best = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] >= min_score]
-        counts = dict(self._conn.execute(
-            f"SELECT id, ({_MENTION_COUNT}) FROM entities WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps([rows[i][0] for i in best]),),
-        ).fetchall())
+        counts = self._mentions.of(self._conn, [rows[i][0] for i in best])
         found = []
         for i in best:
             entity_id, name, name_key, kind = rows[i][:4]
@@ -333,6 +334,8 @@ class SqliteEngine:
         self._vectors.clear()
         self._tenant_scopes = None
         self._entity_matrices.clear()
+        self._common_terms.clear()
+        self._mentions.clear()
 
     def content_counts(self) -> dict[str, int]:
         return backup.counts(self._conn)

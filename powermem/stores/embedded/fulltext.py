@@ -18,13 +18,17 @@ store is large. Three bounds keep the work near a candidate pool's worth:
   any, counted there, so no full posting list is read to choose it, and only that one
   term's IDF is counted.
 
-The FTS index is global (its rowid is the memory id); scope and filters apply by joining
-``memories``.
+Counting a term up to the budget reads that many postings; a term found past it is
+remembered as such for a minute (``CommonTerms``), so that a tenant's everyday words are not
+recounted on every search. The FTS index is global (its rowid is the memory id); scope and
+filters apply by joining ``memories``.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,14 +37,47 @@ from powermem.stores.base import Hit
 POSTING_BUDGET = 2_000
 RANKED_PER_HIT = 8  # memories FTS5 may score per hit asked for before a window bounds it
 _LOWEST_ID = -(2**63)
+COMMON_TTL = 60.0  # seconds a term found past the budget is taken to be past it still
+_COMMON_ENTRIES = 4_096
 
 
-def search(conn: sqlite3.Connection, where: str, params: Sequence[Any], terms: Sequence[str], k: int) -> list[Hit]:
+class CommonTerms:
+    """Terms last counted past a cap, and when: within ``COMMON_TTL`` they are not recounted."""
+
+    def __init__(self) -> None:
+        self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()  # term -> (when, capped count)
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+    def counts(self, conn: sqlite3.Connection, terms: Sequence[str], cap: int) -> dict[str, int]:
+        """``posting_counts(conn, terms, cap)``, a known common term taken at the cap."""
+        now = time.monotonic()
+        known = {}
+        for term in terms:
+            seen = self._seen.get(term)
+            if seen is not None and now - seen[0] < COMMON_TTL and seen[1] >= cap:
+                known[term] = cap
+        rest = [t for t in terms if t not in known]
+        counted = posting_counts(conn, rest, cap) if rest else {}
+        for term, count in counted.items():
+            if count >= cap:
+                self._seen[term] = (now, count)
+                self._seen.move_to_end(term)
+                if len(self._seen) > _COMMON_ENTRIES:
+                    self._seen.popitem(last=False)
+        return known | counted
+
+
+def search(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], terms: Sequence[str], k: int,
+    common: CommonTerms | None = None,
+) -> list[Hit]:
     """The top ``k`` memories passing ``where`` (over ``memories``, with ``params``) by BM25."""
     if not terms:
         return []
     budget = max(POSTING_BUDGET, k * 40)
-    counts = posting_counts(conn, terms, budget + 1)
+    counts = (common or CommonTerms()).counts(conn, terms, budget + 1)
     present = [t for t in terms if counts.get(t)]
     if not present:  # no term occurs in any memory
         return []

@@ -98,3 +98,23 @@ def test_a_scope_inside_the_window_ranks_as_without_it(engine: SqliteEngine) -> 
     windowed = engine.fulltext_search(small, None, ["apple", "tart"], 10)  # a window of 80 holds the tenant
     assert len(windowed) == 10
     assert windowed == fulltext._ranked(engine._conn, '"apple" OR "tart"', where, params, 10)
+
+
+def test_a_term_counted_past_the_cap_is_not_recounted_for_a_minute(
+    engine: SqliteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(engine, [f"common {i}" for i in range(120)] + [f"mid {i}" for i in range(60)])
+    clock = [1000.0]
+    monkeypatch.setattr(fulltext.time, "monotonic", lambda: clock[0])
+    counted: list[list[str]] = []
+    real = fulltext.posting_counts
+    monkeypatch.setattr(fulltext, "posting_counts", lambda conn, terms, cap: counted.append(list(terms)) or
+                        real(conn, terms, cap))
+    common = fulltext.CommonTerms()
+    assert common.counts(engine._conn, ["common", "mid"], 101) == {"common": 101, "mid": 60}
+    clock[0] += fulltext.COMMON_TTL - 1
+    assert common.counts(engine._conn, ["common", "mid"], 101) == {"common": 101, "mid": 60}
+    assert common.counts(engine._conn, ["common"], 200) == {"common": 120}  # a higher cap: counted again
+    clock[0] += 2
+    assert common.counts(engine._conn, ["common"], 101) == {"common": 101}
+    assert counted == [["common", "mid"], ["mid"], ["common"], ["common"]]
