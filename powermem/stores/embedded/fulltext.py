@@ -37,6 +37,7 @@ from powermem.stores.base import Hit
 POSTING_BUDGET = 2_000
 RANKED_PER_HIT = 8  # memories FTS5 may score per hit asked for before a window bounds it
 _LOWEST_ID = -(2**63)
+_HIGHEST_ID = 2**63 - 1
 COMMON_TTL = 60.0  # seconds a term found past the budget is taken to be past it still
 _COMMON_ENTRIES = 4_096
 
@@ -101,13 +102,15 @@ def affordable(terms: Sequence[str], counts: dict[str, int], budget: int) -> lis
     return kept
 
 
-def posting_counts(conn: sqlite3.Connection, terms: Sequence[str], cap: int, floor: int = _LOWEST_ID) -> dict[str, int]:
-    """How many memories of id ``floor`` or more hold each term, counted up to ``cap``: a
-    capped count stops reading the term's postings, and a floor seeks past the older ones
-    (FTS5's vocabulary table would read them all: 3 ms a term at 100,000)."""
-    one = ("SELECT ?, (SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? AND rowid >= ? "
-           "LIMIT ?))")
-    values = [v for term in terms for v in (term, _match([term]), floor, cap)]
+def posting_counts(
+    conn: sqlite3.Connection, terms: Sequence[str], cap: int, floor: int = _LOWEST_ID, ceiling: int = _HIGHEST_ID
+) -> dict[str, int]:
+    """How many memories with an id from ``floor`` to ``ceiling`` hold each term, counted up
+    to ``cap``: a capped count stops reading the term's postings, and the bounds seek past the
+    others (FTS5's vocabulary table would read them all: 3 ms a term at 100,000)."""
+    one = ("SELECT ?, (SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? "
+           "AND rowid BETWEEN ? AND ? LIMIT ?))")
+    values = [v for term in terms for v in (term, _match([term]), floor, ceiling, cap)]
     return dict(conn.execute(" UNION ALL ".join([one] * len(terms)), values).fetchall())
 
 
@@ -142,40 +145,44 @@ def _among_newest(
 ) -> list[Hit]:
     """``terms`` (or the rarest of them within the first window holding any) ranked among the
     scope's newest memories; the window grows until it holds ``k`` hits or the whole scope."""
+    # The scope's newest id bounds the window from above: other tenants' newer memories are
+    # neither counted nor ranked.
+    ceiling = conn.execute(f"SELECT max(id) FROM memories WHERE {where}", list(params)).fetchone()[0]
+    if ceiling is None:  # the scope is empty
+        return []
     window = k * RANKED_PER_HIT
     while True:
         floor, whole = _window_floor(conn, where, params, window)
-        if floor is None:  # the scope is empty
-            return []
         if rarest_only:  # chosen in the first window that holds any: counting is the cost here
-            counts = posting_counts(conn, terms, window, floor)
+            counts = posting_counts(conn, terms, window, floor, ceiling)
             present = [t for t in terms if counts.get(t)]
             if present:
                 terms, rarest_only = [min(present, key=lambda t: counts[t])], False
         ranked = [] if rarest_only else list(terms)
-        hits = _ranked_from(conn, _match(ranked), floor, where, params, k) if ranked else []
+        hits = _ranked_from(conn, _match(ranked), (floor, ceiling), where, params, k) if ranked else []
         if len(hits) >= k or whole:
             return hits
         window *= 4
 
 
-def _window_floor(conn: sqlite3.Connection, where: str, params: Sequence[Any], window: int) -> tuple[int | None, bool]:
-    """The id of the scope's ``window``-th newest memory, or its oldest when it holds fewer
-    (then True: the window is the whole scope)."""
+def _window_floor(conn: sqlite3.Connection, where: str, params: Sequence[Any], window: int) -> tuple[int, bool]:
+    """The id of the (non-empty) scope's ``window``-th newest memory, or its oldest when it
+    holds fewer (then True: the window is the whole scope)."""
     sql = f"SELECT id FROM memories WHERE {where} ORDER BY id DESC LIMIT 1 OFFSET ?"
     found = conn.execute(sql, [*params, window - 1]).fetchone()
     if found is not None:
-        return found[0], False
+        return int(found[0]), False
     oldest = conn.execute(f"SELECT min(id) FROM memories WHERE {where}", list(params)).fetchone()[0]
-    return oldest, True
+    return int(oldest), True
 
 
 def _ranked_from(
-    conn: sqlite3.Connection, match: str, floor: int, where: str, params: Sequence[Any], k: int
+    conn: sqlite3.Connection, match: str, ids: tuple[int, int], where: str, params: Sequence[Any], k: int
 ) -> list[Hit]:
+    """The best ``k`` in scope among the matches with an id in the ``ids`` range."""
     sql = (
         "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -rank AS s FROM memory_fts "
-        f"WHERE memory_fts MATCH ? AND rowid >= ? ORDER BY rank) ON fts_id = id WHERE {where} "
+        f"WHERE memory_fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rank) ON fts_id = id WHERE {where} "
         "ORDER BY s DESC, id DESC LIMIT ?"
     )
-    return [Hit(r[0], float(r[1])) for r in conn.execute(sql, [match, floor, *params, k])]
+    return [Hit(r[0], float(r[1])) for r in conn.execute(sql, [match, *ids, *params, k])]
