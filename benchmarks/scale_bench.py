@@ -128,8 +128,9 @@ async def fill(memory: AsyncMemory, tenants: Tenants, batch: int, seed: int) -> 
 
 
 def report_ingest(case: str, tenants: Tenants, seconds: float, batch: int) -> None:
+    batches = f"batches of {batch}" if not tenants.count else f"batches of {min(batch, tenants.each)} for the small tenants"
     print(f"{case}: built {tenants.total:,} memories in {seconds:.1f} s: {tenants.total / seconds:,.0f} memories/s "
-          f"(infer=False, hashing embedder, batches of {batch})", flush=True)
+          f"(infer=False, hashing embedder, {batches})", flush=True)
 
 
 async def embedded_store(case: str, tenants: Tenants, args: argparse.Namespace) -> Path:
