@@ -8,14 +8,15 @@ store is large. Three bounds keep the work near a candidate pool's worth:
   carry the least BM25 weight and the rare ones fill a k-sized pool on their own (the idea
   behind Lucene's max-score pruning).
 - When the kept terms match more than ``8 k`` memories, they are ranked among the scope's
-  newest memories only: a window of ``8 k`` widened fourfold until it holds k hits or the
-  whole scope. A scope smaller than the window (a conversation, a user's memories) is ranked
-  whole, exactly as without the window; a large tenant gets the best matches of its recent
-  past, while the vector search still covers all of it.
+  newest memories only: a window of the budget's size (2,000) widened fourfold until it holds
+  k hits or the whole scope. A scope smaller than the window (a conversation, a user's
+  memories) is ranked whole, exactly as without the window, and cheaply when other tenants
+  hold most matches; a large tenant gets the best matches of its recent past, while the
+  vector search still covers all of it.
 - When even the rarest term matches more memories than the budget (a tenant whose every word
   is common: a support bot's "customer", "order" and its agents' names), BM25 on it alone
-  would rank by length; the term ranked is the rarest within the first window that holds
-  any, counted there, so no full posting list is read to choose it, and only that one
+  would rank by length; the term ranked is the rarest within the first window (from ``8 k``)
+  that holds any, counted there, so no full posting list is read to choose it, and only that one
   term's IDF is counted.
 
 Counting a term up to the budget reads that many postings; a term found past it is
@@ -150,7 +151,9 @@ def _among_newest(
     ceiling = conn.execute(f"SELECT max(id) FROM memories WHERE {where}", list(params)).fetchone()[0]
     if ceiling is None:  # the scope is empty
         return []
-    window = k * RANKED_PER_HIT
+    # All-common terms start small (the window's counts are the cost); kept terms start at the
+    # posting budget, so that a scope of up to that many memories is ranked whole, as before.
+    window = k * RANKED_PER_HIT if rarest_only else max(POSTING_BUDGET, k * 40)
     while True:
         floor, whole = _window_floor(conn, where, params, window)
         if rarest_only:  # chosen in the first window that holds any: counting is the cost here

@@ -80,11 +80,14 @@ def test_a_scope_smaller_than_the_window_is_searched_whole(engine: SqliteEngine,
 def test_kept_terms_matching_more_than_8_k_are_ranked_among_the_newest(
     engine: SqliteEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mid = add(engine, [f"common {i}" for i in range(120)] + [f"mid {i}" for i in range(60)])[120:]
+    """'mid' alone in 20 old memories (the best BM25), in 40 long new ones: k=2 ranks the new."""
+    add(engine, ["mid"] * 20 + [f"other {i}" for i in range(120)])
+    newest = add(engine, [f"mid and a longer text {i}" for i in range(40)], first_id=141)
     monkeypatch.setattr(fulltext, "POSTING_BUDGET", 100)
-    # 'mid' fits the budget but matches 60 > 8 x 2: the 16 newest memories (ids 165-180) hold 16.
+    # 'mid' fits the budget but matches 60 > 8 x 2: ranked in the 100 newest (ids 81-180).
     found = ids(engine, ["mid"], 2)
-    assert len(found) == 2 and found <= set(mid[-16:])
+    assert len(found) == 2 and found <= set(newest)
+    assert len(ids(engine, ["mid"], 30)) == 30  # k=30: 60 matches are within 8 x 30, ranked without a window
 
 
 def test_a_scope_inside_the_window_ranks_as_without_it(engine: SqliteEngine) -> None:
