@@ -226,7 +226,7 @@ class Subgraph:
     relations: list[RelationRow] = field(default_factory=list)
     mentions: list[tuple[int, int]] = field(default_factory=list)  # (memory_id, entity_id)
     entities: dict[int, EntityRow] = field(default_factory=dict)
-    degrees: dict[int, int] = field(default_factory=dict)  # entity id -> memories mentioning it (uncapped)
+    degrees: dict[int, int] = field(default_factory=dict)  # entity id -> memories mentioning it (the embedded store stops at 2,000)
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,10 @@ from powermem.stores.base import (
     WritePlan,
 )
 from powermem.stores.dump import Row, Section
-from powermem.stores.embedded import backup, graph, reembed
+from powermem.stores.embedded import backup, fulltext, graph, reembed
 from powermem.stores.embedded.filters import compile_filter, metadata_text
 from powermem.stores.embedded.forget import forget_scope
+from powermem.stores.embedded.mentions import MentionCounts
 from powermem.stores.embedded.migrate import upgrade
 from powermem.stores.embedded.schema import GRAPH_VERSION, MMAP_BYTES, PRAGMAS, create
 from powermem.stores.embedded.scoping import scope_sql
@@ -41,7 +42,6 @@ from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
 from powermem.stores.embedded.writes import PlanWriter
 from powermem.stores.reembedding import ReembedState, check_dims, refuse_write
 
-_POSTING_BUDGET = 2_000
 _MEMORY_COLUMNS = "id, memory, hash, user_id, agent_id, run_id, metadata, created_at, updated_at"
 _SORT_COLUMNS = {"created_at": "created_at", "updated_at": "updated_at", "id": "id", "memory": "memory"}
 
@@ -60,9 +60,6 @@ def _row(raw: Sequence[Any]) -> MemoryRow:
 
 _ENTITY_MATRICES = 256  # graph tenants whose entity embeddings stay in memory
 _EntityMatrix = tuple[list[tuple[Any, ...]], npt.NDArray[np.float32]]
-
-# Memories mentioning the entity of the enclosing row (an index-only count).
-_MENTION_COUNT = "SELECT count(*) FROM mentions WHERE mentions.entity_id = entities.id"
 
 
 class SqliteEngine:
@@ -83,6 +80,8 @@ class SqliteEngine:
         # every search costs ~1 ms per 1,000 entities. Dropped by any write that can add or
         # remove an entity.
         self._entity_matrices: OrderedDict[str, _EntityMatrix] = OrderedDict()
+        self._mentions = MentionCounts()  # entity mention counts, the large ones reused a while
+        self._common_terms = fulltext.CommonTerms()  # full-text terms found past the posting budget
 
     # lifecycle -------------------------------------------------------------------------------
     def initialize(self, dims: int) -> None:
@@ -109,6 +108,8 @@ class SqliteEngine:
         self._vectors.clear()
         self._tenant_scopes = None
         self._entity_matrices.clear()
+        self._common_terms.clear()
+        self._mentions.clear()
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
@@ -255,74 +256,20 @@ class SqliteEngine:
         return [t for t, s in self._tenant_scopes.items() if _within(s, scope)]
 
     def fulltext_search(self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int) -> list[Hit]:
-        if not terms:
-            return []
-        terms = self._affordable_terms(terms, k)
-        if not terms:  # no term occurs in any memory
-            return []
-        # Each term is a quoted FTS5 string: operators and syntax in user text are searched for.
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        params: list[Any] = [match]
+        params: list[Any] = []
         where = self._where(scope, filters, params)
-        # FTS5 ranks inside the index with a bounded window first (its ORDER BY rank LIMIT path);
-        # only when scope and filters leave fewer than k does it rank every match.
-        for window in (k * 8, -1):
-            sql = (
-                "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -rank AS s FROM memory_fts "
-                f"WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?) ON fts_id = id WHERE {where} "
-                "ORDER BY s DESC, id DESC LIMIT ?"
-            )
-            hits = [Hit(r[0], float(r[1])) for r in self._conn.execute(sql, [match, window, *params[1:], k])]
-            if len(hits) >= k or window < 0 or not self._window_full(match, window):
-                return hits
-        return hits
-
-    def _affordable_terms(self, terms: Sequence[str], k: int) -> list[str]:
-        """The rarest terms whose postings fit a budget; the rarest always stays.
-
-        FTS5 scores every document a query matches, so one very common word makes a query
-        cost as much as the store is large. Common words carry the least BM25 weight, and the
-        rare ones fill a k-sized pool on their own, so dropping the commonest bounds the cost
-        (the idea behind Lucene's max-score pruning) while keeping the ranking's top.
-        """
-        budget = max(_POSTING_BUDGET, k * 40)
-        counts = self._posting_counts(terms, budget + 1)
-        if min((n for n in counts.values() if n), default=0) > budget:
-            counts = self._posting_counts(terms, None)  # every term is common: find the rarest
-        present = sorted((t for t in terms if counts.get(t)), key=lambda t: counts[t])
-        kept: list[str] = []
-        spent = 0
-        for term in present:
-            if kept and spent + counts[term] > budget:
-                break
-            kept.append(term)
-            spent += counts[term]
-        return kept
-
-    def _posting_counts(self, terms: Sequence[str], cap: int | None) -> dict[str, int]:
-        """How many memories hold each term, counted up to ``cap``: a capped count stops
-        reading the term's postings (FTS5's vocabulary table reads them all, 3 ms at 100k)."""
-        if cap is None:
-            return dict(self._conn.execute(
-                "SELECT term, doc FROM memory_fts_terms WHERE term IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(terms)),),
-            ).fetchall())
-        one = "SELECT ?, (SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?))"
-        params = [v for term in terms for v in (term, '"' + term.replace('"', '""') + '"', cap)]
-        return dict(self._conn.execute(" UNION ALL ".join([one] * len(terms)), params).fetchall())
-
-    def _window_full(self, match: str, window: int) -> bool:
-        sql = "SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)"
-        return bool(self._conn.execute(sql, (match, window + 1)).fetchone()[0] > window)
+        return fulltext.search(self._conn, where, params, terms, k, self._common_terms)
 
     def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         if not name_keys:
             return []
         sql = (
-            f"SELECT id, name, name_key, type, ({_MENTION_COUNT}) FROM entities "
+            "SELECT id, name, name_key, type FROM entities "
             "WHERE tenant = ? AND name_key IN (SELECT value FROM json_each(?))"
         )
-        return [EntityRow(*r) for r in self._conn.execute(sql, (scope.graph_tenant, json.dumps(list(name_keys))))]
+        rows = self._conn.execute(sql, (scope.graph_tenant, json.dumps(list(name_keys)))).fetchall()
+        counts = self._mentions.of(self._conn, [r[0] for r in rows])
+        return [EntityRow(i, name, key, kind, counts.get(i, 0)) for i, name, key, kind in rows]
 
     def similar_entities(self, scope: Scope, vector: Vector, k: int, min_score: float) -> list[tuple[EntityRow, float]]:
         rows, matrix = self._entity_matrix(scope)
@@ -330,10 +277,7 @@ class SqliteEngine:
             return []
         scores = matrix @ vector
         best = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if scores[i] >= min_score]
-        counts = dict(self._conn.execute(
-            f"SELECT id, ({_MENTION_COUNT}) FROM entities WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps([rows[i][0] for i in best]),),
-        ).fetchall())
+        counts = self._mentions.of(self._conn, [rows[i][0] for i in best])
         found = []
         for i in best:
             entity_id, name, name_key, kind = rows[i][:4]
@@ -403,6 +347,8 @@ class SqliteEngine:
         self._vectors.clear()
         self._tenant_scopes = None
         self._entity_matrices.clear()
+        self._common_terms.clear()
+        self._mentions.clear()
 
     def content_counts(self) -> dict[str, int]:
         return backup.counts(self._conn)

@@ -12,6 +12,9 @@ from powermem.stores.embedded.scoping import scope_sql, tenants_within_sql
 
 _MIN_MENTIONS_PER_ENTITY = 8
 _HUB_ROWS_PER_NODE = 4  # relation rows read per allowed node and hop, as the Neo4j store
+# Degrees are counted up to this: past it a name passes each memory mentioning it less than
+# 1/DEGREE_CAP of its evidence (powermem.search.graph), whatever its true degree.
+DEGREE_CAP = 2_000
 
 # A relation with its endpoints' names and its provenance (one primary-key range per relation).
 RELATION_SELECT = (
@@ -143,12 +146,15 @@ def _fill_entities(conn: sqlite3.Connection, graph: Subgraph, visited: set[int])
         "SELECT id, name, name_key, type FROM entities WHERE id IN (SELECT value FROM json_each(?))", (ids,)
     ):
         graph.entities[row[0]] = EntityRow(*row)
+    # Each count stops at DEGREE_CAP: counting a name that most of a large tenant mentions
+    # would read its every mention (10 ms for a few such names at 100,000 memories).
     for entity_id, degree in conn.execute(
-        "SELECT entity_id, count(*) FROM mentions WHERE entity_id IN (SELECT value FROM json_each(?)) "
-        "GROUP BY entity_id",
-        (ids,),
+        "SELECT value, (SELECT count(*) FROM (SELECT 1 FROM mentions WHERE entity_id = value LIMIT ?)) "
+        "FROM json_each(?)",
+        (DEGREE_CAP, ids),
     ):
-        graph.degrees[entity_id] = degree
+        if degree:
+            graph.degrees[entity_id] = degree
 
 
 def _fill_mentions(conn: sqlite3.Connection, scope: Scope, graph: Subgraph, visited: set[int], max_nodes: int) -> None:

@@ -1,0 +1,191 @@
+"""Full-text search of the embedded store: FTS5 BM25 with its cost bounded on common words.
+
+FTS5 scores every document a query matches (a few microseconds each), and its BM25 first
+counts each term's postings for the IDF, so a common word makes a query cost as much as the
+store is large. Three bounds keep the work near a candidate pool's worth:
+
+- The rarest terms whose postings fit a budget are kept, the rarest always: common words
+  carry the least BM25 weight and the rare ones fill a k-sized pool on their own (the idea
+  behind Lucene's max-score pruning).
+- When the kept terms match more than ``8 k`` memories, they are ranked among the scope's
+  newest memories only: a window of the budget's size (2,000) widened fourfold until it holds
+  k hits or the whole scope. A scope smaller than the window (a conversation, a user's
+  memories) is ranked whole, exactly as without the window, and cheaply when other tenants
+  hold most matches; a large tenant gets the best matches of its recent past, while the
+  vector search still covers all of it.
+- When even the rarest term matches more memories than the budget (a tenant whose every word
+  is common: a support bot's "customer", "order" and its agents' names), BM25 on it alone
+  would rank by length; the term ranked is the rarest within the first window (from ``8 k``)
+  that holds any, counted there, so no full posting list is read to choose it, and only that one
+  term's IDF is counted.
+
+Counting a term up to the budget reads that many postings; a term found past it is
+remembered as such for a minute (``CommonTerms``), so that a tenant's everyday words are not
+recounted on every search. The FTS index is global (its rowid is the memory id); scope and
+filters apply by joining ``memories``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from powermem.stores.base import Hit
+
+POSTING_BUDGET = 2_000
+RANKED_PER_HIT = 8  # memories FTS5 may score per hit asked for before a window bounds it
+_LOWEST_ID = -(2**63)
+_HIGHEST_ID = 2**63 - 1
+COMMON_TTL = 60.0  # seconds a term found past the budget is taken to be past it still
+_COMMON_ENTRIES = 4_096
+
+
+class CommonTerms:
+    """Terms last counted past a cap, and when: within ``COMMON_TTL`` they are not recounted."""
+
+    def __init__(self) -> None:
+        self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()  # term -> (when, capped count)
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+    def counts(self, conn: sqlite3.Connection, terms: Sequence[str], cap: int) -> dict[str, int]:
+        """``posting_counts(conn, terms, cap)``, a known common term taken at the cap."""
+        now = time.monotonic()
+        known = {}
+        for term in terms:
+            seen = self._seen.get(term)
+            if seen is not None and now - seen[0] < COMMON_TTL and seen[1] >= cap:
+                known[term] = cap
+        rest = [t for t in terms if t not in known]
+        counted = posting_counts(conn, rest, cap) if rest else {}
+        for term, count in counted.items():
+            if count >= cap:
+                self._seen[term] = (now, count)
+                self._seen.move_to_end(term)
+                if len(self._seen) > _COMMON_ENTRIES:
+                    self._seen.popitem(last=False)
+        return known | counted
+
+
+def search(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], terms: Sequence[str], k: int,
+    common: CommonTerms | None = None,
+) -> list[Hit]:
+    """The top ``k`` memories passing ``where`` (over ``memories``, with ``params``) by BM25."""
+    if not terms:
+        return []
+    budget = max(POSTING_BUDGET, k * 40)
+    counts = (common or CommonTerms()).counts(conn, terms, budget + 1)
+    present = [t for t in terms if counts.get(t)]
+    if not present:  # no term occurs in any memory
+        return []
+    kept = affordable(present, counts, budget)
+    if sum(counts[t] for t in kept) <= k * RANKED_PER_HIT:
+        return _ranked(conn, _match(kept), where, params, k)
+    if counts[kept[0]] > budget:  # every term is common
+        return _among_newest(conn, where, params, present, k, rarest_only=True)
+    return _among_newest(conn, where, params, kept, k, rarest_only=False)
+
+
+def affordable(terms: Sequence[str], counts: dict[str, int], budget: int) -> list[str]:
+    """The rarest terms whose postings fit ``budget``; the rarest always stays."""
+    kept: list[str] = []
+    spent = 0
+    for term in sorted(terms, key=lambda t: counts[t]):
+        if kept and spent + counts[term] > budget:
+            break
+        kept.append(term)
+        spent += counts[term]
+    return kept
+
+
+def posting_counts(
+    conn: sqlite3.Connection, terms: Sequence[str], cap: int, floor: int = _LOWEST_ID, ceiling: int = _HIGHEST_ID
+) -> dict[str, int]:
+    """How many memories with an id from ``floor`` to ``ceiling`` hold each term, counted up
+    to ``cap``: a capped count stops reading the term's postings, and the bounds seek past the
+    others (FTS5's vocabulary table would read them all: 3 ms a term at 100,000)."""
+    one = ("SELECT ?, (SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? "
+           "AND rowid BETWEEN ? AND ? LIMIT ?))")
+    values = [v for term in terms for v in (term, _match([term]), floor, ceiling, cap)]
+    return dict(conn.execute(" UNION ALL ".join([one] * len(terms)), values).fetchall())
+
+
+def _match(terms: Sequence[str]) -> str:
+    # Each term is a quoted FTS5 string: operators and syntax in user text are searched for.
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _ranked(conn: sqlite3.Connection, match: str, where: str, params: Sequence[Any], k: int) -> list[Hit]:
+    # FTS5 ranks inside the index with a bounded window first (its ORDER BY rank LIMIT path);
+    # only when scope and filters leave fewer than k does it rank every match.
+    hits: list[Hit] = []
+    for window in (k * 8, -1):
+        sql = (
+            "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -rank AS s FROM memory_fts "
+            f"WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?) ON fts_id = id WHERE {where} "
+            "ORDER BY s DESC, id DESC LIMIT ?"
+        )
+        hits = [Hit(r[0], float(r[1])) for r in conn.execute(sql, [match, window, *params, k])]
+        if len(hits) >= k or window < 0 or not _window_full(conn, match, window):
+            return hits
+    return hits
+
+
+def _window_full(conn: sqlite3.Connection, match: str, window: int) -> bool:
+    sql = "SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)"
+    return bool(conn.execute(sql, (match, window + 1)).fetchone()[0] > window)
+
+
+def _among_newest(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], terms: Sequence[str], k: int, rarest_only: bool
+) -> list[Hit]:
+    """``terms`` (or the rarest of them within the first window holding any) ranked among the
+    scope's newest memories; the window grows until it holds ``k`` hits or the whole scope."""
+    # The scope's newest id bounds the window from above: other tenants' newer memories are
+    # neither counted nor ranked.
+    ceiling = conn.execute(f"SELECT max(id) FROM memories WHERE {where}", list(params)).fetchone()[0]
+    if ceiling is None:  # the scope is empty
+        return []
+    # All-common terms start small (the window's counts are the cost); kept terms start at the
+    # posting budget, so that a scope of up to that many memories is ranked whole, as before.
+    window = k * RANKED_PER_HIT if rarest_only else max(POSTING_BUDGET, k * 40)
+    while True:
+        floor, whole = _window_floor(conn, where, params, window)
+        if rarest_only:  # chosen in the first window that holds any: counting is the cost here
+            counts = posting_counts(conn, terms, window, floor, ceiling)
+            present = [t for t in terms if counts.get(t)]
+            if present:
+                terms, rarest_only = [min(present, key=lambda t: counts[t])], False
+        ranked = [] if rarest_only else list(terms)
+        hits = _ranked_from(conn, _match(ranked), (floor, ceiling), where, params, k) if ranked else []
+        if len(hits) >= k or whole:
+            return hits
+        window *= 4
+
+
+def _window_floor(conn: sqlite3.Connection, where: str, params: Sequence[Any], window: int) -> tuple[int, bool]:
+    """The id of the (non-empty) scope's ``window``-th newest memory, or its oldest when it
+    holds fewer (then True: the window is the whole scope)."""
+    sql = f"SELECT id FROM memories WHERE {where} ORDER BY id DESC LIMIT 1 OFFSET ?"
+    found = conn.execute(sql, [*params, window - 1]).fetchone()
+    if found is not None:
+        return int(found[0]), False
+    oldest = conn.execute(f"SELECT min(id) FROM memories WHERE {where}", list(params)).fetchone()[0]
+    return int(oldest), True
+
+
+def _ranked_from(
+    conn: sqlite3.Connection, match: str, ids: tuple[int, int], where: str, params: Sequence[Any], k: int
+) -> list[Hit]:
+    """The best ``k`` in scope among the matches with an id in the ``ids`` range."""
+    sql = (
+        "SELECT id, s FROM memories JOIN (SELECT rowid AS fts_id, -rank AS s FROM memory_fts "
+        f"WHERE memory_fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rank) ON fts_id = id WHERE {where} "
+        "ORDER BY s DESC, id DESC LIMIT ?"
+    )
+    return [Hit(r[0], float(r[1])) for r in conn.execute(sql, [match, *ids, *params, k])]
