@@ -143,11 +143,35 @@ class _TenantSizes:
         return total
 
 
+class _KnownHubs:
+    """The hub names last seen per graph tenant, reused for a minute: a hub is mentioned by
+    half the tenant, which a few adds do not change, so the full-text search can leave its
+    words out before linking has counted its mentions again."""
+
+    def __init__(self) -> None:
+        self._names: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
+
+    def get(self, scope: Scope) -> frozenset[str]:
+        seen = self._names.get(scope.graph_tenant)
+        if seen is None or time.monotonic() - seen[0] >= _TENANT_SIZE_TTL:
+            return frozenset()
+        return seen[1]
+
+    def update(self, scope: Scope, hubs: Sequence[str], others: Sequence[str]) -> None:
+        """What one search found: of the names it linked, which are hubs and which not."""
+        names = (self.get(scope) - frozenset(others)) | frozenset(hubs)
+        self._names[scope.graph_tenant] = (time.monotonic(), names)
+        self._names.move_to_end(scope.graph_tenant)
+        if len(self._names) > _TENANT_SIZE_ENTRIES:
+            self._names.popitem(last=False)
+
+
 class SearchEngine:
     def __init__(self, store: GraphStore, embedder: CachedQueryEmbedder, config: SearchConfig) -> None:
         self._store = store
         self._embedder = embedder
         self._sizes = _TenantSizes(store)
+        self._hubs_seen = _KnownHubs()
         self.config = config
 
     async def search(
@@ -215,7 +239,7 @@ class SearchEngine:
             linking = cfg.graph and vector is not None
             name_keys, terms, signals.facts, signals.evidence = await asyncio.to_thread(
                 _analyse, query, linking, cfg.fulltext)
-            searched = _text_terms(cfg, terms, [])
+            searched = _text_terms(cfg, terms, sorted(self._hubs_seen.get(scope)))
             if cfg.fulltext:
                 jobs["text"] = asyncio.ensure_future(self._store.fulltext_search(scope, filters, searched, pool))
             if linking and vector is not None:
@@ -226,8 +250,11 @@ class SearchEngine:
             if signals.resolved is not None and signals.facts.chain is not None:
                 terms = self._follow_chain(cfg, query, scope, filters, pool, terms, signals.resolved,
                                            signals.facts.chain, signals, jobs)
+            hub_names = [e.name for e in signals.named if e.id in signals.hubs]
+            if linking:
+                self._hubs_seen.update(scope, hub_names, [e.name for e in signals.named if e.id not in signals.hubs])
             if cfg.fulltext:
-                final = _text_terms(cfg, terms, [e.name for e in signals.named if e.id in signals.hubs])
+                final = _text_terms(cfg, terms, hub_names)
                 if final != searched:
                     jobs.pop("text").cancel()
                     jobs["text"] = asyncio.ensure_future(self._store.fulltext_search(scope, filters, final, pool))

@@ -139,3 +139,17 @@ async def test_plain_full_text_searches_the_words_as_written() -> None:
     engine = SearchEngine(store, CachedQueryEmbedder(HashingEmbedder(16)), SearchConfig(inflect_terms=False))  # type: ignore[arg-type]
     await engine.search("Where is Zed's kayak?", Scope(user_id="u"), None, 10, None)
     assert ("fulltext", ["zed", "kayak"]) in store.calls
+
+
+async def test_the_full_text_search_starts_before_linking_and_learns_the_tenants_hubs() -> None:
+    store = StubStore(memories=200, zed_degree=150)
+    engine = SearchEngine(store, CachedQueryEmbedder(HashingEmbedder(16)), SearchConfig())  # type: ignore[arg-type]
+    first = await engine.search("Where is Zed's kayak?", Scope(user_id="u"), None, 10, None)
+    # Started with every term beside linking; linking found the hub, so it ran again without it.
+    assert [c[1] for c in store.calls if c[0] == "fulltext"] == [with_inflections(["zed", "kayak"]),
+                                                                  with_inflections(["kayak"])]
+    store.calls.clear()
+    second = await engine.search("Where is Zed's kayak?", Scope(user_id="u"), None, 10, None)
+    # The tenant's hub is known now: one full-text search, the one the answer needs.
+    assert [c[1] for c in store.calls if c[0] == "fulltext"] == [with_inflections(["kayak"])]
+    assert [r["id"] for r in second["results"]] == [r["id"] for r in first["results"]]
