@@ -258,7 +258,9 @@ class SqliteEngine:
     def fulltext_search(self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int) -> list[Hit]:
         params: list[Any] = []
         where = self._where(scope, filters, params)
-        return fulltext.search(self._conn, where, params, terms, k, self._common_terms)
+        scope_params: list[Any] = []
+        bounds = (scope_sql(scope, scope_params), scope_params) if filters is not None else None
+        return fulltext.search(self._conn, where, params, terms, k, self._common_terms, bounds)
 
     def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         if not name_keys:

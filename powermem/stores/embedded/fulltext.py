@@ -73,9 +73,15 @@ class CommonTerms:
 
 def search(
     conn: sqlite3.Connection, where: str, params: Sequence[Any], terms: Sequence[str], k: int,
-    common: CommonTerms | None = None,
+    common: CommonTerms | None = None, scope: tuple[str, Sequence[Any]] | None = None,
 ) -> list[Hit]:
-    """The top ``k`` memories passing ``where`` (over ``memories``, with ``params``) by BM25."""
+    """The top ``k`` memories passing ``where`` (over ``memories``, with ``params``) by BM25.
+
+    ``scope``: the scope's own condition and parameters when ``where`` adds filters to it. The
+    windows of the newest memories are counted over the scope alone, through its index: a
+    filter (an as_of's ``created_at``) would make each count read every row it passes over.
+    """
+    bounds = scope or (where, params)
     if not terms:
         return []
     budget = max(POSTING_BUDGET, k * 40)
@@ -87,8 +93,8 @@ def search(
     if sum(counts[t] for t in kept) <= k * RANKED_PER_HIT:
         return _ranked(conn, _match(kept), where, params, k)
     if counts[kept[0]] > budget:  # every term is common
-        return _among_newest(conn, where, params, present, k, rarest_only=True)
-    return _among_newest(conn, where, params, kept, k, rarest_only=False)
+        return _among_newest(conn, where, params, bounds, present, k, rarest_only=True)
+    return _among_newest(conn, where, params, bounds, kept, k, rarest_only=False)
 
 
 def affordable(terms: Sequence[str], counts: dict[str, int], budget: int) -> list[str]:
@@ -142,20 +148,21 @@ def _window_full(conn: sqlite3.Connection, match: str, window: int) -> bool:
 
 
 def _among_newest(
-    conn: sqlite3.Connection, where: str, params: Sequence[Any], terms: Sequence[str], k: int, rarest_only: bool
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], bounds: tuple[str, Sequence[Any]],
+    terms: Sequence[str], k: int, rarest_only: bool,
 ) -> list[Hit]:
     """``terms`` (or the rarest of them within the first window holding any) ranked among the
     scope's newest memories; the window grows until it holds ``k`` hits or the whole scope."""
     # The scope's newest id bounds the window from above: other tenants' newer memories are
     # neither counted nor ranked.
-    ceiling = conn.execute(f"SELECT max(id) FROM memories WHERE {where}", list(params)).fetchone()[0]
+    ceiling = conn.execute(f"SELECT max(id) FROM memories WHERE {bounds[0]}", list(bounds[1])).fetchone()[0]
     if ceiling is None:  # the scope is empty
         return []
     # All-common terms start small (the window's counts are the cost); kept terms start at the
     # posting budget, so that a scope of up to that many memories is ranked whole, as before.
     window = k * RANKED_PER_HIT if rarest_only else max(POSTING_BUDGET, k * 40)
     while True:
-        floor, whole = _window_floor(conn, where, params, window)
+        floor, whole = _window_floor(conn, bounds[0], bounds[1], window)
         if rarest_only:  # chosen in the first window that holds any: counting is the cost here
             counts = posting_counts(conn, terms, window, floor, ceiling)
             present = [t for t in terms if counts.get(t)]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from powermem.filters import now_timestamp
+from powermem.filters import now_timestamp, parse_filters
 from powermem.stores.base import NewMemory, Scope, WritePlan
 from powermem.stores.embedded import fulltext
 from powermem.stores.embedded.engine import SqliteEngine
@@ -121,3 +121,19 @@ def test_a_term_counted_past_the_cap_is_not_recounted_for_a_minute(
     clock[0] += 2
     assert common.counts(engine._conn, ["common"], 101) == {"common": 101}
     assert counted == [["common", "mid"], ["mid"], ["common"], ["common"]]
+
+
+def test_with_filters_the_windows_are_the_scopes_and_the_hits_pass_the_filters(
+    engine: SqliteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An as_of-like filter keeps only the older half: the windows (of the scope's newest, which
+    the filter rejects) widen until they reach the memories it allows."""
+    older = add(engine, [f"common {i}" for i in range(150)])
+    add(engine, [f"common {i}" for i in range(150, 300)], first_id=151)
+    cut = engine.get(older[-1], SCOPE)
+    assert cut is not None
+    monkeypatch.setattr(fulltext, "POSTING_BUDGET", 50)
+    before = parse_filters({"created_at": {"lte": cut.created_at}})
+    found = [h.id for h in engine.fulltext_search(SCOPE, before, ["common"], 3)]
+    assert len(found) == 3 and set(found) <= set(older)
+    assert engine.fulltext_search(SCOPE, parse_filters({"created_at": {"lt": "2000-01-01"}}), ["common"], 3) == []
