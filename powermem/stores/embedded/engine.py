@@ -38,6 +38,7 @@ from powermem.stores.embedded.mentions import MentionCounts
 from powermem.stores.embedded.migrate import upgrade
 from powermem.stores.embedded.schema import GRAPH_VERSION, MMAP_BYTES, PRAGMAS, create
 from powermem.stores.embedded.scoping import scope_sql
+from powermem.stores.embedded.tenants import TenantScopes
 from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
 from powermem.stores.embedded.writes import PlanWriter
 from powermem.stores.reembedding import ReembedState, check_dims, refuse_write
@@ -75,7 +76,7 @@ class SqliteEngine:
         self._ids = SnowflakeGenerator()
         self._vectors = VectorCache(0)
         self._data_version = -1
-        self._tenant_scopes: dict[str, Scope] | None = None
+        self._tenant_scopes: TenantScopes | None = None
         # Entity embeddings per graph tenant, for entity linking: reading them from SQLite on
         # every search costs ~1 ms per 1,000 entities. Dropped by any write that can add or
         # remove an entity.
@@ -153,7 +154,7 @@ class SqliteEngine:
         self._sync_cache()
         if self._tenant_scopes is not None:
             for memory in plan.creates:
-                self._tenant_scopes.setdefault(memory.scope.memory_tenant, memory.scope)
+                self._tenant_scopes.add(memory.scope.memory_tenant, memory.scope)
         for tenant, memory_id, vector in writer.vector_puts:
             self._vectors.put(tenant, memory_id, vector)
         for tenant, memory_id in writer.vector_removes:
@@ -252,8 +253,8 @@ class SqliteEngine:
         # search would cost more than the vector search itself on a large store.
         if self._tenant_scopes is None:
             rows = self._conn.execute("SELECT DISTINCT tenant, user_id, agent_id, run_id FROM memories")
-            self._tenant_scopes = {r[0]: Scope(r[1], r[2], r[3]) for r in rows}
-        return [t for t, s in self._tenant_scopes.items() if _within(s, scope)]
+            self._tenant_scopes = TenantScopes((r[0], Scope(r[1], r[2], r[3])) for r in rows)
+        return self._tenant_scopes.within(scope)
 
     def fulltext_search(self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int) -> list[Hit]:
         params: list[Any] = []
@@ -405,12 +406,3 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
-
-
-def _within(tenant: Scope, scope: Scope) -> bool:
-    return all(
-        wanted is None or wanted == have
-        for wanted, have in ((scope.user_id, tenant.user_id), (scope.agent_id, tenant.agent_id),
-                             (scope.run_id, tenant.run_id))
-    )
-
