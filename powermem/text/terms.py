@@ -36,9 +36,9 @@ def search_terms(text: str) -> list[str]:
 def inflections(term: str) -> list[str]:
     """Other regular English forms of ``term``: its base form and the base's -s, -ed and -ing
     forms ("games" -> game, gamed, gaming; "tried" -> tries, try, trying). Neither store's
-    full-text index stems, so "How many games did John win?" would not meet "we won the
-    game"'s "game" otherwise. A guess that is no word ("gamed") costs a lookup and matches
-    nothing."""
+    full-text index stems, so "What games does Nate play?" would not meet "the game was
+    called Counter-Strike" otherwise. A guess that is no word ("gamed") costs a lookup and
+    matches nothing. Irregular forms ("won") are not guessed."""
     if len(term) < _MIN_BASE or not (term.isascii() and term.isalpha()):
         return []
     forms = {form for base in _bases(term) for form in _inflect(base)}
