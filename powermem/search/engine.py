@@ -30,8 +30,6 @@ regular inflections (``inflect_terms``, ``powermem.text.terms.with_inflections``
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +39,7 @@ import numpy as np
 
 from powermem.config import SearchConfig
 from powermem.embeddings.base import CachedQueryEmbedder, Vectors
+from powermem.expiring import Expiring
 from powermem.filters import FilterNode, format_timestamp
 from powermem.records import memory_record
 from powermem.search import paths
@@ -127,19 +126,15 @@ class _TenantSizes:
 
     def __init__(self, store: GraphStore) -> None:
         self._store = store
-        self._counts: OrderedDict[Scope, tuple[float, int]] = OrderedDict()
+        self._counts: Expiring[Scope, int] = Expiring(_TENANT_SIZE_TTL, _TENANT_SIZE_ENTRIES)
 
     async def count(self, scope: Scope) -> int:
         tenant = Scope(user_id=scope.user_id, agent_id=scope.agent_id)
-        now = time.monotonic()
         cached = self._counts.get(tenant)
-        if cached is not None and now - cached[0] < _TENANT_SIZE_TTL:
-            return cached[1]
+        if cached is not None:
+            return cached
         _, total = await self._store.list_memories(tenant, None, 1, 0, "id", True)
-        self._counts[tenant] = (now, total)
-        self._counts.move_to_end(tenant)
-        if len(self._counts) > _TENANT_SIZE_ENTRIES:
-            self._counts.popitem(last=False)
+        self._counts.put(tenant, total)
         return total
 
 
@@ -149,21 +144,14 @@ class _KnownHubs:
     words out before linking has counted its mentions again."""
 
     def __init__(self) -> None:
-        self._names: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
+        self._names: Expiring[str, frozenset[str]] = Expiring(_TENANT_SIZE_TTL, _TENANT_SIZE_ENTRIES)
 
     def get(self, scope: Scope) -> frozenset[str]:
-        seen = self._names.get(scope.graph_tenant)
-        if seen is None or time.monotonic() - seen[0] >= _TENANT_SIZE_TTL:
-            return frozenset()
-        return seen[1]
+        return self._names.get(scope.graph_tenant) or frozenset()
 
     def update(self, scope: Scope, hubs: Sequence[str], others: Sequence[str]) -> None:
         """What one search found: of the names it linked, which are hubs and which not."""
-        names = (self.get(scope) - frozenset(others)) | frozenset(hubs)
-        self._names[scope.graph_tenant] = (time.monotonic(), names)
-        self._names.move_to_end(scope.graph_tenant)
-        if len(self._names) > _TENANT_SIZE_ENTRIES:
-            self._names.popitem(last=False)
+        self._names.put(scope.graph_tenant, (self.get(scope) - frozenset(others)) | frozenset(hubs))
 
 
 class SearchEngine:

@@ -28,11 +28,10 @@ filters apply by joining ``memories``.
 from __future__ import annotations
 
 import sqlite3
-import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+from powermem.expiring import Expiring
 from powermem.stores.base import Hit
 
 POSTING_BUDGET = 2_000
@@ -47,27 +46,19 @@ class CommonTerms:
     """Terms last counted past a cap, and when: within ``COMMON_TTL`` they are not recounted."""
 
     def __init__(self) -> None:
-        self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()  # term -> (when, capped count)
+        self._seen: Expiring[str, int] = Expiring(COMMON_TTL, _COMMON_ENTRIES)  # term -> capped count
 
     def clear(self) -> None:
         self._seen.clear()
 
     def counts(self, conn: sqlite3.Connection, terms: Sequence[str], cap: int) -> dict[str, int]:
         """``posting_counts(conn, terms, cap)``, a known common term taken at the cap."""
-        now = time.monotonic()
-        known = {}
-        for term in terms:
-            seen = self._seen.get(term)
-            if seen is not None and now - seen[0] < COMMON_TTL and seen[1] >= cap:
-                known[term] = cap
+        known = {term: cap for term in terms if (self._seen.get(term) or 0) >= cap}
         rest = [t for t in terms if t not in known]
         counted = posting_counts(conn, rest, cap) if rest else {}
         for term, count in counted.items():
             if count >= cap:
-                self._seen[term] = (now, count)
-                self._seen.move_to_end(term)
-                if len(self._seen) > _COMMON_ENTRIES:
-                    self._seen.popitem(last=False)
+                self._seen.put(term, count)
         return known | counted
 
 

@@ -62,6 +62,8 @@ def relations_from(
 ) -> list[RelationRow]:
     """Valid relations leaving each lane's source, of the lane's families (a relation without a
     family is in every lane), newest first: the family test comes before the bound."""
+    if limit <= 0:
+        return []  # SQLite reads LIMIT -1 as no limit
     found: list[RelationRow] = []
     for source, families in lanes.items():
         params: list[Any] = [source]
@@ -74,7 +76,7 @@ def relations_from(
                "ORDER BY r.id DESC LIMIT ?")
         found.extend(relation_row(r) for r in conn.execute(sql, [*params, limit]))
     found.sort(key=lambda r: -r.id)
-    return found[:limit] if limit > 0 else []
+    return found[:limit]
 
 
 def _json(ids: Sequence[int] | set[int]) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections import OrderedDict
 from collections.abc import Sequence
+
+from powermem.expiring import Expiring
 
 LARGE = 2_000
 TTL = 60.0  # seconds
@@ -22,19 +22,14 @@ _ENTRIES = 4_096
 
 class MentionCounts:
     def __init__(self) -> None:
-        self._large: OrderedDict[int, tuple[float, int]] = OrderedDict()  # entity id -> (when, count)
+        self._large: Expiring[int, int] = Expiring(TTL, _ENTRIES)  # entity id -> count
 
     def clear(self) -> None:
         self._large.clear()
 
     def of(self, conn: sqlite3.Connection, entity_ids: Sequence[int]) -> dict[int, int]:
         """Entity id -> memories mentioning it, for the ids that exist."""
-        now = time.monotonic()
-        found: dict[int, int] = {}
-        for entity_id in entity_ids:
-            cached = self._large.get(entity_id)
-            if cached is not None and now - cached[0] < TTL:
-                found[entity_id] = cached[1]
+        found = {i: count for i in entity_ids if (count := self._large.get(i)) is not None}
         missing = [i for i in entity_ids if i not in found]
         if missing:
             counted = conn.execute(
@@ -45,11 +40,5 @@ class MentionCounts:
             for entity_id, count in counted:
                 found[entity_id] = count
                 if count >= LARGE:
-                    self._remember(entity_id, now, count)
+                    self._large.put(entity_id, count)
         return found
-
-    def _remember(self, entity_id: int, now: float, count: int) -> None:
-        self._large[entity_id] = (now, count)
-        self._large.move_to_end(entity_id)
-        if len(self._large) > _ENTRIES:
-            self._large.popitem(last=False)

@@ -3,6 +3,7 @@ and where it ranks when every term is common."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,7 @@ def test_a_term_counted_past_the_cap_is_not_recounted_for_a_minute(
 ) -> None:
     add(engine, [f"common {i}" for i in range(120)] + [f"mid {i}" for i in range(60)])
     clock = [1000.0]
-    monkeypatch.setattr(fulltext.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     counted: list[list[str]] = []
     real = fulltext.posting_counts
     monkeypatch.setattr(fulltext, "posting_counts", lambda conn, terms, cap: counted.append(list(terms)) or

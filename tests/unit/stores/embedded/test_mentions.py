@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ def test_large_counts_are_reused_for_a_minute_and_small_ones_never(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(mentions.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(mentions, "LARGE", 5)
     engine = SqliteEngine(tmp_path / "m.db")
     engine.initialize(4)
