@@ -282,7 +282,7 @@ class SearchEngine:
         if filters is unbounded:
             return await self._store.vector_search(scope, filters, vector, pool)
         hits = await self._store.vector_search(scope, unbounded, vector, pool)
-        kept = {row.id for row in await self._store.get_many([h.id for h in hits], scope, filters)}
+        kept = await self._store.matching_ids([h.id for h in hits], scope, filters)
         if len(kept) == len(hits) or len(hits) < pool:  # all created by then, or the scope has no more
             return [h for h in hits if h.id in kept]
         return await self._store.vector_search(scope, filters, vector, pool)

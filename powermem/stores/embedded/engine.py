@@ -187,6 +187,17 @@ class SqliteEngine:
         sql = f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id IN (SELECT value FROM json_each(?)) AND {where}"
         return [_row(r) for r in self._conn.execute(sql, params)]
 
+    def matching_ids(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> set[int]:
+        if not ids:
+            return set()
+        params: list[Any] = [json.dumps(list(ids))]
+        where = self._where(scope, filters, params)
+        # CROSS JOIN keeps the given ids the outer loop: asked for ids alone, the planner would
+        # otherwise read a covering index of the whole scope (30 vs 1 ms at 100,000 memories).
+        sql = (f"SELECT memories.id FROM json_each(?) AS given CROSS JOIN memories ON memories.id = given.value "
+               f"WHERE {where}")
+        return {int(r[0]) for r in self._conn.execute(sql, params)}
+
     def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
     ) -> tuple[list[MemoryRow], int]:

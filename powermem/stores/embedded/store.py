@@ -98,6 +98,9 @@ class EmbeddedStore:
     async def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> list[MemoryRow]:
         return await self._run(self.engine.get_many, ids, scope, filters)
 
+    async def matching_ids(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> set[int]:
+        return await self._run(self.engine.matching_ids, ids, scope, filters)
+
     async def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
     ) -> tuple[list[MemoryRow], int]:

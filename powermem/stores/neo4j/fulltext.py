@@ -43,10 +43,11 @@ async def fulltext_hits(
     query = Q.FULLTEXT_MEMORIES.render(where=where(memory_scope(scope, params), compile_filter(filters, params)))
     values = {**params.values, "k": k}
     if not scope.empty:
-        # Scope after Lucene, remembered per scope unless filters make each call different.
-        plan_key = scope if filters is None else None
-        first = plans.first_fetch(plan_key, k)
-        hits = await _grow(read, query, values, text, first, MAX_POST_FILTER_FETCH, plans, plan_key)
+        # Scope after Lucene, its share remembered per scope. A filtered search's share is
+        # remembered too: an as_of passes most of a scope, and a selective filter's share only
+        # makes the next search of the scope fetch more (or go straight to the scoped query).
+        first = plans.first_fetch(scope, k)
+        hits = await _grow(read, query, values, text, first, MAX_POST_FILTER_FETCH, plans, scope)
         if hits is not None:
             return hits
     # Scope inside Lucene: only filters make over-fetch necessary. Unbounded, so never None.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 FIRST_FETCH_FACTOR = 4  # first over-fetch of a post-filtered index query, as a multiple of k
 MIN_FETCH = 32  # HNSW explores as many candidates as it is asked for: fewer loses recall
 MAX_FETCH = 16_384  # past this, an exact scan of the filtered set is both cheaper and exact
-_RATE_MARGIN = 1.25  # fetch a quarter more than the last match rate says is enough
+_RATE_MARGIN = 1.25  # fetch a quarter more of what the last match rate says will not pass
 
 
 @dataclass
@@ -53,7 +53,9 @@ class ScopePlans:
         plan = self._plans.get(key) if key is not None else None
         if plan is None or plan.match_rate is None:
             return max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
-        wanted = math.ceil(k / plan.match_rate * _RATE_MARGIN)
+        # The margin covers the share expected not to pass: a scope that is the whole index
+        # needs k exactly, and each result asked for beyond it costs HNSW work in every segment.
+        wanted = math.ceil(k + (k / plan.match_rate - k) * _RATE_MARGIN)
         return min(MAX_FETCH, max(MIN_FETCH, wanted))
 
     def record(self, key: Hashable | None, fetched: int, matched: int) -> None:

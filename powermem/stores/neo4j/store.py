@@ -362,6 +362,16 @@ class Neo4jStore:
             rows = await self._read(query, {**params.values, "ids": unique})
         return [memory_row(row["m"]) for row in rows]
 
+    async def matching_ids(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> set[int]:
+        unique = list(dict.fromkeys(int(i) for i in ids))
+        if not unique:
+            return set()
+        params = Params("f")
+        query = Q.MATCHING_IDS.render(where=where(memory_scope(scope, params), compile_filter(filters, params)))
+        async with translate_errors(self._target, "read"):
+            rows = await self._read(query, {**params.values, "ids": unique})
+        return {int(i) for i in rows[0]["ids"]}
+
     async def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
     ) -> tuple[list[MemoryRow], int]:

@@ -33,8 +33,9 @@ def test_first_fetch_follows_the_last_match_rate() -> None:
     plans = ScopePlans()
     plans.record(KEY, fetched=40, matched=40)  # the scope is the whole index
     assert plans.first_fetch(KEY, 10) == MIN_FETCH
+    assert plans.first_fetch(KEY, 50) == 50  # all pass: no margin, each extra result costs HNSW work
     plans.record(KEY, fetched=1000, matched=10)  # one memory in a hundred passes
-    assert plans.first_fetch(KEY, 10) == 1250
+    assert plans.first_fetch(KEY, 10) == 1248  # 10 + 990 expected misses * 1.25
     plans.record(KEY, fetched=1000, matched=0)  # none passed: counted as one, capped
     assert plans.first_fetch(KEY, 100) == MAX_FETCH
 
