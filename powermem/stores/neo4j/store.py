@@ -516,11 +516,8 @@ class Neo4jStore:
     ) -> Subgraph:
         entities, memories = [int(i) for i in entity_ids], [int(i) for i in memory_ids]
 
-        async def work(tx: AsyncManagedTransaction) -> Subgraph:
-            return await expand_work(tx, scope, entities, memories, hops, max_nodes, as_of)
-
         async with translate_errors(self._target, "graph expansion"):
-            return await self._in_read(work)
+            return await expand_work(self._read, scope, entities, memories, hops, max_nodes, as_of)
 
     async def adjacent(self, scope: Scope, memory_ids: Sequence[int], window: int) -> list[tuple[int, int]]:
         ids = list(dict.fromkeys(int(i) for i in memory_ids))
