@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,12 +19,11 @@ from powermem.filters import INT64
 from powermem.stores.base import Scope
 from powermem.stores.dump import RELATION_TIMES, Row, Section, graph_scope, relation_times
 from powermem.stores.neo4j import queries as Q
-from powermem.stores.neo4j.queries import as_query
+from powermem.stores.neo4j.queries import Read, as_query
 from powermem.stores.neo4j.writes import embedding_values, metadata_properties, scope_tokens
 
 __all__ = ["dump", "load_work"]
 
-Read = Callable[[str, Mapping[str, Any]], Awaitable[list[dict[str, Any]]]]
 RELATION_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
-
 from powermem.stores.base import RelationRow, Scope, Subgraph
 from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.filters import Params, memory_scope
+from powermem.stores.neo4j.queries import Read
 from powermem.stores.neo4j.rows import entity_row, relation_row
 
 __all__ = ["expand_work", "narrowed_run"]
-
-Read = Callable[[str, Mapping[str, Any]], Awaitable[list[dict[str, Any]]]]
 
 _HUB_ROWS_PER_NODE = 4  # expansion rows per allowed node, so one hub cannot flood a hop
 _MIN_MENTIONS_PER_ENTITY = 8  # as the embedded store: both return the same subgraph

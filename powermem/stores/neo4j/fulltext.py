@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from powermem.filters import FilterNode
 from powermem.stores.base import Hit, Scope
 from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.filters import Params, compile_filter, memory_scope, where
+from powermem.stores.neo4j.queries import Read
 from powermem.stores.neo4j.scope_plans import FIRST_FETCH_FACTOR, MIN_FETCH, ScopePlans, next_fetch
 from powermem.stores.neo4j.writes import scope_tokens
 
 __all__ = ["MAX_POST_FILTER_FETCH", "fulltext_hits", "lucene_query", "scope_clause", "text_hits"]
-
-Read = Callable[[str, Mapping[str, Any]], Awaitable[list[dict[str, Any]]]]
 
 # Past this over-fetch a full-text search of the scope asks Lucene for the scope instead: a
 # small tenant in a large index would need a fetch as large as the index is to the tenant.

@@ -23,7 +23,7 @@ Schema versions (a ``PowermemMeta`` node with key ``schema_version``): 1 before 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from neo4j import AsyncManagedTransaction
@@ -32,7 +32,7 @@ from powermem.errors import ConfigError
 from powermem.ids import SnowflakeGenerator
 from powermem.stores.base import Scope
 from powermem.stores.neo4j import queries as Q
-from powermem.stores.neo4j.queries import as_query, fetch_rows
+from powermem.stores.neo4j.queries import Read, as_query, fetch_rows
 
 __all__ = ["GRAPH_VERSION", "LEGACY_RUN_TENANT", "SCHEMA_VERSION", "migrate"]
 
@@ -41,7 +41,6 @@ SCHEMA_VERSION = 3
 # The graph tenant of every scope with neither user nor agent before version 2.
 LEGACY_RUN_TENANT = "\x1f"
 
-Read = Callable[[str, Mapping[str, Any]], Awaitable[list[dict[str, Any]]]]
 Work = Callable[[AsyncManagedTransaction], Awaitable[bool]]
 InWrite = Callable[[Work], Awaitable[bool]]
 Row = dict[str, Any]

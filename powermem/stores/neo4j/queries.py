@@ -11,6 +11,7 @@ copies them into the wheel) and then in the ``cypher/`` folder of a source check
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -186,6 +187,11 @@ def as_query(text: str) -> LiteralString:
     # The driver asks for a LiteralString: statement texts are the cypher/ files plus compiled
     # fragments (constants and parameter names), never data. mypy treats both types alike.
     return text
+
+
+# A read of one statement (the store's auto-commit, retried read), for the modules that
+# build their queries outside the store class.
+Read = Callable[[str, Mapping[str, Any]], Awaitable[list[dict[str, Any]]]]
 
 
 async def fetch_rows(result: AsyncResult) -> list[dict[str, Any]]:

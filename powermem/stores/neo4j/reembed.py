@@ -17,7 +17,7 @@ docs/operations.md. Nothing is ever deleted before its replacement is written.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from neo4j import AsyncManagedTransaction
@@ -26,14 +26,13 @@ from powermem.errors import ConfigError
 from powermem.filters import INT64
 from powermem.stores.base import Vector
 from powermem.stores.neo4j import queries as Q
-from powermem.stores.neo4j.queries import as_query, fetch_rows
+from powermem.stores.neo4j.queries import Read, as_query, fetch_rows
 from powermem.stores.neo4j.writes import embedding_values
 from powermem.stores.reembedding import ReembedState, refuse_write
 
 __all__ = ["FIRST_ID", "check_writable", "state", "vector_rows"]
 
 FIRST_ID = INT64[0]
-Read = Callable[[str, Mapping[str, Any]], Awaitable[list[dict[str, Any]]]]
 
 
 async def state(read: Read) -> tuple[dict[str, Any] | None, str | None, int | None]:
