@@ -1,24 +1,21 @@
 """The Neo4j implementation of the GraphStore protocol (see ``powermem.stores.base``).
 
-A read of one statement is an auto-commit query (one round trip), retried here on retryable
-errors; a read of several statements and every write is a managed transaction, which the
-driver retries; ``apply`` writes a whole plan in one transaction with ``UNWIND`` batches.
+A read is an auto-commit query (one round trip), retried here on retryable errors; a read
+that needs one transaction (a page and its count) and every write is a managed transaction,
+which the driver retries; ``apply`` writes a whole plan in one transaction with ``UNWIND`` batches.
 Every statement lives in ``cypher/`` and every value is a parameter; filters and scopes are
 compiled to fragments by ``filters.py``. Beside it: ``writes.py`` (a write plan as
 parameters, and the apply transaction), ``expansion.py`` (graph expansion), ``fulltext.py``
-(full-text queries and plans), ``scope_plans.py`` (what searches remember per scope),
-``rows.py``.
+(full-text queries and plans), ``vector_search.py`` (exact scan, post-filtered index query or
+SEARCH), ``scope_plans.py`` (what searches remember per scope), ``rows.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import random
 import re
-import time
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from neo4j import READ_ACCESS, AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Query
@@ -49,7 +46,6 @@ from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.errors import translate_errors
 from powermem.stores.neo4j.expansion import expand_work, narrowed_run
 from powermem.stores.neo4j.filters import (
-    Cypher,
     Params,
     compile_filter,
     memory_scope,
@@ -59,8 +55,18 @@ from powermem.stores.neo4j.filters import (
 from powermem.stores.neo4j.fulltext import fulltext_hits
 from powermem.stores.neo4j.migration import migrate
 from powermem.stores.neo4j.queries import as_query, fetch_rows
-from powermem.stores.neo4j.rows import cosine, entity_row, history_row, hits_of, memory_row, merge_stats, relation_row
-from powermem.stores.neo4j.scope_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, ScopePlans, next_fetch
+from powermem.stores.neo4j.retries import (
+    FIRST_LOCK_RETRY_DELAY,
+    FIRST_RETRY_DELAY,
+    LOCK_RETRY_SECONDS,
+    MAX_RETRY_SECONDS,
+    lock_conflict,
+    retryable_read,
+    retrying,
+)
+from powermem.stores.neo4j.rows import cosine, entity_row, history_row, memory_row, merge_stats, relation_row
+from powermem.stores.neo4j.scope_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, ScopePlans
+from powermem.stores.neo4j.vector_search import memory_vector_hits
 from powermem.stores.neo4j.writes import apply_work, embedding_values, plan_parameters
 from powermem.stores.reembedding import ReembedState, check_dims
 
@@ -80,19 +86,6 @@ _SCHEMA_RACE_CODES = frozenset(
     }
 )
 _log = logging.getLogger(__name__)
-# A managed transaction retries transient errors (deadlocks included) for this long, then
-# fails: long enough to ride out lock contention, short enough that a dead server fails fast.
-_MAX_RETRY_SECONDS = 5.0
-_FIRST_RETRY_DELAY = 0.1  # as the driver's initial_retry_delay below
-_LOCK_RETRY_SECONDS = 60.0
-_FIRST_LOCK_RETRY_DELAY = 0.05
-_LOCK_CODES = frozenset(
-    {
-        "Neo.TransientError.Transaction.DeadlockDetected",
-        "Neo.TransientError.Transaction.LockAcquisitionTimeout",
-        "Neo.TransientError.Transaction.LockClientStopped",
-    }
-)
 _DELETE_BATCH = 5000  # memories deleted per transaction by delete_scope
 _VECTOR_INDEX_NAMES = {"Memory": "memory_embedding", "Entity": "entity_embedding"}
 _SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
@@ -145,8 +138,8 @@ class Neo4jStore:
                     # Waiting for a free pooled connection is queueing, not failure detection
                     # (connection_timeout bounds connecting): bursts of writes must not fail.
                     connection_acquisition_timeout=timeout + 50.0,
-                    max_transaction_retry_time=_MAX_RETRY_SECONDS,
-                    initial_retry_delay=_FIRST_RETRY_DELAY,  # contention clears in milliseconds, not seconds
+                    max_transaction_retry_time=MAX_RETRY_SECONDS,
+                    initial_retry_delay=FIRST_RETRY_DELAY,  # contention clears in milliseconds, not seconds
                     user_agent="powermem",
                     # Planner hints (e.g. "property key does not exist" on an empty store) are
                     # not actionable for users; they would only fill the log.
@@ -258,7 +251,7 @@ class Neo4jStore:
             async with self._require_driver().session(database=self._database, default_access_mode=READ_ACCESS) as session:
                 return await fetch_rows(await session.run(as_query(query), dict(params)))
 
-        return await _retrying(attempt, _retryable_read, _MAX_RETRY_SECONDS, _FIRST_RETRY_DELAY, log=True)
+        return await retrying(attempt, retryable_read, MAX_RETRY_SECONDS, FIRST_RETRY_DELAY, log=True)
 
     async def _write(self, query: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
@@ -276,7 +269,7 @@ class Neo4jStore:
                 result = await session.run(Query(as_query(query)), dict(params))
                 await result.consume()
 
-        await _retrying(attempt, _lock_conflict, _LOCK_RETRY_SECONDS, _FIRST_LOCK_RETRY_DELAY, log=False)
+        await retrying(attempt, lock_conflict, LOCK_RETRY_SECONDS, FIRST_LOCK_RETRY_DELAY, log=False)
 
     async def _in_read(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
         async with self._require_driver().session(database=self._database) as session:
@@ -293,7 +286,7 @@ class Neo4jStore:
             async with self._require_driver().session(database=self._database) as session:
                 return await session.execute_write(work)
 
-        return await _retrying(attempt, _lock_conflict, _LOCK_RETRY_SECONDS, _FIRST_LOCK_RETRY_DELAY, log=False)
+        return await retrying(attempt, lock_conflict, LOCK_RETRY_SECONDS, FIRST_LOCK_RETRY_DELAY, log=False)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -406,55 +399,11 @@ class Neo4jStore:
     async def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
         if k <= 0:
             return []
-        values = self._vector_param(vector)
-        params = Params("f")
-        condition = where(memory_scope(scope, params), compile_filter(filters, params))
-        # A zero query vector has no cosine to anything: every memory scores 0, exactly scanned.
-        zero = not any(values)
-        limit = INT64[1] - 1 if zero else self._config.exact_scan_limit
-        # Filters vary per call; only a plain scope search is planned from the ones before it.
-        plan_key = scope if filters is None and not zero else None
         async with translate_errors(self._target, "vector search"):
-            if plan_key is None or not self._plans.is_large(plan_key):
-                exact = await self._read(
-                    Q.VECTOR_EXACT.render(where=condition),
-                    {**params.values, "vector": values, "k": k, "cap": limit + 1, "zero": zero},
-                )
-                if exact[0]["candidates"] <= limit:
-                    return hits_of(exact[0]["hits"])
-                if plan_key is not None:
-                    self._plans.mark_large(plan_key)
-            if filters is None and self._search_clause and not scope.empty:
-                hits = await self._search_clause_query(scope, values, k)
-                if len(hits) >= k:
-                    return hits
-            return await self._ann_search(condition, params.values, values, k, plan_key)
-
-    async def _search_clause_query(self, scope: Scope, vector: list[float], k: int) -> list[Hit]:
-        params = Params("s")
-        query = Q.VECTOR_SEARCH_FILTERED.render(scope=memory_scope(scope, params))
-        rows = await self._read(query, {**params.values, "vector": vector, "k": k})
-        return [Hit(int(row["id"]), cosine(row["score"])) for row in rows]
-
-    async def _ann_search(
-        self, condition: Cypher, params: dict[str, Any], vector: list[float], k: int, plan_key: Hashable | None
-    ) -> list[Hit]:
-        """Post-filtered ANN: grow the over-fetch until k hits match or the index runs dry."""
-        fetch = self._plans.first_fetch(plan_key, k)
-        query = Q.VECTOR_ANN.render(where=condition)
-        while fetch <= MAX_FETCH:
-            row = (await self._read(query, {**params, "vector": vector, "k": k, "fetch": fetch}))[0]
-            self._plans.record(plan_key, row["fetched"], row["matched"])
-            if len(row["hits"]) >= k:
-                return hits_of(row["hits"])
-            if row["fetched"] < fetch:
-                break  # the index gave all it would (HNSW may stop short of the whole store)
-            fetch = next_fetch(fetch, len(row["hits"]), k)
-        # A selective filter over a large scope: scan the filtered set exactly, without a cap.
-        exact = await self._read(
-            Q.VECTOR_EXACT.render(where=condition), {**params, "vector": vector, "k": k, "cap": INT64[1], "zero": False}
-        )
-        return hits_of(exact[0]["hits"])
+            return await memory_vector_hits(
+                self._read, self._plans, scope, filters, self._vector_param(vector), k,
+                exact_scan_limit=self._config.exact_scan_limit, search_clause=self._search_clause,
+            )
 
     async def fulltext_search(
         self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int
@@ -648,34 +597,6 @@ class Neo4jStore:
             for kind in ("memories", "entities"):
                 await self._auto_commit_write(Q.REEMBED_CLEAR[kind].query, {"batch": batch})
             await self._write(Q.REEMBED_FINISH.query, {"dims": dims if dims is not None else self._dims})
-
-
-async def _retrying(
-    attempt: Callable[[], Awaitable[T]], retryable: Callable[[Exception], bool], seconds: float, first_delay: float,
-    *, log: bool,
-) -> T:
-    """``attempt()``, repeated after a doubling, jittered wait (at most 1 s) while it fails with a
-    ``retryable`` error and the next wait still ends within ``seconds`` of the first try."""
-    deadline = time.monotonic() + seconds
-    delay = first_delay
-    while True:
-        try:
-            return await attempt()
-        except Exception as exc:
-            if not retryable(exc) or time.monotonic() + delay > deadline:
-                raise
-            if log:
-                _log.warning("Neo4j read failed (%s); retrying in %.2f s", exc, delay)
-        await asyncio.sleep(delay * random.uniform(0.5, 1.5))
-        delay = min(delay * 2, 1.0)
-
-
-def _retryable_read(exc: Exception) -> bool:
-    return isinstance(exc, (neo.Neo4jError, neo.DriverError)) and exc.is_retryable()
-
-
-def _lock_conflict(exc: Exception) -> bool:
-    return isinstance(exc, neo.TransientError) and exc.code in _LOCK_CODES
 
 
 def _supports_search_clause(version: str) -> bool:

@@ -1,0 +1,81 @@
+"""Vector search of memories: exact scan, post-filtered index query or SEARCH, per scope.
+
+A scope (tenant) holding at most ``exact_scan_limit`` candidates is ranked by an exact cosine
+scan; a larger one goes through the vector index. On 5.26 the index cannot filter, so the
+query over-fetches and keeps what belongs to the scope, growing the fetch until k match (or
+scanning exactly when the scope is too rare in the index). Servers with the Cypher 25 SEARCH
+clause filter inside the index. ``ScopePlans`` remembers which scopes were large and their
+share of index results, so the next search skips the count and asks for the right number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+from powermem.filters import INT64, FilterNode
+from powermem.stores.base import Hit, Scope
+from powermem.stores.neo4j import queries as Q
+from powermem.stores.neo4j.filters import Cypher, Params, compile_filter, memory_scope, where
+from powermem.stores.neo4j.queries import Read
+from powermem.stores.neo4j.rows import cosine, hits_of
+from powermem.stores.neo4j.scope_plans import MAX_FETCH, ScopePlans, next_fetch
+
+__all__ = ["memory_vector_hits"]
+
+
+async def memory_vector_hits(
+    read: Read, plans: ScopePlans, scope: Scope, filters: FilterNode | None, values: list[float], k: int,
+    *, exact_scan_limit: int, search_clause: bool,
+) -> list[Hit]:
+    """The k memories of ``scope`` (and ``filters``) nearest ``values``, best first."""
+    params = Params("f")
+    condition = where(memory_scope(scope, params), compile_filter(filters, params))
+    # A zero query vector has no cosine to anything: every memory scores 0, exactly scanned.
+    zero = not any(values)
+    limit = INT64[1] - 1 if zero else exact_scan_limit
+    # Filters vary per call; only a plain scope search is planned from the ones before it.
+    plan_key = scope if filters is None and not zero else None
+    if plan_key is None or not plans.is_large(plan_key):
+        exact = await read(
+            Q.VECTOR_EXACT.render(where=condition),
+            {**params.values, "vector": values, "k": k, "cap": limit + 1, "zero": zero},
+        )
+        if exact[0]["candidates"] <= limit:
+            return hits_of(exact[0]["hits"])
+        if plan_key is not None:
+            plans.mark_large(plan_key)
+    if filters is None and search_clause and not scope.empty:
+        hits = await _search_clause_query(read, scope, values, k)
+        if len(hits) >= k:
+            return hits
+    return await _ann_search(read, plans, condition, params.values, values, k, plan_key)
+
+
+async def _search_clause_query(read: Read, scope: Scope, vector: list[float], k: int) -> list[Hit]:
+    params = Params("s")
+    query = Q.VECTOR_SEARCH_FILTERED.render(scope=memory_scope(scope, params))
+    rows = await read(query, {**params.values, "vector": vector, "k": k})
+    return [Hit(int(row["id"]), cosine(row["score"])) for row in rows]
+
+
+async def _ann_search(
+    read: Read, plans: ScopePlans, condition: Cypher, params: dict[str, Any], vector: list[float], k: int,
+    plan_key: Hashable | None,
+) -> list[Hit]:
+    """Post-filtered ANN: grow the over-fetch until k hits match or the index runs dry."""
+    fetch = plans.first_fetch(plan_key, k)
+    query = Q.VECTOR_ANN.render(where=condition)
+    while fetch <= MAX_FETCH:
+        row = (await read(query, {**params, "vector": vector, "k": k, "fetch": fetch}))[0]
+        plans.record(plan_key, row["fetched"], row["matched"])
+        if len(row["hits"]) >= k:
+            return hits_of(row["hits"])
+        if row["fetched"] < fetch:
+            break  # the index gave all it would (HNSW may stop short of the whole store)
+        fetch = next_fetch(fetch, len(row["hits"]), k)
+    # A selective filter over a large scope: scan the filtered set exactly, without a cap.
+    exact = await read(
+        Q.VECTOR_EXACT.render(where=condition), {**params, "vector": vector, "k": k, "cap": INT64[1], "zero": False}
+    )
+    return hits_of(exact[0]["hits"])
