@@ -58,6 +58,11 @@ class ScopePlans:
         wanted = math.ceil(k + (k / plan.match_rate - k) * _RATE_MARGIN)
         return min(MAX_FETCH, max(MIN_FETCH, wanted))
 
+    def share(self, key: Hashable | None) -> float | None:
+        """The share of index results that passed the scope's last post-filtered search, if known."""
+        plan = self._plans.get(key) if key is not None else None
+        return plan.match_rate if plan is not None else None
+
     def record(self, key: Hashable | None, fetched: int, matched: int) -> None:
         if key is not None and fetched > 0:
             self._plan(key).match_rate = max(matched, 1) / fetched

@@ -1,0 +1,66 @@
+"""Which plan the Neo4j store's vector search takes, with the server's answers scripted.
+
+The server is the only stand-in: each statement is recognised by its text and answered as
+Neo4j would for a scope of the given share of the index, so the plan choices of
+``memory_vector_hits`` (exact scan, post-filtered index query, SEARCH) are what is tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from powermem.stores.base import Scope
+from powermem.stores.neo4j.scope_plans import ScopePlans
+from powermem.stores.neo4j.vector_search import memory_vector_hits
+
+SCOPE = Scope(user_id="alice")
+K = 50  # the search engine's candidate pool
+
+
+class ScriptedServer:
+    """A tenant of 100,000 memories holding ``share`` of the vector index's results."""
+
+    def __init__(self, share: float) -> None:
+        self.share = share
+        self.asked: list[str] = []
+
+    async def read(self, query: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        if "SEARCH m IN" in query:
+            self.asked.append("search")
+            return [{"id": i, "score": 0.9} for i in range(params["k"])]
+        if "db.index.vector.queryNodes" in query:
+            self.asked.append(f"ann {params['fetch']}")
+            matched = int(params["fetch"] * self.share)
+            hits = [[i, 0.9] for i in range(min(matched, params["k"]))]
+            return [{"fetched": params["fetch"], "matched": matched, "hits": hits}]
+        self.asked.append("count")
+        return [{"candidates": params["cap"], "hits": []}]  # more than an exact scan takes
+
+
+async def search(server: ScriptedServer, plans: ScopePlans, *, search_clause: bool = True) -> int:
+    hits = await memory_vector_hits(server.read, plans, SCOPE, None, [0.1, 0.2], K,
+                                    exact_scan_limit=5000, search_clause=search_clause)
+    return len(hits)
+
+
+async def test_a_scope_that_is_the_whole_index_is_post_filtered_even_where_search_exists() -> None:
+    server, plans = ScriptedServer(share=1.0), ScopePlans()
+    assert await search(server, plans) == K
+    assert await search(server, plans) == K
+    # Counted once, measured by one fetch of 4k, then asked for exactly k: SEARCH is never used.
+    assert server.asked == ["count", "ann 200", f"ann {K}"]
+
+
+async def test_a_small_share_goes_to_search_once_measured() -> None:
+    server, plans = ScriptedServer(share=0.05), ScopePlans()
+    assert await search(server, plans) == K
+    assert await search(server, plans) == K
+    assert server.asked == ["count", "ann 200", "search", "search"]
+
+
+async def test_without_search_a_small_share_grows_the_post_filtered_fetch() -> None:
+    server, plans = ScriptedServer(share=0.05), ScopePlans()
+    assert await search(server, plans, search_clause=False) == K
+    assert "search" not in server.asked
+    assert server.asked[:2] == ["count", "ann 200"] and len(server.asked) > 2
