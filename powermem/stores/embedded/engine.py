@@ -193,7 +193,8 @@ class SqliteEngine:
         params: list[Any] = [json.dumps(list(ids))]
         where = self._where(scope, filters, params)
         # CROSS JOIN keeps the given ids the outer loop: asked for ids alone, the planner would
-        # otherwise read a covering index of the whole scope (30 vs 1 ms at 100,000 memories).
+        # otherwise read a covering index of the whole scope (hybrid search with an as_of at
+        # 100,000 memories: 29.7 against 13.0 ms p50).
         sql = (f"SELECT memories.id FROM json_each(?) AS given CROSS JOIN memories ON memories.id = given.value "
                f"WHERE {where}")
         return {int(r[0]) for r in self._conn.execute(sql, params)}

@@ -54,7 +54,7 @@ from powermem.stores.neo4j.filters import (
 )
 from powermem.stores.neo4j.fulltext import fulltext_hits
 from powermem.stores.neo4j.migration import migrate
-from powermem.stores.neo4j.queries import as_query, fetch_rows
+from powermem.stores.neo4j.queries import Statement, as_query, fetch_rows
 from powermem.stores.neo4j.retries import (
     FIRST_LOCK_RETRY_DELAY,
     FIRST_RETRY_DELAY,
@@ -346,24 +346,24 @@ class Neo4jStore:
         return memory_row(rows[0]["m"]) if rows else None
 
     async def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> list[MemoryRow]:
+        rows = await self._read_by_ids(Q.GET_MEMORIES, ids, scope, filters)
+        return [memory_row(row["m"]) for row in rows]
+
+    async def matching_ids(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> set[int]:
+        rows = await self._read_by_ids(Q.MATCHING_IDS, ids, scope, filters)
+        return {int(i) for i in rows[0]["ids"]} if rows else set()
+
+    async def _read_by_ids(
+        self, statement: Statement, ids: Sequence[int], scope: Scope, filters: FilterNode | None
+    ) -> list[dict[str, Any]]:
+        """``statement`` over the distinct ``ids`` in scope and filters (nothing read for none)."""
         unique = list(dict.fromkeys(int(i) for i in ids))
         if not unique:
             return []
         params = Params("f")
-        query = Q.GET_MEMORIES.render(where=where(memory_scope(scope, params), compile_filter(filters, params)))
+        query = statement.render(where=where(memory_scope(scope, params), compile_filter(filters, params)))
         async with translate_errors(self._target, "read"):
-            rows = await self._read(query, {**params.values, "ids": unique})
-        return [memory_row(row["m"]) for row in rows]
-
-    async def matching_ids(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> set[int]:
-        unique = list(dict.fromkeys(int(i) for i in ids))
-        if not unique:
-            return set()
-        params = Params("f")
-        query = Q.MATCHING_IDS.render(where=where(memory_scope(scope, params), compile_filter(filters, params)))
-        async with translate_errors(self._target, "read"):
-            rows = await self._read(query, {**params.values, "ids": unique})
-        return {int(i) for i in rows[0]["ids"]}
+            return await self._read(query, {**params.values, "ids": unique})
 
     async def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool

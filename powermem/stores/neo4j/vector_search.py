@@ -78,9 +78,8 @@ async def _ann_fetch(
     plan_key: Hashable | None,
 ) -> list[Hit] | None:
     """One post-filtered fetch of the size the scope's share asks for: its k hits, or None."""
-    fetch = plans.first_fetch(plan_key, k)
-    row = (await read(Q.VECTOR_ANN.render(where=condition), {**params, "vector": vector, "k": k, "fetch": fetch}))[0]
-    plans.record(plan_key, row["fetched"], row["matched"])
+    query = Q.VECTOR_ANN.render(where=condition)
+    row = await _ann_row(read, plans, query, params, vector, k, plans.first_fetch(plan_key, k), plan_key)
     return hits_of(row["hits"]) if len(row["hits"]) >= k else None
 
 
@@ -92,8 +91,7 @@ async def _ann_search(
     fetch = plans.first_fetch(plan_key, k)
     query = Q.VECTOR_ANN.render(where=condition)
     while fetch <= MAX_FETCH:
-        row = (await read(query, {**params, "vector": vector, "k": k, "fetch": fetch}))[0]
-        plans.record(plan_key, row["fetched"], row["matched"])
+        row = await _ann_row(read, plans, query, params, vector, k, fetch, plan_key)
         if len(row["hits"]) >= k:
             return hits_of(row["hits"])
         if row["fetched"] < fetch:
@@ -104,3 +102,13 @@ async def _ann_search(
         Q.VECTOR_EXACT.render(where=condition), {**params, "vector": vector, "k": k, "cap": INT64[1], "zero": False}
     )
     return hits_of(exact[0]["hits"])
+
+
+async def _ann_row(
+    read: Read, plans: ScopePlans, query: str, params: dict[str, Any], vector: list[float], k: int, fetch: int,
+    plan_key: Hashable | None,
+) -> dict[str, Any]:
+    """One post-filtered index query of ``fetch`` results; the share that passed is remembered."""
+    row = (await read(query, {**params, "vector": vector, "k": k, "fetch": fetch}))[0]
+    plans.record(plan_key, row["fetched"], row["matched"])
+    return row
