@@ -76,10 +76,10 @@ def cold_start(repeat: int) -> tuple[float, float, float]:
     return statistics.median(inside), statistics.median(wall), statistics.median(rss)
 
 
-def throughput(count: int, repeat: int) -> tuple[float, float]:
+def throughput(count: int, repeat: int, threads: int | None) -> tuple[float, float]:
     """(best sentences per second, mean tokens per sentence) over ``repeat`` runs."""
     texts = short_sentences(count)
-    embedder = LocalEmbedder()
+    embedder = LocalEmbedder(threads=threads)
     embedder.encode(texts[:8])  # load outside the timing
     best = float("inf")
     for _ in range(repeat):
@@ -104,10 +104,11 @@ def main() -> None:
     inside, wall, rss = cold_start(args.repeat)
     print(f"cold start (import + construct + first embedding, median of {args.repeat}): {inside:.3f} s")
     print(f"  whole fresh process incl. interpreter start: {wall:.3f} s; peak RSS {rss:.0f} MiB")
-    rate, tokens = throughput(args.sentences, args.repeat)
-    print(
-        f"throughput: {rate:.0f} sentences/s on {args.sentences} short sentences ({tokens:.1f} tokens each, best of {args.repeat})"
-    )
+    for threads in (1, None):
+        rate, tokens = throughput(args.sentences, args.repeat, threads)
+        label = "1 thread" if threads else f"{LocalEmbedder().threads} threads (the default)"
+        print(f"throughput, {label}: {rate:.0f} sentences/s on {args.sentences} short sentences "
+              f"({tokens:.1f} tokens each, best of {args.repeat})")
     print(f"cpus: {os.cpu_count()}")
 
 

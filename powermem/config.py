@@ -137,6 +137,10 @@ class EmbeddingConfig(_Section):
     max_retry_seconds: float = Field(120.0, gt=0)
     retry_initial_wait: float = Field(0.5, ge=0, le=60, description="First backoff wait; doubles each retry.")
     batch_size: int = Field(64, ge=1)
+    threads: int | None = Field(
+        None, ge=1, le=64,
+        description="local: threads that encode one call's batches; default the machine's cores, at most 4.",
+    )
     download: bool = Field(
         True,
         description="local: fetch all-MiniLM-L6-v2 from the Hugging Face Hub into its cache when the model package is absent.",

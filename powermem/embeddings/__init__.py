@@ -24,4 +24,5 @@ def _provider(config: EmbeddingConfig) -> Embedder:
         return OpenAIEmbedder(config)
     from powermem.embeddings.local import LocalEmbedder
 
-    return LocalEmbedder(model_dir=config.model, batch_size=min(config.batch_size, 64), download=config.download)
+    return LocalEmbedder(model_dir=config.model, batch_size=min(config.batch_size, 64), download=config.download,
+                         threads=config.threads)

