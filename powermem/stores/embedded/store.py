@@ -7,6 +7,7 @@ event loop never blocks on disk I/O.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,11 @@ class EmbeddedStore:
         # Vector ranking is numpy work that releases the GIL: on its own thread it overlaps the
         # full-text and graph queries of the same search on the SQLite thread.
         self._ranker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="powermem-vectors")
+        # A second core scans half of a very large tenant's vectors (vectors.SPLIT_MIN_ROWS).
+        self._scan_helper = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="powermem-vectors-scan")
+            if (os.cpu_count() or 1) > 1 else None
+        )
         self._engine: SqliteEngine | None = None
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
@@ -82,6 +88,8 @@ class EmbeddedStore:
             self._engine = None
         self._executor.shutdown(wait=True)
         self._ranker.shutdown(wait=True)
+        if self._scan_helper is not None:
+            self._scan_helper.shutdown(wait=True)
 
     async def reset(self) -> None:
         await self._run(self.engine.reset)
@@ -111,7 +119,8 @@ class EmbeddedStore:
 
     async def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
         matrices, allowed = await self._run(self.engine.vector_candidates, scope, filters)
-        return await asyncio.get_running_loop().run_in_executor(self._ranker, rank, matrices, vector, k, allowed)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._ranker, rank, matrices, vector, k, allowed, self._scan_helper)
 
     async def fulltext_search(
         self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int

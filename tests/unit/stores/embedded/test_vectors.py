@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -137,3 +139,32 @@ def test_a_tenant_loads_streamed_with_an_eighth_of_headroom(clustered: npt.NDArr
     for n in range(8_000, 9_500):  # past the headroom: the matrix grows and keeps every row
         matrix.put(n + 1, clustered[n])
     assert len(matrix) == 9_500 and matrix.top_k(clustered[9_400], 1, None)[0][0] == 9_401
+
+
+class _CountingExecutor(ThreadPoolExecutor):
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.submitted = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+def test_a_helper_thread_scans_half_and_the_answer_stays(
+    clustered: npt.NDArray[np.float32], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors, "SPLIT_MIN_ROWS", PRESCAN_MIN_ROWS)  # the real threshold needs 200,000 rows
+    matrix = _matrix(clustered)
+    allowed = np.arange(1, ROWS + 1, 3, dtype=np.int64)
+    with _CountingExecutor() as helper:
+        for query in _queries(clustered, 20):
+            for only in (None, allowed):
+                alone, split = matrix.top_k(query, 10, only), matrix.top_k(query, 10, only, helper)
+                # The best of each half hold the best of all. Scores agree to float rounding (a row
+                # scored at another place in the gathered block may differ in its last bit).
+                assert {i for i, _ in split} == {i for i, _ in alone}
+                np.testing.assert_allclose([s for _, s in split], [s for _, s in alone], rtol=1e-6)
+                if only is not None:
+                    assert {i for i, _ in split} <= set(allowed.tolist())
+        assert helper.submitted == 40
