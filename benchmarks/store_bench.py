@@ -19,6 +19,7 @@ import random
 import statistics
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +60,19 @@ def config(kind: str, folder: Path, preset: str) -> dict[str, Any]:
             "search": {"preset": preset}}
 
 
-async def fill(memory: AsyncMemory, total: int, tenants: int, batch: int, rng: random.Random) -> float:
-    """Seconds the adds took; the texts are made first, so only the adds are timed."""
+async def fill(memory: AsyncMemory, total: int, tenants: int, batch: int, rng: random.Random) -> tuple[float, str]:
+    """Seconds the adds took (the texts are made first, so only the adds are timed), and a time
+    halfway through them: an as_of then leaves out the newer half (of one tenant's memories)."""
     per_tenant = total // tenants
     adds = [([{"role": "user", "content": sentence(rng)} for _ in range(min(batch, per_tenant - start))], f"t{tenant}")
             for tenant in range(tenants) for start in range(0, per_tenant, batch)]
+    halfway = ""
     started = time.perf_counter()
-    for messages, user in adds:
+    for n, (messages, user) in enumerate(adds):
+        if n == len(adds) // 2:
+            halfway = datetime.now(UTC).isoformat()
         await memory.add(messages, user_id=user, infer=False)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, halfway
 
 
 async def latency(memory: AsyncMemory, tenants: int, queries: int, rng: random.Random,
@@ -100,7 +105,8 @@ async def main() -> None:
     parser.add_argument("--warmup", type=int, default=0,
                         help="searches of other texts before each timing (a fresh Neo4j server needs ~1000)")
     parser.add_argument("--as-of", action="store_true",
-                        help="also time hybrid search with as_of (a time after every memory: none is left out)")
+                        help="also time hybrid search with as_of: a time after every memory (none is left "
+                             "out), then one halfway through the last load (the newer half is left out)")
     args = parser.parse_args()
     rng = random.Random(7)
     folder = Path(tempfile.mkdtemp(prefix="store-bench-"))
@@ -109,7 +115,7 @@ async def main() -> None:
         await memory.reset()
     for size in (int(s) for s in args.sizes.split(",")):
         async with AsyncMemory(config(args.store, folder, "hybrid")) as memory:
-            seconds = await fill(memory, size - filled, args.tenants, args.batch, rng)
+            seconds, halfway = await fill(memory, size - filled, args.tenants, args.batch, rng)
         print(f"store={args.store} added {size - filled} memories over {args.tenants} tenant(s) in {seconds:.1f}s: "
               f"{(size - filled) / seconds:.0f} memories/s (batches of {args.batch})", flush=True)
         filled = size
@@ -124,6 +130,10 @@ async def main() -> None:
                 p50, p95 = await latency(memory, args.tenants, args.queries, rng, as_of="2100-01-01",
                                          warmup=args.warmup)
             print(f"  {size} memories, preset hybrid with as_of: search p50 {p50:.1f} ms, p95 {p95:.1f} ms", flush=True)
+            async with AsyncMemory(config(args.store, folder, "hybrid")) as memory:
+                p50, p95 = await latency(memory, args.tenants, args.queries, rng, as_of=halfway, warmup=args.warmup)
+            print(f"  {size} memories, preset hybrid with as_of halfway through this load: search p50 {p50:.1f} ms, "
+                  f"p95 {p95:.1f} ms", flush=True)
 
 
 if __name__ == "__main__":

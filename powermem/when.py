@@ -65,6 +65,16 @@ def created_by(filters: FilterNode | None, as_of: str | None) -> FilterNode | No
     return condition if filters is None else And((filters, condition))
 
 
+def created_until(filters: FilterNode | None) -> str | None:
+    """The latest creation time ``filters`` allow when they require ``created_at <=`` one (as an
+    as_of does), else None. Only conditions every match must meet count: a top-level one or one
+    of a top-level AND's."""
+    parts = filters.items if isinstance(filters, And) else (filters,)
+    bounds = [c.value for c in parts if isinstance(c, Condition) and c.key == "created_at" and c.op == "lte"
+              and isinstance(c.value, str)]
+    return min(bounds) if bounds else None
+
+
 def _moment(value: object) -> datetime | None:
     if isinstance(value, bool):
         return None  # a bool is an int to Python, never a time to a caller

@@ -30,6 +30,7 @@ regular inflections (``inflect_terms``, ``powermem.text.terms.with_inflections``
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +59,10 @@ from powermem.when import created_between, created_by
 
 _MAX_NGRAM = 3
 _ENTITY_LINKS = 8
+# An as_of keeping at least this share of the unbounded vector hits widens that search once,
+# by the share's inverse and this margin, before it falls to the filtered search.
+_WIDEN_MIN_SHARE = 0.2
+_WIDEN_MARGIN = 1.5
 _TENANT_SIZE_TTL = 60.0  # seconds a tenant's memory count is reused for telling hub names
 _TENANT_SIZE_ENTRIES = 1024
 
@@ -278,14 +283,22 @@ class SearchEngine:
         """The vector top-k under ``filters``. With an as_of, ``unbounded`` is the caller's filters
         without it: when the top-k of those were all created by then, they are the answer, and
         the as_of never reaches the vector search (a filter allowing most of a large tenant is
-        its slowest case); else the filtered search runs."""
+        its slowest case). When only some were, one wider unbounded search is post-filtered:
+        the best k created by then are among its hits whenever it holds k of them. Only an
+        as_of that leaves few memories falls to the filtered search."""
         if filters is unbounded:
             return await self._store.vector_search(scope, filters, vector, pool)
-        hits = await self._store.vector_search(scope, unbounded, vector, pool)
-        kept = await self._store.matching_ids([h.id for h in hits], scope, filters)
-        if len(kept) == len(hits) or len(hits) < pool:  # all created by then, or the scope has no more
-            return [h for h in hits if h.id in kept]
-        return await self._store.vector_search(scope, filters, vector, pool)
+        fetch = pool
+        while True:
+            hits = await self._store.vector_search(scope, unbounded, vector, fetch)
+            kept = await self._store.matching_ids([h.id for h in hits], scope, filters)
+            found = [h for h in hits if h.id in kept]
+            if len(found) >= pool or len(hits) < fetch:  # enough created by then, or the scope has no more
+                return found[:pool]
+            share = len(found) / len(hits)
+            if fetch > pool or share < _WIDEN_MIN_SHARE:
+                return await self._store.vector_search(scope, filters, vector, pool)
+            fetch = math.ceil(pool / share * _WIDEN_MARGIN)
 
     async def _hop_vector(self, query: str, scope: Scope, filters: FilterNode | None, pool: int) -> list[Hit]:
         vector = await self._embedder.embed_query(query)

@@ -343,6 +343,25 @@ async def test_memories_of_the_named_period_get_a_signal_of_their_own(memory: As
     assert all("time" not in r["scores"] for r in plain["results"])
 
 
+async def test_as_of_vector_search_ranks_as_a_tenant_of_only_the_older_memories(memory_config: dict[str, Any]) -> None:
+    """Newer and older memories interleave in similarity: the as_of answer (from a wider search
+    post-filtered, or the filtered search) is the one a tenant holding only the older would give."""
+    config = {**memory_config, "search": {"preset": "vector", "candidate_pool": 4}}
+    topics = ["garden roses", "garden tomatoes", "kitchen knives", "kitchen herbs", "river boats", "river fish"]
+    async with AsyncMemory(config) as m:
+        await m.reset()
+        for n, topic in enumerate(topics * 2):
+            at = T1 if n % 2 == 0 else T3
+            await m.add(f"Maya wrote about {topic} note {n}", user_id="maya", infer=False, timestamp=at)
+            if at == T1:
+                await m.add(f"Maya wrote about {topic} note {n}", user_id="only-older", infer=False, timestamp=at)
+        for query in ["Maya wrote about garden", "kitchen herbs note", "river fish"]:
+            then = await m.search(query, user_id="maya", limit=4, as_of=T2)
+            older = await m.search(query, user_id="only-older", limit=4)
+            assert [r["memory"] for r in then["results"]] == [r["memory"] for r in older["results"]]
+            assert len(then["results"]) == 4
+
+
 async def test_as_of_search_finds_older_memories_beyond_the_newer_best_hits(memory_config: dict[str, Any]) -> None:
     """The best vector hits are all too new for the as_of: the filtered search still finds the old one."""
     config = {**memory_config, "search": {"preset": "vector", "candidate_pool": 1}}

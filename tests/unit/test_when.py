@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from powermem.errors import InvalidInputError
-from powermem.filters import And, Condition
-from powermem.when import created_between, created_by, lenient_time, point_in_time
+from powermem.filters import And, Condition, Or
+from powermem.when import created_between, created_by, created_until, lenient_time, point_in_time
 
 
 def test_point_in_time_normalises_every_form_to_utc_text() -> None:
@@ -42,3 +42,15 @@ def test_time_conditions_join_the_callers_filters() -> None:
     assert created_between(mine, "a", "b") == And((mine, Condition("created_at", "gte", "a"),
                                                    Condition("created_at", "lt", "b")))
     assert created_between(None, None, None) is None
+
+
+def test_created_until_reads_an_as_of_that_every_match_must_meet() -> None:
+    as_of = "2023-03-01T09:00:00.000000+00:00"
+    assert created_until(created_by(None, as_of)) == as_of
+    assert created_until(created_by(Condition("topic", "eq", "x"), as_of)) == as_of
+    assert created_until(And((Condition("created_at", "lte", "2024"), Condition("created_at", "lte", "2022")))) == "2022"
+    # An alternative or a strict bound is not a creation time every match is at or before.
+    assert created_until(Or((Condition("created_at", "lte", as_of), Condition("topic", "eq", "x")))) is None
+    assert created_until(Condition("created_at", "lt", as_of)) is None
+    assert created_until(Condition("updated_at", "lte", as_of)) is None
+    assert created_until(None) is None

@@ -42,6 +42,7 @@ from powermem.stores.embedded.tenants import TenantScopes
 from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
 from powermem.stores.embedded.writes import PlanWriter
 from powermem.stores.reembedding import ReembedState, check_dims, refuse_write
+from powermem.when import created_until
 
 _MEMORY_COLUMNS = "id, memory, hash, user_id, agent_id, run_id, metadata, created_at, updated_at"
 _SORT_COLUMNS = {"created_at": "created_at", "updated_at": "updated_at", "id": "id", "memory": "memory"}
@@ -273,7 +274,9 @@ class SqliteEngine:
         where = self._where(scope, filters, params)
         scope_params: list[Any] = []
         bounds = (scope_sql(scope, scope_params), scope_params) if filters is not None else None
-        return fulltext.search(self._conn, where, params, terms, k, self._common_terms, bounds)
+        # memories_user_created finds a user's newest memory by an as_of in one seek.
+        until = created_until(filters) if scope.user_id is not None else None
+        return fulltext.search(self._conn, where, params, terms, k, self._common_terms, bounds, until)
 
     def entities_by_key(self, scope: Scope, name_keys: Sequence[str]) -> list[EntityRow]:
         if not name_keys:

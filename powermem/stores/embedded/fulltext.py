@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from powermem.expiring import Expiring
@@ -65,12 +66,16 @@ class CommonTerms:
 def search(
     conn: sqlite3.Connection, where: str, params: Sequence[Any], terms: Sequence[str], k: int,
     common: CommonTerms | None = None, scope: tuple[str, Sequence[Any]] | None = None,
+    created_until: str | None = None,
 ) -> list[Hit]:
     """The top ``k`` memories passing ``where`` (over ``memories``, with ``params``) by BM25.
 
     ``scope``: the scope's own condition and parameters when ``where`` adds filters to it. The
     windows of the newest memories are counted over the scope alone, through its index: a
     filter (an as_of's ``created_at``) would make each count read every row it passes over.
+    ``created_until``: the latest ``created_at`` that ``where`` allows (an as_of), when the
+    scope's ``created_at`` index can find the newest memory created by then; the windows start
+    there instead of at the scope's newest memory, which the as_of rejects.
     """
     bounds = scope or (where, params)
     if not terms:
@@ -83,9 +88,12 @@ def search(
     kept = affordable(present, counts, budget)
     if sum(counts[t] for t in kept) <= k * RANKED_PER_HIT:
         return _ranked(conn, _match(kept), where, params, k)
+    top = _top_of(conn, bounds, created_until)
+    if top is None:  # nothing in the scope, or nothing created by then
+        return []
     if counts[kept[0]] > budget:  # every term is common
-        return _among_newest(conn, where, params, bounds, present, k, rarest_only=True)
-    return _among_newest(conn, where, params, bounds, kept, k, rarest_only=False)
+        return _among_newest(conn, where, params, bounds, top, present, k, rarest_only=True)
+    return _among_newest(conn, where, params, bounds, top, kept, k, rarest_only=False)
 
 
 def affordable(terms: Sequence[str], counts: dict[str, int], budget: int) -> list[str]:
@@ -138,22 +146,40 @@ def _window_full(conn: sqlite3.Connection, match: str, window: int) -> bool:
     return bool(conn.execute(sql, (match, window + 1)).fetchone()[0] > window)
 
 
+def _top_of(conn: sqlite3.Connection, bounds: tuple[str, Sequence[Any]], created_until: str | None) -> _Top | None:
+    """Where the windows start, and the scope's newest id (None: no memory to rank)."""
+    newest = conn.execute(f"SELECT max(id) FROM memories WHERE {bounds[0]}", list(bounds[1])).fetchone()[0]
+    if newest is None or created_until is None:
+        return None if newest is None else _Top(newest, newest)
+    # The newest by creation time, not by id: ids follow insertion, and an import may insert
+    # older memories later. Those (ids above the start) join the ranking once it is whole.
+    sql = f"SELECT id FROM memories WHERE {bounds[0]} AND created_at <= ? ORDER BY created_at DESC LIMIT 1"
+    latest = conn.execute(sql, [*bounds[1], created_until]).fetchone()
+    return None if latest is None else _Top(min(int(latest[0]), newest), newest)
+
+
+@dataclass(frozen=True)
+class _Top:
+    start: int  # the windows count down from this id
+    newest: int  # the scope's newest id: a whole-scope ranking reaches it
+
+
 def _among_newest(
-    conn: sqlite3.Connection, where: str, params: Sequence[Any], bounds: tuple[str, Sequence[Any]],
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], bounds: tuple[str, Sequence[Any]], top: _Top,
     terms: Sequence[str], k: int, rarest_only: bool,
 ) -> list[Hit]:
     """``terms`` (or the rarest of them within the first window holding any) ranked among the
-    scope's newest memories; the window grows until it holds ``k`` hits or the whole scope."""
-    # The scope's newest id bounds the window from above: other tenants' newer memories are
-    # neither counted nor ranked.
-    ceiling = conn.execute(f"SELECT max(id) FROM memories WHERE {bounds[0]}", list(bounds[1])).fetchone()[0]
-    if ceiling is None:  # the scope is empty
-        return []
+    scope's newest memories (from ``top.start`` down); the window grows until it holds ``k``
+    hits or the whole scope."""
+    # The start bounds the window from above: other tenants' newer memories (and, with an
+    # as_of, the scope's own later ones) are neither counted nor ranked.
+    below = (f"{bounds[0]} AND id <= ?", [*bounds[1], top.start])
     # All-common terms start small (the window's counts are the cost); kept terms start at the
     # posting budget, so that a scope of up to that many memories is ranked whole, as before.
     window = k * RANKED_PER_HIT if rarest_only else max(POSTING_BUDGET, k * 40)
     while True:
-        floor, whole = _window_floor(conn, bounds[0], bounds[1], window)
+        floor, whole = _window_floor(conn, below[0], below[1], window)
+        ceiling = top.newest if whole else top.start
         if rarest_only:  # chosen in the first window that holds any: counting is the cost here
             counts = posting_counts(conn, terms, window, floor, ceiling)
             present = [t for t in terms if counts.get(t)]

@@ -13,6 +13,7 @@ from powermem.filters import now_timestamp, parse_filters
 from powermem.stores.base import NewMemory, Scope, WritePlan
 from powermem.stores.embedded import fulltext
 from powermem.stores.embedded.engine import SqliteEngine
+from powermem.when import created_by
 
 SCOPE = Scope(user_id="u")
 
@@ -138,3 +139,24 @@ def test_with_filters_the_windows_are_the_scopes_and_the_hits_pass_the_filters(
     found = [h.id for h in engine.fulltext_search(SCOPE, before, ["common"], 3)]
     assert len(found) == 3 and set(found) <= set(older)
     assert engine.fulltext_search(SCOPE, parse_filters({"created_at": {"lt": "2000-01-01"}}), ["common"], 3) == []
+
+
+def test_an_as_of_starts_the_windows_at_the_newest_memory_created_by_then(
+    engine: SqliteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scope's newest memories are all after the as_of: the first window starts below them,
+    at the newest memory created by then, and holds the k hits at once."""
+    older = add(engine, [f"common {i}" for i in range(150)])
+    add(engine, [f"common {i}" for i in range(150, 300)], first_id=151)
+    cut = engine.get(older[-1], SCOPE)
+    assert cut is not None
+    monkeypatch.setattr(fulltext, "POSTING_BUDGET", 50)
+    statements: list[str] = []
+    engine._conn.set_trace_callback(statements.append)
+    found = [h.id for h in engine.fulltext_search(SCOPE, created_by(None, cut.created_at), ["common"], 3)]
+    engine._conn.set_trace_callback(None)
+    assert len(found) == 3 and set(found) <= set(older[-50:])
+    assert len([s for s in statements if "ORDER BY rank" in s]) == 1
+    # Other scopes and an as_of before every memory still answer as the filter says.
+    assert engine.fulltext_search(SCOPE, created_by(None, "2000-01-01T00:00:00.000000+00:00"), ["common"], 3) == []
+    assert engine.fulltext_search(Scope(user_id="other"), created_by(None, cut.created_at), ["common"], 3) == []
