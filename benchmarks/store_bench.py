@@ -132,8 +132,8 @@ async def main() -> None:
             print(f"  {size} memories, preset hybrid with as_of: search p50 {p50:.1f} ms, p95 {p95:.1f} ms", flush=True)
             async with AsyncMemory(config(args.store, folder, "hybrid")) as memory:
                 p50, p95 = await latency(memory, args.tenants, args.queries, rng, as_of=halfway, warmup=args.warmup)
-            print(f"  {size} memories, preset hybrid with as_of halfway through this load: search p50 {p50:.1f} ms, "
-                  f"p95 {p95:.1f} ms", flush=True)
+            print(f"  {size} memories, preset hybrid with as_of halfway through this load ({halfway}): "
+                  f"search p50 {p50:.1f} ms, p95 {p95:.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
