@@ -146,22 +146,24 @@ def _window_full(conn: sqlite3.Connection, match: str, window: int) -> bool:
     return bool(conn.execute(sql, (match, window + 1)).fetchone()[0] > window)
 
 
-def _top_of(conn: sqlite3.Connection, bounds: tuple[str, Sequence[Any]], created_until: str | None) -> _Top | None:
-    """Where the windows start, and the scope's newest id (None: no memory to rank)."""
-    newest = conn.execute(f"SELECT max(id) FROM memories WHERE {bounds[0]}", list(bounds[1])).fetchone()[0]
-    if newest is None or created_until is None:
-        return None if newest is None else _Top(newest, newest)
-    # The newest by creation time, not by id: ids follow insertion, and an import may insert
-    # older memories later. Those (ids above the start) join the ranking once it is whole.
-    sql = f"SELECT id FROM memories WHERE {bounds[0]} AND created_at <= ? ORDER BY created_at DESC LIMIT 1"
-    latest = conn.execute(sql, [*bounds[1], created_until]).fetchone()
-    return None if latest is None else _Top(min(int(latest[0]), newest), newest)
-
-
 @dataclass(frozen=True)
 class _Top:
     start: int  # the windows count down from this id
     newest: int  # the scope's newest id: a whole-scope ranking reaches it
+
+
+def _top_of(conn: sqlite3.Connection, bounds: tuple[str, Sequence[Any]], created_until: str | None) -> _Top | None:
+    """Where the windows start, and the scope's newest id (None: no memory to rank)."""
+    newest = conn.execute(f"SELECT max(id) FROM memories WHERE {bounds[0]}", list(bounds[1])).fetchone()[0]
+    if newest is None:
+        return None
+    if created_until is None:
+        return _Top(newest, newest)
+    # The newest by creation time, not by id: ids follow insertion, and an import may insert
+    # older memories later. Those (ids above the start) join the ranking once it is whole.
+    sql = f"SELECT id FROM memories WHERE {bounds[0]} AND created_at <= ? ORDER BY created_at DESC LIMIT 1"
+    latest = conn.execute(sql, [*bounds[1], created_until]).fetchone()
+    return None if latest is None else _Top(int(latest[0]), newest)
 
 
 def _among_newest(
