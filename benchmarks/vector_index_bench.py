@@ -69,7 +69,7 @@ def exact_top(data: Matrix, query: Matrix, k: int) -> npt.NDArray[np.int64]:
 def sketch_option(data: Matrix) -> tuple[Search, int, SetEf]:
     matrix = TenantMatrix(data.shape[1])
     for row, vector in enumerate(data):
-        matrix.put(row, vector)
+        matrix.put(row, vector, "")
     matrix.top_k(data[0], 10, None)  # fits the sketch
     def search(query: Matrix, k: int) -> npt.NDArray[np.int64]:
         return np.asarray([i for i, _ in matrix.top_k(query, k, None)], dtype=np.int64)

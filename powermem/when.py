@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from powermem.errors import InvalidInputError
 from powermem.filters import And, Condition, FilterNode, format_timestamp
 
-__all__ = ["ACCEPTED", "created_between", "created_by", "lenient_time", "point_in_time"]
+__all__ = ["ACCEPTED", "CreatedWindow", "canonical_micros", "created_between", "created_by", "created_window",
+           "lenient_time", "point_in_time"]
 
 ACCEPTED = "a datetime, an ISO-8601 string (e.g. '2023-05-08T13:56:00+00:00') or epoch seconds (int or float)"
 
 _YEAR_MONTH = re.compile(r"^\d{4}(-\d{2})?$")
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def point_in_time(value: object, name: str) -> str | None:
@@ -73,6 +78,44 @@ def created_until(filters: FilterNode | None) -> str | None:
     bounds = [c.value for c in parts if isinstance(c, Condition) and c.key == "created_at" and c.op == "lte"
               and isinstance(c.value, str)]
     return min(bounds) if bounds else None
+
+
+_WINDOW_OPS = frozenset({"gt", "gte", "lt", "lte"})
+
+
+@dataclass(frozen=True)
+class CreatedWindow:
+    """Filters that only bound ``created_at`` (an as_of, a period the query names, or both):
+    each (op, value) compares the stored text, as the stores' filters do."""
+
+    bounds: tuple[tuple[str, str], ...]
+
+
+def canonical_micros(text: str) -> int | None:
+    """Microseconds since the epoch of canonical time text (``format_timestamp``'s), else None.
+    Canonical texts have one width, so their order as text is the order of these numbers."""
+    if not _CANONICAL.fullmatch(text):
+        return None
+    try:
+        return (datetime.fromisoformat(text) - _EPOCH) // _MICROSECOND
+    except ValueError:  # digits in place, but no such day (2023-02-30)
+        return None
+
+
+def created_window(filters: FilterNode | None) -> CreatedWindow | None:
+    """``filters`` as a window of creation times when that is all they are: every condition a
+    top-level one (or one of a top-level AND's) comparing ``created_at`` with ASCII text.
+    Anything else, or no filters: None."""
+    if filters is None:
+        return None
+    parts = filters.items if isinstance(filters, And) else (filters,)
+    bounds = []
+    for part in parts:
+        if not (isinstance(part, Condition) and part.key == "created_at" and part.op in _WINDOW_OPS
+                and isinstance(part.value, str) and part.value.isascii() and "\x00" not in part.value):
+            return None
+        bounds.append((part.op, part.value))
+    return CreatedWindow(tuple(bounds))
 
 
 def _moment(value: object) -> datetime | None:

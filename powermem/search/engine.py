@@ -30,7 +30,6 @@ regular inflections (``inflect_terms``, ``powermem.text.terms.with_inflections``
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,10 +58,6 @@ from powermem.when import created_between, created_by
 
 _MAX_NGRAM = 3
 _ENTITY_LINKS = 8
-# An as_of keeping at least this share of the unbounded vector hits widens that search once,
-# by the share's inverse and this margin, before it falls to the filtered search.
-_WIDEN_MIN_SHARE = 0.2
-_WIDEN_MARGIN = 1.5
 _TENANT_SIZE_TTL = 60.0  # seconds a tenant's memory count is reused for telling hub names
 _TENANT_SIZE_ENTRIES = 1024
 
@@ -173,13 +168,13 @@ class SearchEngine:
     ) -> dict[str, Any]:
         cfg = config or self.config
         # As of a time: the memories created by then, the relations valid then.
-        unbounded, filters = filters, created_by(filters, as_of)
+        filters = created_by(filters, as_of)
         period = query_period(query, datetime.fromisoformat(as_of) if as_of else datetime.now(UTC))
         vector = await self._embedder.embed_query(query) if (cfg.vector or cfg.graph or period) else None
         if vector is not None and not np.any(vector):
             vector = None  # a query with nothing to embed (only punctuation) has no similarity to anything
         pool = max(cfg.candidate_pool, limit)
-        signals = await self._retrieve(cfg, query, scope, filters, vector, pool, unbounded)
+        signals = await self._retrieve(cfg, query, scope, filters, vector, pool)
         if period is not None and cfg.time_weight > 0:
             signals.period = await self._in_period(scope, filters, vector, period, pool)
         rankings = {"vector": [h.id for h in signals.vector], "fulltext": [h.id for h in signals.fulltext], "graph": [],
@@ -218,7 +213,7 @@ class SearchEngine:
 
     async def _retrieve(
         self, cfg: SearchConfig, query: str, scope: Scope, filters: FilterNode | None, vector: Vectors | None,
-        pool: int, unbounded: FilterNode | None = None,
+        pool: int,
     ) -> _Signals:
         signals = _Signals()
         # The vector search runs beside the rest. The full-text search starts as soon as the
@@ -227,7 +222,7 @@ class SearchEngine:
         # runs again; that is rare, and waiting for linking would put it on every search's path.
         jobs: dict[str, asyncio.Future[list[Hit]]] = {}
         if cfg.vector and vector is not None:
-            jobs["vector"] = asyncio.ensure_future(self._vector_search(scope, filters, unbounded, vector, pool))
+            jobs["vector"] = asyncio.ensure_future(self._store.vector_search(scope, filters, vector, pool))
         try:
             linking = cfg.graph and vector is not None
             name_keys, terms, signals.facts, signals.evidence = await asyncio.to_thread(
@@ -276,29 +271,6 @@ class SearchEngine:
             hop_query = paths.rewritten(query, chain, names)
             jobs["hop"] = asyncio.ensure_future(self._hop_vector(hop_query, scope, filters, pool))
         return [*terms, *(t for t in search_terms(" ".join(names)) if t not in terms)]
-
-    async def _vector_search(
-        self, scope: Scope, filters: FilterNode | None, unbounded: FilterNode | None, vector: Vectors, pool: int
-    ) -> list[Hit]:
-        """The vector top-k under ``filters``. With an as_of, ``unbounded`` is the caller's filters
-        without it: when the top-k of those were all created by then, they are the answer, and
-        the as_of never reaches the vector search (a filter allowing most of a large tenant is
-        its slowest case). When only some were, one wider unbounded search is post-filtered:
-        the best k created by then are among its hits whenever it holds k of them. Only an
-        as_of that leaves few memories falls to the filtered search."""
-        if filters is unbounded:
-            return await self._store.vector_search(scope, filters, vector, pool)
-        fetch = pool
-        while True:
-            hits = await self._store.vector_search(scope, unbounded, vector, fetch)
-            kept = await self._store.matching_ids([h.id for h in hits], scope, filters)
-            found = [h for h in hits if h.id in kept]
-            if len(found) >= pool or len(hits) < fetch:  # enough created by then, or the scope has no more
-                return found[:pool]
-            share = len(found) / len(hits)
-            if fetch > pool or share < _WIDEN_MIN_SHARE:
-                return await self._store.vector_search(scope, filters, vector, pool)
-            fetch = math.ceil(pool / share * _WIDEN_MARGIN)
 
     async def _hop_vector(self, query: str, scope: Scope, filters: FilterNode | None, pool: int) -> list[Hit]:
         vector = await self._embedder.embed_query(query)

@@ -248,7 +248,7 @@ class GraphStore(Protocol):
     relations with a provenance memory of ``scope.run_id``.
 
     - ``get``/``get_many``/``list``/``vector_search``/``fulltext_search`` return only memories
-      matching scope and filters; ``matching_ids`` says which of some ids do, without rows. Vector hits carry cosine similarity, best first, and there are
+      matching scope and filters. Vector hits carry cosine similarity, best first, and there are
       min(k, matching memories) of them. Full-text hits: memories containing any of ``terms``
       (already tokenised, lower-case, plain words; the store quotes them, never interprets them),
       scored BM25-style, best first.
@@ -283,7 +283,6 @@ class GraphStore(Protocol):
 
     async def get(self, memory_id: int, scope: Scope) -> MemoryRow | None: ...
     async def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> list[MemoryRow]: ...
-    async def matching_ids(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> set[int]: ...
     async def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
     ) -> tuple[list[MemoryRow], int]: ...

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from powermem import AsyncMemory, InvalidInputError
-from powermem.filters import parse_filters
 from powermem.stores.base import Scope
 from tests.reliability.fuzzing import llm_section
 from tests.reliability.helpers import Tally, snapshot
@@ -146,11 +145,6 @@ async def test_tenant_b_never_reaches_tenant_a(memory_config: dict[str, Any], op
         a_entity_ids = {e.id for e in a_entities}
         no_leak("entities shared by both tenants", a_entity_ids & {e.id for e in b_entities})
         no_leak("get_many", await store.get_many(a_ids, b_scope, None))
-        no_leak("matching_ids", await store.matching_ids(a_ids, b_scope, None))
-        assert await store.matching_ids([*a_ids, *sorted(b_ids)], b_scope, None) == b_ids
-        assert await store.matching_ids(sorted(b_ids), b_scope, parse_filters({"owner": "B"})) == b_ids
-        no_leak("matching_ids with A's filter", await store.matching_ids(sorted(b_ids), b_scope,
-                                                                       parse_filters({"owner": "A"})))
         graph = await store.expand(b_scope, sorted(a_entity_ids), a_ids, 3, 500)
         no_leak("expand entities", set(graph.entities) & a_entity_ids)
         no_leak("expand relations", [r for r in graph.relations

@@ -8,7 +8,16 @@ import pytest
 
 from powermem.errors import InvalidInputError
 from powermem.filters import And, Condition, Or
-from powermem.when import created_between, created_by, created_until, lenient_time, point_in_time
+from powermem.when import (
+    CreatedWindow,
+    canonical_micros,
+    created_between,
+    created_by,
+    created_until,
+    created_window,
+    lenient_time,
+    point_in_time,
+)
 
 
 def test_point_in_time_normalises_every_form_to_utc_text() -> None:
@@ -54,3 +63,27 @@ def test_created_until_reads_an_as_of_that_every_match_must_meet() -> None:
     assert created_until(Condition("created_at", "lt", as_of)) is None
     assert created_until(Condition("updated_at", "lte", as_of)) is None
     assert created_until(None) is None
+
+
+def test_created_window_is_filters_that_only_bound_the_creation_time() -> None:
+    as_of, start, end = "2023-03-01T09:00:00.000000+00:00", "2023-01-01", "2023-02-01"
+    assert created_window(created_by(None, as_of)) == CreatedWindow((("lte", as_of),))
+    assert created_window(created_between(created_by(None, as_of), start, end)) == CreatedWindow(
+        (("lte", as_of), ("gte", start), ("lt", end)))
+    # Anything more than creation-time bounds is the stores' filter compiler's to answer.
+    for other in (created_by(Condition("topic", "eq", "x"), as_of),
+                  Or((Condition("created_at", "lte", as_of), Condition("created_at", "gt", "2024"))),
+                  Condition("created_at", "eq", as_of), Condition("updated_at", "lte", as_of),
+                  Condition("created_at", "lte", 2023), Condition("created_at", "lte", "2023-03-01\x00"),
+                  Condition("created_at", "lte", "2023-03-01T09:00:00\u00e9"), None):
+        assert created_window(other) is None
+
+
+def test_canonical_micros_orders_as_the_text_does() -> None:
+    texts = ["1999-12-31T23:59:59.999999+00:00", "2000-01-01T00:00:00.000000+00:00",
+             "2026-12-03T18:06:22.119396+00:00", "2026-12-03T18:06:22.119397+00:00"]
+    micros = [canonical_micros(t) for t in texts]
+    assert micros[2] == 1796321182119396 and micros == sorted(m for m in micros if m is not None)
+    for odd in ["2026-12-03T18:06:22+00:00", "2026-12-03T18:06:22.119396Z", "2026-02-30T00:00:00.000000+00:00",
+                "2026-12-03T18:06:22.119396+01:00", "2026-12-03", "\u0662026-12-03T18:06:22.119396+00:00"]:
+        assert canonical_micros(odd) is None

@@ -42,7 +42,7 @@ from powermem.stores.embedded.tenants import TenantScopes
 from powermem.stores.embedded.vectors import TenantMatrix, VectorCache
 from powermem.stores.embedded.writes import PlanWriter
 from powermem.stores.reembedding import ReembedState, check_dims, refuse_write
-from powermem.when import created_until
+from powermem.when import CreatedWindow, created_until, created_window
 
 _MEMORY_COLUMNS = "id, memory, hash, user_id, agent_id, run_id, metadata, created_at, updated_at"
 _SORT_COLUMNS = {"created_at": "created_at", "updated_at": "updated_at", "id": "id", "memory": "memory"}
@@ -156,8 +156,8 @@ class SqliteEngine:
         if self._tenant_scopes is not None:
             for memory in plan.creates:
                 self._tenant_scopes.add(memory.scope.memory_tenant, memory.scope)
-        for tenant, memory_id, vector in writer.vector_puts:
-            self._vectors.put(tenant, memory_id, vector)
+        for tenant, memory_id, vector, created_at in writer.vector_puts:
+            self._vectors.put(tenant, memory_id, vector, created_at)
         for tenant, memory_id in writer.vector_removes:
             self._vectors.remove(tenant, memory_id)
         return result
@@ -187,18 +187,6 @@ class SqliteEngine:
         where = self._where(scope, filters, params)
         sql = f"SELECT {_MEMORY_COLUMNS} FROM memories WHERE id IN (SELECT value FROM json_each(?)) AND {where}"
         return [_row(r) for r in self._conn.execute(sql, params)]
-
-    def matching_ids(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> set[int]:
-        if not ids:
-            return set()
-        params: list[Any] = [json.dumps(list(ids))]
-        where = self._where(scope, filters, params)
-        # CROSS JOIN keeps the given ids the outer loop: asked for ids alone, the planner would
-        # otherwise read a covering index of the whole scope (hybrid search with an as_of at
-        # 100,000 memories: 29.7 against 13.0 ms p50).
-        sql = (f"SELECT memories.id FROM json_each(?) AS given CROSS JOIN memories ON memories.id = given.value "
-               f"WHERE {where}")
-        return {int(r[0]) for r in self._conn.execute(sql, params)}
 
     def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
@@ -232,22 +220,27 @@ class SqliteEngine:
     # search ------------------------------------------------------------------------------------
     def vector_candidates(
         self, scope: Scope, filters: FilterNode | None
-    ) -> tuple[list[TenantMatrix], npt.NDArray[np.int64] | None]:
-        """The matrices of the scope's tenants (loaded if need be) and the ids filters allow."""
+    ) -> tuple[list[TenantMatrix], npt.NDArray[np.int64] | None, CreatedWindow | None]:
+        """The matrices of the scope's tenants (loaded if need be), and what keeps a search to
+        ``filters``: the ids they allow, or the window of creation times that they are (the
+        matrices hold each row's creation time, so an as_of needs no list of ids)."""
         self._sync_cache()
-        allowed = None
-        if filters is not None:
-            params: list[Any] = []
-            where = self._where(scope, filters, params)
-            ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]
-            allowed = np.asarray(ids, dtype=np.int64)
         matrices = []
         for tenant in self._tenants(scope):
             matrix = self._vectors.loaded(tenant)
             if matrix is None:
                 matrix = self._load_tenant(tenant)
             matrices.append(matrix)
-        return matrices, allowed
+        allowed = None
+        window = created_window(filters)
+        if window is not None and not all(matrix.answers(window) for matrix in matrices):
+            window = None  # a time that is not canonical text: SQLite compares it
+        if filters is not None and window is None:
+            params: list[Any] = []
+            where = self._where(scope, filters, params)
+            ids = [r[0] for r in self._conn.execute(f"SELECT id FROM memories WHERE {where}", params)]
+            allowed = np.asarray(ids, dtype=np.int64)
+        return matrices, allowed, window
 
     def _load_tenant(self, tenant: str) -> TenantMatrix:
         """The tenant's vectors read once into its matrix, through SQLite's page cache rather
@@ -256,7 +249,7 @@ class SqliteEngine:
         count = self._conn.execute("SELECT count(*) FROM memories WHERE tenant = ?", (tenant,)).fetchone()[0]
         self._conn.execute("PRAGMA mmap_size=0")
         try:
-            rows = self._conn.execute("SELECT id, embedding FROM memories WHERE tenant = ?", (tenant,))
+            rows = self._conn.execute("SELECT id, embedding, created_at FROM memories WHERE tenant = ?", (tenant,))
             return self._vectors.load(tenant, rows, count)
         finally:
             self._conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")

@@ -106,9 +106,6 @@ class EmbeddedStore:
     async def get_many(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> list[MemoryRow]:
         return await self._run(self.engine.get_many, ids, scope, filters)
 
-    async def matching_ids(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> set[int]:
-        return await self._run(self.engine.matching_ids, ids, scope, filters)
-
     async def list_memories(
         self, scope: Scope, filters: FilterNode | None, limit: int, offset: int, sort_by: SortField, descending: bool
     ) -> tuple[list[MemoryRow], int]:
@@ -118,9 +115,9 @@ class EmbeddedStore:
         return await self._run(self.engine.history, memory_id, scope)
 
     async def vector_search(self, scope: Scope, filters: FilterNode | None, vector: Vector, k: int) -> list[Hit]:
-        matrices, allowed = await self._run(self.engine.vector_candidates, scope, filters)
+        matrices, allowed, window = await self._run(self.engine.vector_candidates, scope, filters)
         return await asyncio.get_running_loop().run_in_executor(
-            self._ranker, rank, matrices, vector, k, allowed, self._scan_helper)
+            self._ranker, rank, matrices, vector, k, allowed, self._scan_helper, window)
 
     async def fulltext_search(
         self, scope: Scope, filters: FilterNode | None, terms: Sequence[str], k: int

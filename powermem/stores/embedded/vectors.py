@@ -18,16 +18,20 @@ tests/unit/stores/embedded/test_vectors.py pins >= 0.99 on data with MiniLM's va
 
 from __future__ import annotations
 
+import operator
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 
 import numpy as np
 import numpy.typing as npt
 
 from powermem.stores.base import Hit
+from powermem.when import CreatedWindow, canonical_micros
 
 Vector = npt.NDArray[np.float32]
+Mask = npt.NDArray[np.bool_]
+Micros = npt.NDArray[np.int64]
 
 PRESCAN_MIN_ROWS = 20_000  # below this the exact scan costs about what the pre-scan does
 SKETCH_DIMS = 64
@@ -38,6 +42,11 @@ _FIT_SAMPLE = 4_096
 # one thread does not use up: two halves on two threads read a million rows' sketch in 14 ms
 # against 22 ms for one (measured 2026-12-03 on 2 cores).
 SPLIT_MIN_ROWS = 200_000
+# Creation times are held as microseconds of their canonical text (when.canonical_micros), in
+# the same order as the text SQLite compares: comparing 100,000 integers costs 0.03 ms, their
+# 32-byte texts 1.25 ms.
+_COMPARE: dict[str, Callable[[Micros, np.int64], Mask]] = {
+    "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 
 
 class _Sketch:
@@ -53,30 +62,35 @@ class _Sketch:
 
 
 class TenantMatrix:
-    """A growable matrix of vectors with their ids; deletes swap the last row in."""
+    """A growable matrix of vectors with their ids and creation times; deletes swap the last
+    row in. The creation times let a search keep to a window of them (an as_of) without asking
+    SQLite which of the tenant's memories are in it."""
 
-    def __init__(self, dims: int, rows: Iterable[tuple[int, bytes]] = (), expected: int = 0) -> None:
-        """Filled from ``rows`` (id, float32 blob) as they stream in; ``expected`` of them sizes it."""
+    def __init__(self, dims: int, rows: Iterable[tuple[int, bytes, str]] = (), expected: int = 0) -> None:
+        """Filled from ``rows`` (id, float32 blob, created_at) as they stream in; ``expected``
+        of them sizes it."""
         # An eighth of headroom, not double: doubling leaves 1.5 GB unused at a million rows of 384.
         capacity = max(64, expected + expected // 8)
         self._matrix = np.zeros((capacity, dims), dtype=np.float32)
         self._ids = np.zeros(capacity, dtype=np.int64)
+        self._created: Micros = np.zeros(capacity, dtype=np.int64)
+        self._odd_times: set[int] = set()  # ids whose creation time is not canonical text
         self._scores = np.zeros(capacity, dtype=np.float32)
         self._row_of: dict[int, int] = {}
         self._count = 0
         self._sketch: _Sketch | None = None
         self._lock = threading.Lock()
-        for memory_id, blob in rows:
-            self._put(memory_id, np.frombuffer(blob, dtype=np.float32))
+        for memory_id, blob, created_at in rows:
+            self._put(memory_id, np.frombuffer(blob, dtype=np.float32), created_at)
 
     def __len__(self) -> int:
         return self._count
 
-    def put(self, memory_id: int, vector: Vector) -> None:
+    def put(self, memory_id: int, vector: Vector, created_at: str) -> None:
         with self._lock:
-            self._put(memory_id, vector)
+            self._put(memory_id, vector, created_at)
 
-    def _put(self, memory_id: int, vector: Vector) -> None:
+    def _put(self, memory_id: int, vector: Vector, created_at: str) -> None:
         row = self._row_of.get(memory_id)
         if row is None:
             if self._count == len(self._ids):
@@ -85,6 +99,12 @@ class TenantMatrix:
             self._count += 1
             self._row_of[memory_id] = row
             self._ids[row] = memory_id
+        micros = canonical_micros(created_at)
+        if micros is None:
+            self._odd_times.add(memory_id)
+        else:
+            self._odd_times.discard(memory_id)
+        self._created[row] = micros or 0
         self._matrix[row] = vector
         if self._sketch is not None:
             self._sketch.rows[row] = vector @ self._sketch.basis
@@ -97,6 +117,7 @@ class TenantMatrix:
         row = self._row_of.pop(memory_id, None)
         if row is None:
             return
+        self._odd_times.discard(memory_id)
         last = self._count - 1
         if row != last:
             moved = int(self._ids[last])
@@ -104,68 +125,81 @@ class TenantMatrix:
             if self._sketch is not None:
                 self._sketch.rows[row] = self._sketch.rows[last]
             self._ids[row] = moved
+            self._created[row] = self._created[last]
             self._row_of[moved] = row
         self._count = last
 
     def top_k(
-        self, query: Vector, k: int, allowed: npt.NDArray[np.int64] | None, helper: Executor | None = None
+        self, query: Vector, k: int, allowed: npt.NDArray[np.int64] | None, helper: Executor | None = None,
+        window: CreatedWindow | None = None,
     ) -> list[tuple[int, float]]:
-        """The k best rows by cosine; ``helper`` scans half of a large tenant's sketch meanwhile."""
+        """The k best rows by cosine among the ``allowed`` ids created in ``window`` (None: all);
+        ``helper`` scans half of a large tenant's sketch meanwhile."""
         query = query.astype(np.float32, copy=False)
         with self._lock:
+            keep = self._keep(allowed, window)
             candidates = max(PRESCAN_CANDIDATES, PRESCAN_PER_HIT * k)
             dims = self._matrix.shape[1]
             if self._count >= PRESCAN_MIN_ROWS and candidates * 2 <= self._count and dims >= 2 * SKETCH_DIMS:
-                rows = self._prescan(query, candidates, allowed, helper)
+                rows = self._prescan(query, candidates, keep, helper)
                 ids = self._ids[rows]
                 scores = self._matrix[rows] @ query
             else:
-                ids, scores = self._exact(query, allowed)
+                ids, scores = self._exact(query, keep)
             if len(ids) > k:
                 best = np.argpartition(scores, len(ids) - k)[len(ids) - k :]
                 ids, scores = ids[best], scores[best]
             order = np.argsort(-scores, kind="stable")
             return [(int(ids[i]), float(scores[i])) for i in order]
 
-    def _exact(
-        self, query: Vector, allowed: npt.NDArray[np.int64] | None
-    ) -> tuple[npt.NDArray[np.int64], Vector]:
+    def answers(self, window: CreatedWindow) -> bool:
+        """Whether the creation times held here decide ``window`` as the text comparison would."""
+        with self._lock:
+            return not self._odd_times and all(canonical_micros(value) is not None for _, value in window.bounds)
+
+    def _keep(self, allowed: npt.NDArray[np.int64] | None, window: CreatedWindow | None) -> Mask | None:
+        """Which rows may be returned (None: all of them); ``window`` must be one it ``answers``."""
+        keep: Mask | None = None if allowed is None else np.isin(self._ids[: self._count], allowed)
+        for op, value in window.bounds if window is not None else ():
+            passing = _COMPARE[op](self._created[: self._count], np.int64(canonical_micros(value) or 0))
+            keep = passing if keep is None else keep & passing
+        return keep
+
+    def _exact(self, query: Vector, keep: Mask | None) -> tuple[npt.NDArray[np.int64], Vector]:
         # Into a kept buffer: a fresh 100,000-float result is a fresh mapping to fault in.
         ids = self._ids[: self._count]
         scores = np.dot(self._matrix[: self._count], query, out=self._scores[: self._count])
-        if allowed is not None:
-            # Every row scored, then the allowed kept: gathering the allowed rows of the matrix
-            # first would copy most of it when a filter (an as_of) allows most memories.
-            keep = np.isin(ids, allowed)
+        if keep is not None:
+            # Every row scored, then the kept ones taken: gathering those rows of the matrix
+            # first would copy most of it when a filter (an as_of) keeps most memories.
             ids, scores = ids[keep], scores[keep]
         return ids, scores
 
     def _prescan(
-        self, query: Vector, candidates: int, allowed: npt.NDArray[np.int64] | None, helper: Executor | None
+        self, query: Vector, candidates: int, keep: Mask | None, helper: Executor | None
     ) -> npt.NDArray[np.intp]:
-        """Rows of the ``candidates`` best sketch scores among the allowed rows."""
+        """Rows of the ``candidates`` best sketch scores among the kept rows."""
         sketch = self._sketch
         if sketch is None or self._count >= 2 * sketch.fitted_at:  # refit as the tenant doubles
             sketch = self._sketch = _Sketch(self._matrix, self._count)
         projected = query @ sketch.basis
         if helper is None or self._count < SPLIT_MIN_ROWS:
-            return self._best_rough(sketch, projected, 0, self._count, candidates, allowed)
+            return self._best_rough(sketch, projected, 0, self._count, candidates, keep)
         middle = self._count // 2
-        upper = helper.submit(self._best_rough, sketch, projected, middle, self._count, candidates, allowed)
-        rows = np.concatenate([self._best_rough(sketch, projected, 0, middle, candidates, allowed), upper.result()])
+        upper = helper.submit(self._best_rough, sketch, projected, middle, self._count, candidates, keep)
+        rows = np.concatenate([self._best_rough(sketch, projected, 0, middle, candidates, keep), upper.result()])
         if len(rows) <= candidates:
             return rows
         # The best of all rows are among the best of each half.
         return rows[np.argpartition(self._scores[rows], len(rows) - candidates)[len(rows) - candidates :]]
 
     def _best_rough(
-        self, sketch: _Sketch, projected: Vector, start: int, stop: int, candidates: int,
-        allowed: npt.NDArray[np.int64] | None,
+        self, sketch: _Sketch, projected: Vector, start: int, stop: int, candidates: int, keep: Mask | None,
     ) -> npt.NDArray[np.intp]:
         """Rows ``start``..``stop`` of the ``candidates`` best sketch scores (left in ``_scores``)."""
         rough = np.dot(sketch.rows[start:stop], projected, out=self._scores[start:stop])
-        if allowed is not None:
-            rough[~np.isin(self._ids[start:stop], allowed)] = -np.inf
+        if keep is not None:
+            rough[~keep[start:stop]] = -np.inf
         if candidates >= stop - start:
             rows = np.flatnonzero(rough > -np.inf)
         else:
@@ -177,6 +211,7 @@ class TenantMatrix:
         extra = max(64, len(self._ids) // 2)  # by half: amortised like doubling, a third less spare
         self._matrix = np.concatenate([self._matrix, np.zeros((extra, self._matrix.shape[1]), dtype=np.float32)])
         self._ids = np.concatenate([self._ids, np.zeros(extra, dtype=np.int64)])
+        self._created = np.concatenate([self._created, np.zeros(extra, dtype=np.int64)])
         if self._sketch is not None:
             sketch_rows = self._sketch.rows
             self._sketch.rows = np.concatenate([sketch_rows, np.zeros((extra, sketch_rows.shape[1]), dtype=np.float32)])
@@ -196,17 +231,17 @@ class VectorCache:
     def loaded(self, tenant: str) -> TenantMatrix | None:
         return self._tenants.get(tenant)
 
-    def load(self, tenant: str, rows: Iterable[tuple[int, bytes]], count: int = 0) -> TenantMatrix:
+    def load(self, tenant: str, rows: Iterable[tuple[int, bytes, str]], count: int = 0) -> TenantMatrix:
         """The tenant's matrix from its rows, streamed (``count``: how many to expect): the
         blobs are never all held at once beside the matrix."""
         matrix = TenantMatrix(self.dims, rows, count)
         self._tenants[tenant] = matrix
         return matrix
 
-    def put(self, tenant: str, memory_id: int, vector: Vector) -> None:
+    def put(self, tenant: str, memory_id: int, vector: Vector, created_at: str) -> None:
         matrix = self._tenants.get(tenant)
         if matrix is not None:  # unloaded tenants pick the row up when they load
-            matrix.put(memory_id, vector)
+            matrix.put(memory_id, vector, created_at)
 
     def remove(self, tenant: str, memory_id: int) -> None:
         matrix = self._tenants.get(tenant)
@@ -216,11 +251,11 @@ class VectorCache:
 
 def rank(
     matrices: Sequence[TenantMatrix], query: Vector, k: int, allowed: npt.NDArray[np.int64] | None,
-    helper: Executor | None = None,
+    helper: Executor | None = None, window: CreatedWindow | None = None,
 ) -> list[Hit]:
     """The k best hits (cosine) over several tenants' matrices, best first, ties by larger id."""
     hits: list[tuple[int, float]] = []
     for matrix in matrices:
-        hits.extend(matrix.top_k(query, k, allowed, helper))
+        hits.extend(matrix.top_k(query, k, allowed, helper, window))
     hits.sort(key=lambda h: (-h[1], -h[0]))
     return [Hit(i, s) for i, s in hits[:k]]

@@ -50,7 +50,7 @@ class PlanWriter:
         self._entity_ids: dict[str, int] = {}
         self._touched_entities: set[int] = set()
         self._touched_relations: set[int] = set()
-        self.vector_puts: list[tuple[str, int, Vector]] = []
+        self.vector_puts: list[tuple[str, int, Vector, str]] = []  # tenant, id, vector, created_at
         self.vector_removes: list[tuple[str, int]] = []
 
     def run(self) -> ApplyResult:
@@ -126,7 +126,7 @@ class PlanWriter:
             mentions += self._mentions(memory.id, graph_tenant, memory.entity_keys)
             events.append((self._ids.next_id(), memory.id, "ADD", None, memory.memory, plan.at, plan.actor,
                            s.user_id, s.agent_id, s.run_id))
-            self.vector_puts.append((tenant, memory.id, memory.embedding))
+            self.vector_puts.append((tenant, memory.id, memory.embedding, memory.created_at))
         self._conn.executemany(
             "INSERT INTO memories (id, memory, hash, embedding, user_id, agent_id, run_id, tenant, "
             "graph_tenant, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows,
@@ -140,7 +140,7 @@ class PlanWriter:
         params: list[Any] = [memory_id]
         where = scope_sql(self._plan.scope, params)
         return self._conn.execute(  # type: ignore[no-any-return]
-            "SELECT memory, tenant, user_id, agent_id, run_id, graph_tenant, metadata FROM memories "
+            "SELECT memory, tenant, user_id, agent_id, run_id, graph_tenant, metadata, created_at FROM memories "
             f"WHERE id = ? AND {where}",
             params,
         ).fetchone()
@@ -155,7 +155,7 @@ class PlanWriter:
             sets.update(memory=change.memory, hash=change.hash)
         if change.embedding is not None:
             sets["embedding"] = _blob(change.embedding)
-            self.vector_puts.append((tenant, change.id, change.embedding))
+            self.vector_puts.append((tenant, change.id, change.embedding, row[7]))
         if change.metadata_patch is not None:
             # Read and written inside this BEGIN IMMEDIATE transaction: no concurrent patch is lost.
             sets["metadata"] = json.dumps(patched(json.loads(row[6]), change.metadata_patch))

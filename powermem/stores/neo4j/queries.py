@@ -133,7 +133,6 @@ MIGRATE_DROP_ORPHANS = _load("migrate_drop_orphans")
 
 GET_MEMORY = _load("get_memory")
 GET_MEMORIES = _load("get_memories")
-MATCHING_IDS = _load("matching_ids")
 LIST_COUNT = _load("list_count")
 LIST_PAGE_ASC = _load("list_page_asc")
 LIST_PAGE_DESC = _load("list_page_desc")

@@ -349,10 +349,6 @@ class Neo4jStore:
         rows = await self._read_by_ids(Q.GET_MEMORIES, ids, scope, filters)
         return [memory_row(row["m"]) for row in rows]
 
-    async def matching_ids(self, ids: Sequence[int], scope: Scope, filters: FilterNode | None) -> set[int]:
-        rows = await self._read_by_ids(Q.MATCHING_IDS, ids, scope, filters)
-        return {int(i) for i in rows[0]["ids"]} if rows else set()
-
     async def _read_by_ids(
         self, statement: Statement, ids: Sequence[int], scope: Scope, filters: FilterNode | None
     ) -> list[dict[str, Any]]:

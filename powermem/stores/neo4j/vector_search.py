@@ -6,11 +6,13 @@ query over-fetches and keeps what belongs to the scope, growing the fetch until 
 scanning exactly when the scope is too rare in the index). Servers with the Cypher 25 SEARCH
 clause filter inside the index, unless the scope is most of the index, where keeping the hits
 in scope after the index is cheaper. ``ScopePlans`` remembers which scopes were large and their
-share of index results, so the next search skips the count and asks for the right number.
+share of index results, so the next search skips the count and asks for the right number. A
+as_of search of a scope known to be large grows post-filtered fetches without counting first.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 from typing import Any
 
@@ -20,7 +22,8 @@ from powermem.stores.neo4j import queries as Q
 from powermem.stores.neo4j.filters import Cypher, Params, compile_filter, memory_scope, where
 from powermem.stores.neo4j.queries import Read
 from powermem.stores.neo4j.rows import cosine, hits_of
-from powermem.stores.neo4j.scope_plans import MAX_FETCH, ScopePlans, next_fetch
+from powermem.stores.neo4j.scope_plans import FIRST_FETCH_FACTOR, MAX_FETCH, MIN_FETCH, ScopePlans, next_fetch
+from powermem.when import created_window
 
 __all__ = ["POST_FILTER_SHARE", "memory_vector_hits"]
 
@@ -41,15 +44,22 @@ async def memory_vector_hits(
     limit = INT64[1] - 1 if zero else exact_scan_limit
     # Filters vary per call; only a plain scope search is planned from the ones before it.
     plan_key = scope if filters is None and not zero else None
-    if plan_key is None or not plans.is_large(plan_key):
+    large = not zero and plans.is_large(scope)
+    if large and _keeps_the_past(filters):
+        # No count of what the as_of keeps (it would read much of the scope): post-filtered
+        # index queries, grown from 4 x what a plain search of the scope asks for.
+        known = plans.share(scope) or 1.0
+        first = min(MAX_FETCH, max(MIN_FETCH, math.ceil(k / known) * FIRST_FETCH_FACTOR))
+        return await _ann_search(read, plans, condition, params.values, values, k, None, first)
+    if plan_key is None or not large:
         exact = await read(
             Q.VECTOR_EXACT.render(where=condition),
             {**params.values, "vector": values, "k": k, "cap": limit + 1, "zero": zero},
         )
         if exact[0]["candidates"] <= limit:
             return hits_of(exact[0]["hits"])
-        if plan_key is not None:
-            plans.mark_large(plan_key)
+        if not zero:  # more than the limit passed the filters, so the scope holds more still
+            plans.mark_large(scope)
     if filters is None and search_clause and not scope.empty:
         # SEARCH filters inside the index, which costs more than keeping the hits in scope
         # after it when the scope is most of the index (18 vs 10 ms of server time for one
@@ -64,6 +74,13 @@ async def memory_vector_hits(
         if len(hits) >= k:
             return hits
     return await _ann_search(read, plans, condition, params.values, values, k, plan_key)
+
+
+def _keeps_the_past(filters: FilterNode | None) -> bool:
+    """Whether ``filters`` are an as_of alone: an upper bound on the creation time, which keeps
+    most of a scope unless the as_of is early. A period (a lower bound too) keeps a slice."""
+    window = created_window(filters)
+    return window is not None and all(op in ("lt", "lte") for op, _ in window.bounds)
 
 
 async def _search_clause_query(read: Read, scope: Scope, vector: list[float], k: int) -> list[Hit]:
@@ -85,10 +102,11 @@ async def _ann_fetch(
 
 async def _ann_search(
     read: Read, plans: ScopePlans, condition: Cypher, params: dict[str, Any], vector: list[float], k: int,
-    plan_key: Hashable | None,
+    plan_key: Hashable | None, first: int | None = None,
 ) -> list[Hit]:
-    """Post-filtered ANN: grow the over-fetch until k hits match or the index runs dry."""
-    fetch = plans.first_fetch(plan_key, k)
+    """Post-filtered ANN: grow the over-fetch (from ``first``, or what the scope's plan says)
+    until k hits match or the index runs dry."""
+    fetch = first or plans.first_fetch(plan_key, k)
     query = Q.VECTOR_ANN.render(where=condition)
     while fetch <= MAX_FETCH:
         row = await _ann_row(read, plans, query, params, vector, k, fetch, plan_key)

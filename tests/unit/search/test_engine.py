@@ -83,9 +83,6 @@ class StubStore:
     async def get_many(self, ids: Sequence[int], scope: Scope, filters: Any) -> list[MemoryRow]:
         return [row(i) for i in ids if 1 <= i <= self.memories]
 
-    async def matching_ids(self, ids: Sequence[int], scope: Scope, filters: Any) -> set[int]:
-        return {i for i in ids if 1 <= i <= self.memories}
-
 
 async def run(store: StubStore, query: str = "Where is Zed's kayak?") -> dict[str, Any]:
     engine = SearchEngine(store, CachedQueryEmbedder(HashingEmbedder(16)), SearchConfig())  # type: ignore[arg-type]

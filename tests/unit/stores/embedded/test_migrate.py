@@ -78,8 +78,8 @@ def test_memories_and_their_history_are_kept(legacy: Path) -> None:
     assert [(m.id, m.metadata) for m in rows] == [(i, {"n": i}) for i in (1, 2, 3, 4, 5, 40, 41, 42, 45)]
     assert [h.event for h in engine.history(40, RUN_1)] == ["ADD"]
     assert [h.id for h in engine.fulltext_search(RUN_2, None, ["carol"], 5)] == [41]
-    matrices, allowed = engine.vector_candidates(ALICE, None)
-    assert [h.id for h in rank(matrices, axis(3), 1, allowed)] == [3]
+    matrices, allowed, window = engine.vector_candidates(ALICE, None)
+    assert [h.id for h in rank(matrices, axis(3), 1, allowed, None, window)] == [3]
     assert consistent(engine)
 
 

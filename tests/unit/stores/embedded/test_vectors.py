@@ -10,8 +10,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from powermem.filters import And, Condition
 from powermem.stores.embedded import vectors
 from powermem.stores.embedded.vectors import PRESCAN_MIN_ROWS, TenantMatrix, VectorCache
+from powermem.when import CreatedWindow, created_window
 
 DIMS = 384
 ROWS = PRESCAN_MIN_ROWS + 10_000
@@ -35,8 +37,13 @@ def clustered() -> npt.NDArray[np.float32]:
     return _unit(rows)
 
 
+def _created(n: int) -> str:
+    """Row n's creation time: canonical text, in an order unlike the rows' (as after imports)."""
+    return f"2026-01-{1 + (n * 7919) % 28:02d}T{(n * 31) % 24:02d}:{n % 60:02d}:00.{n % 999_983:06d}+00:00"
+
+
 def _matrix(rows: npt.NDArray[np.float32]) -> TenantMatrix:
-    return TenantMatrix(DIMS, ((n + 1, r.tobytes()) for n, r in enumerate(rows)), len(rows))
+    return TenantMatrix(DIMS, ((n + 1, r.tobytes(), _created(n)) for n, r in enumerate(rows)), len(rows))
 
 
 def _exact(rows: npt.NDArray[np.float32], query: npt.NDArray[np.float32], k: int,
@@ -85,7 +92,7 @@ def test_rows_written_after_the_sketch_are_found_and_removed_ones_are_not(cluste
     query = _queries(clustered, 1)[0]
     first = matrix.top_k(query, 10, None)
     assert matrix._sketch is not None
-    matrix.put(10**9, query)  # the query itself: it must rank first through the sketch too
+    matrix.put(10**9, query, _created(0))  # the query itself: it must rank first through the sketch too
     assert matrix.top_k(query, 10, None)[0][0] == 10**9
     matrix.remove(10**9)
     for memory_id, _ in first[:3]:
@@ -105,7 +112,7 @@ def test_a_tenant_that_doubles_refits_its_sketch(clustered: npt.NDArray[np.float
     first = matrix._sketch
     assert first is not None and first.fitted_at == 2_000
     for n in range(2_000, 4_000):
-        matrix.put(n + 1, clustered[n])
+        matrix.put(n + 1, clustered[n], _created(n))
     hits = matrix.top_k(query, 5, None)
     assert matrix._sketch is not first and matrix._sketch is not None and matrix._sketch.fitted_at == 4_000
     assert len({i for i, _ in hits} & set(_exact(clustered[:4_000], query, 5))) >= 4
@@ -125,11 +132,11 @@ def test_a_tenant_loads_streamed_with_an_eighth_of_headroom(clustered: npt.NDArr
     rows = clustered[:8_000]
     served = 0
 
-    def cursor() -> Iterator[tuple[int, bytes]]:
+    def cursor() -> Iterator[tuple[int, bytes, str]]:
         nonlocal served
         for n, row in enumerate(rows):
             served += 1
-            yield n + 1, row.tobytes()
+            yield n + 1, row.tobytes(), _created(n)
 
     matrix = VectorCache(DIMS).load("t", cursor(), len(rows))
     assert served == len(matrix) == 8_000
@@ -137,7 +144,7 @@ def test_a_tenant_loads_streamed_with_an_eighth_of_headroom(clustered: npt.NDArr
     query = _queries(rows, 1)[0]
     assert [i for i, _ in matrix.top_k(query, 10, None)] == _exact(rows, query, 10)
     for n in range(8_000, 9_500):  # past the headroom: the matrix grows and keeps every row
-        matrix.put(n + 1, clustered[n])
+        matrix.put(n + 1, clustered[n], _created(n))
     assert len(matrix) == 9_500 and matrix.top_k(clustered[9_400], 1, None)[0][0] == 9_401
 
 
@@ -168,3 +175,55 @@ def test_a_helper_thread_scans_half_and_the_answer_stays(
                 if only is not None:
                     assert {i for i, _ in split} <= set(allowed.tolist())
         assert helper.submitted == 40
+
+
+def _passing(count: int, window: CreatedWindow) -> npt.NDArray[np.int64]:
+    """The ids SQLite's text comparison would keep, worked out with Python's."""
+    ops = {"gt": str.__gt__, "gte": str.__ge__, "lt": str.__lt__, "lte": str.__le__}
+    kept = [n + 1 for n in range(count) if all(ops[op](_created(n), value) for op, value in window.bounds)]
+    return np.asarray(kept, dtype=np.int64)
+
+
+@pytest.mark.parametrize("rows", [5_000, ROWS])  # the exact scan, then the sketch pre-scan
+def test_a_window_of_creation_times_keeps_what_the_ids_it_allows_keep(
+    clustered: npt.NDArray[np.float32], monkeypatch: pytest.MonkeyPatch, rows: int
+) -> None:
+    """An as_of (and a period) is a comparison of the creation time's text: the matrix answers it
+    from the times it holds exactly as from the list of ids SQLite would have returned, through
+    the helper's half-scan too, after deletes and updates moved rows around."""
+    monkeypatch.setattr(vectors, "SPLIT_MIN_ROWS", PRESCAN_MIN_ROWS)
+    data = clustered[:rows]
+    matrix = _matrix(data)
+    for n in range(0, rows, 97):  # deletes swap the last row in; its time must move with it
+        matrix.remove(n + 1)
+    matrix.put(2, data[1], _created(1))  # an update keeps the row and its time
+    removed = set(range(1, rows + 1, 97))
+    windows = [
+        created_window(Condition("created_at", "lte", "2026-01-14T12:00:00.000000+00:00")),
+        created_window(And((Condition("created_at", "gte", "2026-01-03T00:00:00.000000+00:00"),
+                            Condition("created_at", "lt", "2026-01-09T05:30:00.000000+00:00")))),
+        created_window(Condition("created_at", "gt", "2026-01-27T23:00:00.000000+00:00")),
+    ]
+    with _CountingExecutor() as helper:
+        for window in windows:
+            assert window is not None
+            allowed = np.asarray([i for i in _passing(rows, window).tolist() if i not in removed], dtype=np.int64)
+            for query in _queries(data, 5):
+                by_time = matrix.top_k(query, 10, None, helper, window)
+                assert by_time == matrix.top_k(query, 10, allowed, helper)
+                assert len(by_time) == 10 and {i for i, _ in by_time} <= set(allowed.tolist())
+
+
+def test_a_creation_time_that_is_not_canonical_text_leaves_the_window_to_sqlite() -> None:
+    """Times are compared as numbers only where that is the text order: every row's time and
+    every bound canonical. A migrated row's odd text, or a bound such as "2026-01", is not."""
+    vector = _unit(np.ones(4, dtype=np.float32))
+    matrix = TenantMatrix(4, [(1, vector.tobytes(), "2026-01-01T00:00:00+00:00")])
+    matrix.put(2, vector, _created(2))
+    canonical = created_window(Condition("created_at", "gt", "2026-01-01T00:00:00.000000+00:00"))
+    partial = created_window(Condition("created_at", "gt", "2026-01"))
+    assert canonical is not None and partial is not None
+    assert not matrix.answers(canonical)
+    matrix.remove(1)
+    assert matrix.answers(canonical) and not matrix.answers(partial)
+    assert [i for i, _ in matrix.top_k(np.ones(4, dtype=np.float32), 5, None, None, canonical)] == [2]

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from powermem.filters import Condition
 from powermem.stores.base import Scope
 from powermem.stores.neo4j.scope_plans import ScopePlans
 from powermem.stores.neo4j.vector_search import memory_vector_hits
+from powermem.when import created_between
 
 SCOPE = Scope(user_id="alice")
 K = 50  # the search engine's candidate pool
+AS_OF = Condition("created_at", "lte", "2026-06-01T00:00:00.000000+00:00")
 
 
 class ScriptedServer:
@@ -64,3 +67,43 @@ async def test_without_search_a_small_share_grows_the_post_filtered_fetch() -> N
     assert await search(server, plans, search_clause=False) == K
     assert "search" not in server.asked
     assert server.asked[:2] == ["count", "ann 200"] and len(server.asked) > 2
+
+
+async def test_an_as_of_search_of_a_large_scope_is_one_post_filtered_fetch() -> None:
+    """An as_of keeping half of a scope known to be large: no count of what it keeps (which
+    would read much of the scope), one fetch of 4x what a plain search of the scope asks."""
+    server, plans = ScriptedServer(share=1.0), ScopePlans()
+    await search(server, plans)
+    server.share, server.asked = 0.5, []
+    hits = await memory_vector_hits(server.read, plans, SCOPE, AS_OF, [0.1, 0.2], K, exact_scan_limit=5000,
+                                    search_clause=True)
+    assert len(hits) == K and server.asked == [f"ann {4 * K}"]
+
+
+async def test_an_early_as_of_of_a_large_scope_grows_the_fetch_without_counting() -> None:
+    server, plans = ScriptedServer(share=1.0), ScopePlans()
+    await search(server, plans)
+    server.share, server.asked = 0.01, []
+    hits = await memory_vector_hits(server.read, plans, SCOPE, AS_OF, [0.1, 0.2], K, exact_scan_limit=5000,
+                                    search_clause=True)
+    # 2 of 200 passed: the next fetch asks for enough at that rate, with a quarter more.
+    assert len(hits) == K and server.asked == [f"ann {4 * K}", "ann 6250"]
+
+
+async def test_an_as_of_search_of_a_scope_not_known_large_counts_once() -> None:
+    server, plans = ScriptedServer(share=0.5), ScopePlans()
+    for _ in range(2):
+        await memory_vector_hits(server.read, plans, SCOPE, AS_OF, [0.1, 0.2], K, exact_scan_limit=5000,
+                                 search_clause=True)
+    # More than an exact scan takes passed the as_of: the scope is large, the next is one fetch.
+    assert server.asked[0] == "count" and server.asked[-1] == f"ann {4 * K}" and server.asked.count("count") == 1
+
+
+async def test_a_period_of_a_large_scope_keeps_the_usual_plan() -> None:
+    server, plans = ScriptedServer(share=1.0), ScopePlans()
+    await search(server, plans)
+    server.asked = []
+    period = created_between(None, "2026-05-01T00:00:00.000000+00:00", "2026-06-01T00:00:00.000000+00:00")
+    await memory_vector_hits(server.read, plans, SCOPE, period, [0.1, 0.2], K, exact_scan_limit=5000,
+                             search_clause=True)
+    assert server.asked[0] == "count"
