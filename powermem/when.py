@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from powermem.errors import InvalidInputError
@@ -86,9 +86,16 @@ _WINDOW_OPS = frozenset({"gt", "gte", "lt", "lte"})
 @dataclass(frozen=True)
 class CreatedWindow:
     """Filters that only bound ``created_at`` (an as_of, a period the query names, or both):
-    each (op, value) compares the stored text, as the stores' filters do."""
+    each (op, value) compares the stored text, as the stores' filters do. ``micros``: the same
+    bounds as ``canonical_micros``, None when a value is not canonical text."""
 
     bounds: tuple[tuple[str, str], ...]
+    micros: tuple[tuple[str, int], ...] | None = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        numbers = [(op, canonical_micros(value)) for op, value in self.bounds]
+        exact = [(op, n) for op, n in numbers if n is not None]
+        object.__setattr__(self, "micros", tuple(exact) if len(exact) == len(numbers) else None)
 
 
 def canonical_micros(text: str) -> int | None:

@@ -155,13 +155,14 @@ class TenantMatrix:
     def answers(self, window: CreatedWindow) -> bool:
         """Whether the creation times held here decide ``window`` as the text comparison would."""
         with self._lock:
-            return not self._odd_times and all(canonical_micros(value) is not None for _, value in window.bounds)
+            return window.micros is not None and not self._odd_times
 
     def _keep(self, allowed: npt.NDArray[np.int64] | None, window: CreatedWindow | None) -> Mask | None:
         """Which rows may be returned (None: all of them); ``window`` must be one it ``answers``."""
         keep: Mask | None = None if allowed is None else np.isin(self._ids[: self._count], allowed)
-        for op, value in window.bounds if window is not None else ():
-            passing = _COMPARE[op](self._created[: self._count], np.int64(canonical_micros(value) or 0))
+        bounds = window.micros if window is not None and window.micros is not None else ()
+        for op, micros in bounds:
+            passing = _COMPARE[op](self._created[: self._count], np.int64(micros))
             keep = passing if keep is None else keep & passing
         return keep
 
