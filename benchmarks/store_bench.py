@@ -92,6 +92,21 @@ async def latency(memory: AsyncMemory, tenants: int, queries: int, rng: random.R
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
+async def vector_recall(kind: str, folder: Path, tenants: int, queries: int, rng: random.Random) -> float:
+    """Mean recall@10 of the vector preset against an exact scan of the tenant (Neo4j: the
+    index's approximation, with every scope scanned exactly instead)."""
+    exact_config = config(kind, folder, "vector")
+    exact_config["store"]["exact_scan_limit"] = 2**62
+    asks = [(sentence(rng), f"t{rng.randrange(tenants)}") for _ in range(queries)]
+    found = []
+    async with AsyncMemory(config(kind, folder, "vector")) as approx, AsyncMemory(exact_config) as exact:
+        for text, user in asks:
+            a = {r["id"] for r in (await approx.search(text, user_id=user, limit=10))["results"]}
+            e = {r["id"] for r in (await exact.search(text, user_id=user, limit=10))["results"]}
+            found.append(len(a & e) / max(len(e), 1))
+    return statistics.mean(found)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", choices=["embedded", "neo4j"], default="embedded")
@@ -107,6 +122,9 @@ async def main() -> None:
     parser.add_argument("--as-of", action="store_true",
                         help="also time hybrid search with as_of: a time after every memory (none is left "
                              "out), then one halfway through the last load (the newer half is left out)")
+    parser.add_argument("--recall", type=int, default=0,
+                        help="Neo4j: also measure vector recall@10 against an exact scan over this many queries "
+                             "(each exact scan of 100,000 memories takes seconds)")
     args = parser.parse_args()
     rng = random.Random(7)
     folder = Path(tempfile.mkdtemp(prefix="store-bench-"))
@@ -125,6 +143,10 @@ async def main() -> None:
                 p50, p95 = await latency(memory, args.tenants, args.queries, rng, warmup=args.warmup)
             print(f"  {size} memories, preset {preset}: search p50 {p50:.1f} ms, p95 {p95:.1f} ms "
                   "(query embedding excluded)", flush=True)
+        if args.recall and args.store == "neo4j":
+            found = await vector_recall(args.store, folder, args.tenants, args.recall, rng)
+            print(f"  {size} memories, vector recall@10 against an exact scan: {found:.3f} ({args.recall} queries)",
+                  flush=True)
         if args.as_of:
             async with AsyncMemory(config(args.store, folder, "hybrid")) as memory:
                 p50, p95 = await latency(memory, args.tenants, args.queries, rng, as_of="2100-01-01",

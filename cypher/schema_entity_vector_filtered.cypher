@@ -5,4 +5,5 @@ CYPHER 25
 CREATE VECTOR INDEX entity_embedding IF NOT EXISTS
 FOR (e:Entity) ON (e.embedding)
 WITH [e.tenant]
-OPTIONS {indexConfig: {`vector.dimensions`: $dims, `vector.similarity_function`: 'cosine'}}
+OPTIONS {indexConfig: {`vector.dimensions`: $dims, `vector.similarity_function`: 'cosine',
+                       `vector.quantization.enabled`: false, `vector.hnsw.ef_construction`: 200}}

@@ -100,3 +100,16 @@ def test_healthcheck_passes_the_password_by_environment(neo4j: dict[str, Any], t
     argv = (tmp_path / "r.argv").read_text()
     assert "RETURN 1" in argv and password not in argv
     assert (tmp_path / "r.env").read_text() == f"neo4j {password}"
+
+
+def test_keep_alives_are_sent_only_while_streaming(neo4j: dict[str, Any]) -> None:
+    # The server would otherwise ask the async driver for a receive timeout: a task and a timer
+    # per socket read, twice the client CPU per query (docs/neo4j.md, "Bolt keep-alive").
+    assert neo4j["environment"]["NEO4J_server_bolt_connection__keep__alive__for__requests"] == "STREAMING"
+
+
+def test_new_index_segments_go_to_files_not_heap_buffers(neo4j: dict[str, Any]) -> None:
+    # Lucene reads vectors from Neo4j's heap-buffered new segments a float at a time: a server
+    # that had taken writes searched vectors 4x slower (docs/neo4j.md).
+    toggle = "-Dorg.neo4j.kernel.api.impl.index.storage.DirectoryFactory.max_merge_size_mb=0"
+    assert toggle in neo4j["environment"]["NEO4J_server_jvm_additional"].split()

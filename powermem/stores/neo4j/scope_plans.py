@@ -20,7 +20,7 @@ from dataclasses import dataclass
 FIRST_FETCH_FACTOR = 4  # first over-fetch of a post-filtered index query, as a multiple of k
 MIN_FETCH = 32  # HNSW explores as many candidates as it is asked for: fewer loses recall
 MAX_FETCH = 16_384  # past this, an exact scan of the filtered set is both cheaper and exact
-_RATE_MARGIN = 1.25  # fetch a quarter more of what the last match rate says will not pass
+RATE_MARGIN = 1.25  # fetch a quarter more of what the last match rate says will not pass
 
 
 @dataclass
@@ -48,14 +48,14 @@ class ScopePlans:
     def mark_large(self, key: Hashable) -> None:
         self._plan(key).large_until = time.monotonic() + self._ttl
 
-    def first_fetch(self, key: Hashable | None, k: int) -> int:
+    def first_fetch(self, key: Hashable | None, k: int, margin: float = RATE_MARGIN) -> int:
         """How many index results to ask for first: enough for k at the scope's last match rate."""
         plan = self._plans.get(key) if key is not None else None
         if plan is None or plan.match_rate is None:
             return max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
         # The margin covers the share expected not to pass: a scope that is the whole index
         # needs k exactly, and each result asked for beyond it costs HNSW work in every segment.
-        wanted = math.ceil(k + (k / plan.match_rate - k) * _RATE_MARGIN)
+        wanted = math.ceil(k + (k / plan.match_rate - k) * margin)
         return min(MAX_FETCH, max(MIN_FETCH, wanted))
 
     def share(self, key: Hashable | None) -> float | None:
@@ -81,4 +81,4 @@ def next_fetch(fetch: int, matched: int, k: int) -> int:
     """The next over-fetch: enough for k at the match rate seen so far (x8 when none matched)."""
     if matched == 0:
         return fetch * 8
-    return max(fetch * 2, math.ceil(fetch * k / matched * _RATE_MARGIN))
+    return max(fetch * 2, math.ceil(fetch * k / matched * RATE_MARGIN))

@@ -189,7 +189,9 @@ class Neo4jStore:
         for statement in statements:
             await self._schema(statement.query, {"dims": dims})
         filters: dict[str, list[str]] = {}
-        for row in await self._read(Q.VECTOR_INDEX_DIMS.query, {}):
+        indexes = await self._read(Q.VECTOR_INDEX_DIMS.query, {})
+        _warn_quantized([row["name"] for row in indexes if row["quantized"]])
+        for row in indexes:
             expected = _VECTOR_INDEX_NAMES[row["label"]]
             if row["name"] != expected:
                 raise ConfigError(
@@ -593,6 +595,14 @@ class Neo4jStore:
             for kind in ("memories", "entities"):
                 await self._auto_commit_write(Q.REEMBED_CLEAR[kind].query, {"batch": batch})
             await self._write(Q.REEMBED_FINISH.query, {"dims": dims if dims is not None else self._dims})
+
+
+def _warn_quantized(names: list[str]) -> None:
+    """Indexes created before powermem turned Lucene's int8 quantization off keep it."""
+    if names:
+        _log.warning(
+            "vector indexes %s quantize vectors to int8, which costs recall (docs/neo4j.md); drop them "
+            "(DROP INDEX name) and the next start recreates them without quantization", ", ".join(names))
 
 
 def _supports_search_clause(version: str) -> bool:

@@ -7,6 +7,7 @@ Neo4j would for a scope of the given share of the index, so the plan choices of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,6 +79,22 @@ async def test_an_as_of_search_of_a_large_scope_is_one_post_filtered_fetch() -> 
     hits = await memory_vector_hits(server.read, plans, SCOPE, AS_OF, [0.1, 0.2], K, exact_scan_limit=5000,
                                     search_clause=True)
     assert len(hits) == K and server.asked == [f"ann {4 * K}"]
+
+
+async def test_the_next_as_of_search_asks_for_what_the_last_one_passed() -> None:
+    server, plans = ScriptedServer(share=1.0), ScopePlans()
+    await search(server, plans)
+    server.share, server.asked = 0.5, []
+    for _ in range(2):
+        hits = await memory_vector_hits(server.read, plans, SCOPE, AS_OF, [0.1, 0.2], K, exact_scan_limit=5000,
+                                        search_clause=True)
+        assert len(hits) == K
+    # Half of the first fetch passed: k at that rate, with twice what will not pass.
+    assert server.asked == [f"ann {4 * K}", f"ann {K + math.ceil(K * 2.0)}"]
+    # A plain search of the scope keeps its own share (the whole index).
+    server.share, server.asked = 1.0, []
+    await search(server, plans)
+    assert server.asked == [f"ann {K}"]
 
 
 async def test_an_early_as_of_of_a_large_scope_grows_the_fetch_without_counting() -> None:

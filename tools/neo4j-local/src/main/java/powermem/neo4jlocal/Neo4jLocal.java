@@ -44,6 +44,7 @@ public final class Neo4jLocal {
         String password = System.getenv().getOrDefault("NEO4J_PASSWORD", DEFAULT_PASSWORD);
         long pageCache = ByteUnit.parse(System.getenv().getOrDefault("NEO4J_LOCAL_PAGECACHE", "256m"));
 
+        indexFilesOnDisk();
         // Removed first so the script never mistakes a previous run's file for readiness.
         Files.deleteIfExists(readyFile);
 
@@ -58,6 +59,10 @@ public final class Neo4jLocal {
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", boltPort))
                 // Advertised addresses feed HTTP discovery, which Neo4j Browser follows to find Bolt.
                 .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", boltPort))
+                // Keep-alive NOOPs only while streaming results. With ALL (the default) the server
+                // asks drivers for a receive timeout, and the Python async driver then wraps every
+                // socket read in a task and a timer: twice the client CPU per query (docs/neo4j.md).
+                .setConfig(BoltConnector.connection_keep_alive_type, BoltConnector.KeepAliveRequestType.STREAMING)
                 .setConfig(HttpConnector.enabled, httpPort > 0)
                 .setConfig(HttpConnector.listen_address, new SocketAddress("127.0.0.1", Math.max(httpPort, 1)))
                 .setConfig(HttpConnector.advertised_address, new SocketAddress("127.0.0.1", Math.max(httpPort, 1)))
@@ -110,12 +115,28 @@ public final class Neo4jLocal {
     }
 
     /**
+     * Neo4j wraps each Lucene index directory in an NRTCachingDirectory that keeps new segments
+     * of up to 5 MB in heap buffers, and Lucene reads vectors from those one float at a time:
+     * after 5,000 memories written to a tenant of 100,000, the vector index query took 33 ms
+     * p50 instead of 7-8 until the server restarted (docs/neo4j.md). With no segment small
+     * enough to cache, every segment is read from its file. A feature toggle of Neo4j's, read
+     * once when the class loads: set here unless NEO4J_LOCAL_JAVA_OPTS sets it.
+     */
+    private static void indexFilesOnDisk() {
+        String toggle = "org.neo4j.kernel.api.impl.index.storage.DirectoryFactory.max_merge_size_mb";
+        if (System.getProperty(toggle) == null) {
+            System.setProperty(toggle, "0");
+        }
+    }
+
+    /**
      * A vector index written in transactions flushes a Lucene segment per 16 MB of buffered
      * vectors (about 5,000 of 384 dimensions) and, by default, merges them only 50 at a time. A
      * query searches each segment's HNSW graph in turn, so at 100,000 memories it walks 20
-     * graphs: 20.5/26.5 ms p50/p95 per vector search through powermem, against 11.9/15.6 with
-     * a merge factor of 4 (6 segments), for 20% slower bulk writes (docs/neo4j.md). Internal
-     * setting of 5.26; left alone where a server does not have it.
+     * graphs: with a merge factor of 4 (6 segments) the index query took 3.7 instead of 6.5 ms
+     * p50, for about 20% slower bulk writes, and found as many of the true nearest neighbours
+     * (unquantized; docs/neo4j.md). Internal setting of 5.26; left alone where a server does
+     * not have it.
      */
     private static Map<Setting<?>, Object> vectorMergeSettings(String factor) {
         Map<Setting<?>, Object> settings = new HashMap<>();
