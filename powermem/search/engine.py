@@ -177,6 +177,8 @@ class SearchEngine:
         signals = await self._retrieve(cfg, query, scope, filters, vector, pool)
         if period is not None and cfg.time_weight > 0:
             signals.period = await self._in_period(scope, filters, vector, period, pool)
+            if not _sets_apart(signals.period, signals.vector):
+                period, signals.period = None, []
         rankings = {"vector": [h.id for h in signals.vector], "fulltext": [h.id for h in signals.fulltext], "graph": [],
                     "time": [h.id for h in signals.period]}
         weights = {"vector": cfg.vector_weight if cfg.vector else 0.0,
@@ -340,6 +342,15 @@ def _text_terms(cfg: SearchConfig, terms: list[str], hub_names: Sequence[str]) -
     if hub_names:
         terms = hub_terms(terms, hub_names)
     return with_inflections(terms) if cfg.inflect_terms else terms
+
+
+def _sets_apart(in_period: list[Hit], vector: list[Hit]) -> bool:
+    """Whether the period a query names sets some of its vector hits apart. When every vector hit
+    was created in the period ("in 2023" of a conversation held in 2023), the period's nearest
+    memories are the vector hits again, in the same order: a time signal would weigh similarity
+    twice and push out what the other signals found."""
+    inside = {hit.id for hit in in_period}
+    return not vector or not all(hit.id in inside for hit in vector)
 
 
 def _merged_hits(first: list[Hit], second: list[Hit], pool: int) -> list[Hit]:

@@ -328,7 +328,8 @@ async def test_a_fact_dated_by_the_model_is_a_memory_from_that_time(
 
 async def test_memories_of_the_named_period_get_a_signal_of_their_own(memory: AsyncMemory) -> None:
     diary = [("Maya went hiking in the hills", "2023-04-20"), ("Maya went hiking by the sea", "2023-05-14"),
-             ("Maya went hiking in the forest", "2023-06-02"), ("Maya went hiking with Tom", "2022-07-10")]
+             ("Maya went hiking in the forest", "2023-06-02"), ("Maya went hiking with Tom", "2022-07-10"),
+             ("Maya went hiking in the snow", "2022-12-01")]
     for text, at in diary:
         await memory.add(text, user_id="maya", infer=False, timestamp=at)
     found = await memory.search("Maya went hiking in May 2023", user_id="maya")
@@ -337,10 +338,29 @@ async def test_memories_of_the_named_period_get_a_signal_of_their_own(memory: As
     assert all("time" not in r["scores"] for r in found["results"][1:])
     # Relative to as_of: "last summer" seen from March 2023 is the summer of 2022.
     found = await memory.search("where did Maya go hiking last summer", user_id="maya", as_of="2023-03-01")
-    assert [r["memory"] for r in found["results"]] == ["Maya went hiking with Tom"]
+    assert [r["memory"] for r in found["results"]][0] == "Maya went hiking with Tom"
     assert found["results"][0]["scores"]["time"] == 1.0
+    assert [r["memory"] for r in found["results"]][1:] == ["Maya went hiking in the snow"]
     plain = await memory.search("Maya went hiking", user_id="maya")
     assert all("time" not in r["scores"] for r in plain["results"])
+
+
+async def test_a_period_holding_every_hit_adds_no_signal(memory_config: dict[str, Any]) -> None:
+    """"In 2023" of a diary kept in 2023: the period's nearest memories are the vector hits
+    again, so the search ranks as it would without the time signal."""
+    diary = [("Maya went hiking in the hills", "2023-04-20"), ("Maya baked bread with Tom", "2023-05-14"),
+             ("Maya went swimming in the sea", "2023-06-02"), ("Tom fixed his bike", "2023-07-10")]
+    rankings = []
+    for weight in (1.0, 0.0):
+        async with AsyncMemory({**memory_config, "search": {"time_weight": weight}}) as m:
+            if weight:
+                await m.reset()
+                for text, at in diary:
+                    await m.add(text, user_id="maya", infer=False, timestamp=at)
+            found = await m.search("what did Maya do in 2023", user_id="maya")
+            assert all("time" not in r["scores"] for r in found["results"])
+            rankings.append([(r["memory"], r["score"]) for r in found["results"]])
+    assert rankings[0] == rankings[1] and len(rankings[0]) == len(diary)
 
 
 async def test_as_of_vector_search_ranks_as_a_tenant_of_only_the_older_memories(memory_config: dict[str, Any]) -> None:
