@@ -52,16 +52,7 @@ async def memory_vector_hits(
     plan_key = scope if filters is None and not zero else None
     large = not zero and plans.is_large(scope)
     if large and _keeps_the_past(filters):
-        # No count of what the as_of keeps (it would read much of the scope): post-filtered
-        # index queries, sized by the share that passed the scope's last as_of search, or
-        # the first time grown from 4 x what a plain search of the scope asks for.
-        as_of_key = (scope, "as_of")
-        if plans.share(as_of_key) is None:
-            first = min(MAX_FETCH, max(MIN_FETCH, math.ceil(k / (plans.share(scope) or 1.0)) * FIRST_FETCH_FACTOR))
-        else:
-            # What passes varies more from query to query (and with the as_of) than a scope's share.
-            first = plans.first_fetch(as_of_key, k, margin=AS_OF_RATE_MARGIN)
-        return await _ann_search(read, plans, condition, params.values, values, k, as_of_key, first)
+        return await _as_of_search(read, plans, scope, condition, params.values, values, k)
     if plan_key is None or not large:
         exact = await read(
             Q.VECTOR_EXACT.render(where=condition),
@@ -92,6 +83,21 @@ def _keeps_the_past(filters: FilterNode | None) -> bool:
     most of a scope unless the as_of is early. A period (a lower bound too) keeps a slice."""
     window = created_window(filters)
     return window is not None and all(op in ("lt", "lte") for op, _ in window.bounds)
+
+
+async def _as_of_search(
+    read: Read, plans: ScopePlans, scope: Scope, condition: Cypher, params: dict[str, Any], vector: list[float], k: int,
+) -> list[Hit]:
+    """An as_of search of a large scope: no count of what the as_of keeps (it would read much of
+    the scope), but post-filtered index queries sized by the share that passed the scope's last
+    as_of search; the first time, 4 x what a plain search of the scope asks for."""
+    as_of_key = (scope, "as_of")
+    if plans.share(as_of_key) is None:
+        first = min(MAX_FETCH, max(MIN_FETCH, math.ceil(k / (plans.share(scope) or 1.0)) * FIRST_FETCH_FACTOR))
+    else:
+        # What passes varies more from query to query (and with the as_of) than a scope's share.
+        first = plans.first_fetch(as_of_key, k, margin=AS_OF_RATE_MARGIN)
+    return await _ann_search(read, plans, condition, params, vector, k, as_of_key, first)
 
 
 async def _search_clause_query(read: Read, scope: Scope, vector: list[float], k: int) -> list[Hit]:
