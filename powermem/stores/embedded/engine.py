@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from powermem.stores.base import (
 )
 from powermem.stores.dump import Row, Section
 from powermem.stores.embedded import backup, fulltext, graph, reembed
+from powermem.stores.embedded.checkpoint import FALLBACK_PRAGMA, BackgroundCheckpoint
 from powermem.stores.embedded.filters import compile_filter, metadata_text
 from powermem.stores.embedded.forget import forget_scope
 from powermem.stores.embedded.mentions import MentionCounts
@@ -74,6 +75,8 @@ class SqliteEngine:
         self._conn.create_function("pm_metadata_text", 2, metadata_text, deterministic=True)
         for pragma in PRAGMAS:
             self._conn.execute(pragma)
+        self._conn.execute(FALLBACK_PRAGMA)
+        self._checkpoint = BackgroundCheckpoint(path)
         self._ids = SnowflakeGenerator()
         self._vectors = VectorCache(0)
         self._data_version = -1
@@ -100,6 +103,7 @@ class SqliteEngine:
         self._vectors = VectorCache(dims)
 
     def close(self) -> None:
+        self._checkpoint.close()
         self._conn.close()
 
     def reset(self) -> None:
@@ -114,7 +118,7 @@ class SqliteEngine:
         self._mentions.clear()
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn)
+        return _Transaction(self._conn, self._checkpoint.wrote)
 
     def _sync_cache(self) -> None:
         # Another process committed since we last looked: our matrices may be stale.
@@ -406,11 +410,16 @@ class SqliteEngine:
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: one operation, one transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, committed: Callable[[], object]) -> None:
         self._conn = conn
+        self._committed = committed
 
     def __enter__(self) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is not None:
+            self._conn.execute("ROLLBACK")
+            return
+        self._conn.execute("COMMIT")
+        self._committed()
