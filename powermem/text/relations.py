@@ -75,7 +75,9 @@ _TOKEN = re.compile(r"[^\W_][\w'’-]*|[.,;:!?…\n]")
 _SPEAKER = re.compile(r"^\s*([A-Z][\w'’.-]{0,40}(?: [A-Z][\w'’.-]{0,40}){0,2})\s*:\s")
 _SENTENCE_END = frozenset(".!?…;:\n")
 # A superset of the word pairs self_introduction looks for, whatever lies between the words.
-_INTRODUCTION_HINT = re.compile(r"(?i)(?<![^\W_])i(?:[\W_]+am|['’]m)|called|call[\W_]+me|name[\W_]+is")
+# Matched against the lower-cased text: a case-insensitive pattern costs twice as much (4.5 ->
+# 2.8 us a store_bench message), and this runs on every user message of every add.
+_INTRODUCTION_HINT = re.compile(r"(?<![^\W_])i(?:[\W_]+am|['’]m)|call(?:ed|[\W_]+me)|name[\W_]+is")
 _IS_CONTRACTIONS = frozenset(["he", "she", "it", "that", "what", "who", "there", "here", "where", "how", "this"])
 _SUFFIXES = {"'m": "am", "'re": "are", "'ve": "have", "'ll": "will", "'d": "would"}
 
@@ -112,7 +114,7 @@ def speaker_of(text: str) -> str | None:
 def self_introduction(text: str) -> str | None:
     """The name a speaker gives as their own: "I'm Maya", "my name is Maya", "call me Maya"."""
     text = text[:MAX_EXTRACT_CHARS]
-    if not _INTRODUCTION_HINT.search(text):  # most texts: no tokenizing at all (it runs on every add)
+    if not _INTRODUCTION_HINT.search(text.lower()):  # most texts: no tokenizing at all (it runs on every add)
         return None
     return _introduced_name(text)
 
