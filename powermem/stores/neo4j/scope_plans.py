@@ -20,7 +20,15 @@ from dataclasses import dataclass
 FIRST_FETCH_FACTOR = 4  # first over-fetch of a post-filtered index query, as a multiple of k
 MIN_FETCH = 32  # HNSW explores as many candidates as it is asked for: fewer loses recall
 MAX_FETCH = 16_384  # past this, an exact scan of the filtered set is both cheaper and exact
-RATE_MARGIN = 1.25  # fetch a quarter more of what the last match rate says will not pass
+# Fetch half as much again as the expected match rate says will not pass. The rate is a
+# moving average (RATE_WEIGHT for the newest search): the share of one tenant of 50,000 among
+# the index's results varied from 0.135 to 0.198 (p5-p95) query by query on a store of 300,000,
+# so planning from the last search alone with a margin of 1.25 sent 12% of searches to a second
+# fetch; the average with 1.5 sent 0.7%, asking for the same number of results in all
+# (simulated over 300 queries against their top 1,000, 2026-12-04).
+RATE_MARGIN = 1.5
+RATE_WEIGHT = 0.2
+GROWTH_MARGIN = 1.25  # a fetch that fell short grows by what its own rate says, a quarter more
 
 
 @dataclass
@@ -49,7 +57,7 @@ class ScopePlans:
         self._plan(key).large_until = time.monotonic() + self._ttl
 
     def first_fetch(self, key: Hashable | None, k: int, margin: float = RATE_MARGIN) -> int:
-        """How many index results to ask for first: enough for k at the scope's last match rate."""
+        """How many index results to ask for first: enough for k at the scope's recent match rate."""
         plan = self._plans.get(key) if key is not None else None
         if plan is None or plan.match_rate is None:
             return max(k * FIRST_FETCH_FACTOR, MIN_FETCH)
@@ -59,13 +67,17 @@ class ScopePlans:
         return min(MAX_FETCH, max(MIN_FETCH, wanted))
 
     def share(self, key: Hashable | None) -> float | None:
-        """The share of index results that passed the scope's last post-filtered search, if known."""
+        """The share of index results that passed the scope's recent post-filtered searches, if known."""
         plan = self._plans.get(key) if key is not None else None
         return plan.match_rate if plan is not None else None
 
     def record(self, key: Hashable | None, fetched: int, matched: int) -> None:
-        if key is not None and fetched > 0:
-            self._plan(key).match_rate = max(matched, 1) / fetched
+        if key is None or fetched <= 0:
+            return
+        plan = self._plan(key)
+        rate = max(matched, 1) / fetched
+        previous = plan.match_rate
+        plan.match_rate = rate if previous is None else previous + RATE_WEIGHT * (rate - previous)
 
     def _plan(self, key: Hashable) -> _Plan:
         plan = self._plans.get(key)
@@ -81,4 +93,4 @@ def next_fetch(fetch: int, matched: int, k: int) -> int:
     """The next over-fetch: enough for k at the match rate seen so far (x8 when none matched)."""
     if matched == 0:
         return fetch * 8
-    return max(fetch * 2, math.ceil(fetch * k / matched * RATE_MARGIN))
+    return max(fetch * 2, math.ceil(fetch * k / matched * GROWTH_MARGIN))

@@ -28,9 +28,9 @@ from powermem.when import created_window
 
 __all__ = ["POST_FILTER_SHARE", "memory_vector_hits"]
 
-# An as_of search asks for twice what the last one's rate says will not pass: of a tenant of
-# 100,000 searched halfway through its history, 43-60% of a fetch passed, query by query, and a
-# quarter more (a plain search's margin) sent a fifth of the searches to a second fetch.
+# An as_of search asks for twice what the recent as_of searches' rate says will not pass: of a
+# tenant of 100,000 searched halfway through its history, 43-60% of a fetch passed, query by
+# query, and a quarter more sent a fifth of the searches to a second fetch.
 AS_OF_RATE_MARGIN = 2.0
 
 # With SEARCH available, a scope holding at least this share of the index's results is still

@@ -29,15 +29,20 @@ def test_large_is_trusted_only_for_the_ttl(monkeypatch: pytest.MonkeyPatch) -> N
     assert not plans.is_large(KEY)
 
 
-def test_first_fetch_follows_the_last_match_rate() -> None:
+def test_first_fetch_follows_the_recent_match_rate() -> None:
     plans = ScopePlans()
     plans.record(KEY, fetched=40, matched=40)  # the scope is the whole index
     assert plans.first_fetch(KEY, 10) == MIN_FETCH
     assert plans.first_fetch(KEY, 50) == 50  # all pass: no margin, each extra result costs HNSW work
-    plans.record(KEY, fetched=1000, matched=10)  # one memory in a hundred passes
-    assert plans.first_fetch(KEY, 10) == 1248  # 10 + 990 expected misses * 1.25
-    plans.record(KEY, fetched=1000, matched=0)  # none passed: counted as one, capped
-    assert plans.first_fetch(KEY, 100) == MAX_FETCH
+    tenth = Scope(user_id="bob")
+    plans.record(tenth, fetched=1000, matched=100)  # the first search sets the rate
+    assert plans.first_fetch(tenth, 10) == 145  # 10 + 90 expected misses * 1.5
+    plans.record(tenth, fetched=1000, matched=200)  # one search that passed twice as many
+    assert plans.share(tenth) == pytest.approx(0.12)  # moves the rate a fifth of the way
+    assert plans.first_fetch(tenth, 10) == 120
+    rare = Scope(user_id="carol")
+    plans.record(rare, fetched=1000, matched=0)  # none passed: counted as one, capped
+    assert plans.first_fetch(rare, 100) == MAX_FETCH
 
 
 def test_clear_and_least_recently_used_eviction() -> None:
