@@ -6,9 +6,8 @@ messages writes ~3 MB of log, most of a checkpoint's worth). A PASSIVE checkpoin
 connection does the same copy beside the writer and never waits for it: measured 2026-12-04 on
 2 cores (``benchmarks/store_bench.py --sizes 100000 --batch 100|1000``), ``add(infer=False)``
 went from 14,777 to 16,176 memories/s in batches of 100 and from 16,002 to 18,523 in batches
-of 1,000. The writer keeps SQLite's own
-checkpoint at a larger threshold (``FALLBACK_PRAGMA``), so the log stays bounded even if this
-thread falls behind or fails.
+of 1,000. The writer keeps SQLite's own checkpoint at a larger threshold (``FALLBACK_PRAGMA``),
+so the log stays bounded even if this thread falls behind or fails.
 """
 
 from __future__ import annotations

@@ -89,8 +89,8 @@ async def _as_of_search(
     read: Read, plans: ScopePlans, scope: Scope, condition: Cypher, params: dict[str, Any], vector: list[float], k: int,
 ) -> list[Hit]:
     """An as_of search of a large scope: no count of what the as_of keeps (it would read much of
-    the scope), but post-filtered index queries sized by the share that passed the scope's last
-    as_of search; the first time, 4 x what a plain search of the scope asks for."""
+    the scope), but post-filtered index queries sized by the share that passed the scope's recent
+    as_of searches; the first time, 4 x what a plain search of the scope asks for."""
     as_of_key = (scope, "as_of")
     if plans.share(as_of_key) is None:
         first = min(MAX_FETCH, max(MIN_FETCH, math.ceil(k / (plans.share(scope) or 1.0)) * FIRST_FETCH_FACTOR))
