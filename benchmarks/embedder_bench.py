@@ -3,7 +3,8 @@
 Prints: disk added by the model package and ``tokenizers``; cold start (a fresh process
 importing powermem, constructing the embedder and embedding one text); throughput on
 1,000 varied short sentences, and on LoCoMo's 2,760 turns in calls of 256 (as ``powermem
-import`` sends them; skipped when the shared data is not there).
+import`` sends them; skipped when the shared data is not there); the latency of one text at a
+time, as a search embeds its query.
 
     python benchmarks/embedder_bench.py [--sentences 1000] [--repeat 3] [--locomo PATH]
 """
@@ -94,6 +95,20 @@ def throughput(count: int, repeat: int, threads: int | None) -> tuple[float, flo
     return count / best, tokens
 
 
+def single_latency(count: int = 200) -> tuple[float, float]:
+    """(p50, p95) ms of embedding one short sentence per call, as a search embeds its query."""
+    texts = short_sentences(count, seed=1)
+    embedder = LocalEmbedder()
+    embedder.encode(texts[:8])
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        embedder.encode([text])
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.95)]
+
+
 def locomo_turns(path: Path) -> list[str]:
     """Every turn's text, conversation by conversation, session by session."""
     texts = []
@@ -144,6 +159,8 @@ def main() -> None:
         label = "1 thread" if threads else f"{LocalEmbedder().threads} threads (the default)"
         print(f"throughput, {label}: {rate:.0f} sentences/s on {args.sentences} short sentences "
               f"({tokens:.1f} tokens each, best of {args.repeat})")
+    p50, p95 = single_latency()
+    print(f"one text per call (a query): p50 {p50:.2f} ms, p95 {p95:.2f} ms over 200 short sentences")
     if args.locomo.is_file():
         turns = locomo_turns(args.locomo)
         rate, tokens = turns_throughput(turns, args.repeat)

