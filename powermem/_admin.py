@@ -18,11 +18,11 @@ from powermem._validate import bounded_text, metadata_of
 from powermem.errors import InvalidInputError
 from powermem.ingest.raw import Draft
 from powermem.records import added_record
-from powermem.stores.base import EntityRow, GraphStore, MemoryRow, RelationRow, Scope, TenantStats
+from powermem.stores.base import EntityRow, GraphStore, MemoryRow, RelationRow, Scope, TenantStats, WritePlan
 from powermem.text.names import normalize_name
 
-__all__ = ["Neighbourhood", "TenantGraph", "add_texts", "entity_neighbourhood", "graph_of", "store_of",
-           "tenant_stats"]
+__all__ = ["Neighbourhood", "PlannedTexts", "TenantGraph", "add_texts", "entity_neighbourhood", "graph_of", "plan_texts",
+           "store_of", "tenant_stats"]
 
 _PAGE = 1000
 
@@ -37,12 +37,26 @@ async def tenant_stats(memory: AsyncMemory, scope: Scope) -> list[TenantStats]:
     return await (await store_of(memory)).stats(scope)
 
 
-async def add_texts(
-    memory: AsyncMemory, scope: Scope, items: Sequence[tuple[str, dict[str, Any]]], actor: str | None
-) -> list[dict[str, Any]]:
-    """Store each (text, metadata) as one memory, as ``add(infer=False)`` would, in ONE transaction.
+@dataclass
+class PlannedTexts:
+    """Memories planned by :func:`plan_texts` (ids taken, texts embedded), not yet written."""
 
-    Ids are handed out in the order of ``items``, so creation order follows the input.
+    store: GraphStore
+    plan: WritePlan
+
+    async def write(self) -> list[dict[str, Any]]:
+        """Writes them in ONE transaction; their records, as ``add`` returns them."""
+        await self.store.apply(self.plan)
+        return [added_record(m) for m in self.plan.creates]
+
+
+async def plan_texts(
+    memory: AsyncMemory, scope: Scope, items: Sequence[tuple[str, dict[str, Any]]], actor: str | None
+) -> PlannedTexts:
+    """Plans each (text, metadata) as one memory, as ``add(infer=False)`` would.
+
+    Ids are handed out in the order of ``items`` before the first await, so plans made one
+    after another keep the input's order even while they embed concurrently.
     """
     if scope.empty:
         raise InvalidInputError("at least one of user_id, agent_id or run_id is required")
@@ -53,9 +67,14 @@ async def add_texts(
         drafts.append(Draft(bounded_text(text, "a memory"), metadata_of(metadata)))
     store, pipeline, _ = await memory._ready()
     # The raw-ingest planner is the exact path of add(infer=False), minus the one-metadata limit.
-    plan = await pipeline._raw.plan(drafts, scope, actor)
-    await store.apply(plan)
-    return [added_record(m) for m in plan.creates]
+    return PlannedTexts(store, await pipeline._raw.plan(drafts, scope, actor))
+
+
+async def add_texts(
+    memory: AsyncMemory, scope: Scope, items: Sequence[tuple[str, dict[str, Any]]], actor: str | None
+) -> list[dict[str, Any]]:
+    """Stores each (text, metadata) as one memory, as ``add(infer=False)`` would, in ONE transaction."""
+    return await (await plan_texts(memory, scope, items, actor)).write()
 
 
 @dataclass

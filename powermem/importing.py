@@ -10,11 +10,14 @@ imported elsewhere comes back the same.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -45,6 +48,9 @@ IMPORT_KEY = "import_key"
 # 256: ~460/s with the hashing embedder); an LLM reads an --infer batch as one conversation,
 # which must stay short.
 DEFAULT_BATCH = 256
+# Batches planned (embedded) ahead of the one being written: an embedding service's round
+# trips, or the local model, overlap the store's writes.
+LOOKAHEAD = 2
 INFER_BATCH = 16
 Format = Literal["auto", "jsonl", "locomo"]
 _EXPORT_FIELDS = ("id", "memory", "user_id", "agent_id", "run_id", "metadata", "created_at", "updated_at")
@@ -343,6 +349,29 @@ async def _check_resume_point(run: _Run) -> None:
 
 
 async def _import_from(run: _Run) -> None:
+    """Batches are planned (embedded) up to LOOKAHEAD ahead of the one being written, and
+    written one at a time in file order: each is recorded in the progress file before the
+    next one's write starts, so at most one written batch is ever unrecorded (the one the
+    resume check looks for)."""
+    planned: deque[tuple[asyncio.Future[_Planned], int]] = deque()
+    writing: asyncio.Future[None] | None = None
+    try:
+        async with aclosing(_pending_batches(run)) as batches:
+            async for items, done in batches:
+                planned.append((asyncio.ensure_future(_plan(run, items)), done))
+                if len(planned) >= LOOKAHEAD:
+                    writing = await _write_next(run, planned, writing)
+        while planned:
+            writing = await _write_next(run, planned, writing)
+        if writing is not None:
+            await writing
+    except BaseException:
+        await _wind_down(planned, writing)
+        raise
+
+
+async def _pending_batches(run: _Run) -> AsyncGenerator[tuple[list[tuple[Record, str]], int], None]:
+    """(records not yet stored, records done once they are) for each batch, in file order."""
     # Right after a resume, the next batch may already be stored: its commit can land just
     # before a kill that keeps the progress file from hearing of it. Check until one is new.
     checking = not run.options.infer
@@ -354,10 +383,34 @@ async def _import_from(run: _Run) -> None:
             items = [(r, k) for r, k in items if k not in present]
             run.report.skipped += len(batch) - len(items)
             checking = bool(present)
-        if items:
-            run.report.memories += await _store(run, items)
-            run.report.imported += len(items)
-        _commit(run, index + len(batch))
+        yield items, index + len(batch)
+
+
+async def _write_next(run: _Run, planned: deque[tuple[asyncio.Future[_Planned], int]],
+                      writing: asyncio.Future[None] | None) -> asyncio.Future[None]:
+    """Starts the oldest planned batch's write once the one before it is written and recorded."""
+    plan, done = planned[0]
+    ready = await plan
+    planned.popleft()
+    if writing is not None:
+        await writing
+    return asyncio.ensure_future(_write(run, ready, done))
+
+
+async def _wind_down(planned: deque[tuple[asyncio.Future[_Planned], int]], writing: asyncio.Future[None] | None) -> None:
+    """After a failure: plans not written are dropped; a write under way finishes and is recorded."""
+    for plan, _ in planned:
+        plan.cancel()
+    await asyncio.gather(*(plan for plan, _ in planned), return_exceptions=True)
+    if writing is not None:
+        await asyncio.gather(writing, return_exceptions=True)
+
+
+async def _write(run: _Run, ready: _Planned, done: int) -> None:
+    if ready.count:
+        run.report.memories += await ready.write()
+        run.report.imported += ready.count
+    _commit(run, done)
 
 
 def _commit(run: _Run, done: int) -> None:
@@ -387,24 +440,47 @@ async def _existing_keys(memory: AsyncMemory, scope: Scope, keys: list[str]) -> 
     return {str(r["metadata"].get(IMPORT_KEY)) for r in found["results"]}
 
 
-async def _store(run: _Run, items: list[tuple[Record, str]]) -> int:
-    scope = items[0][0].scope
+@dataclass
+class _Planned:
+    """A batch ready to write: ``write()`` stores it and returns the memories it created."""
+
+    count: int  # records it stores
+    write: Callable[[], Awaitable[int]]
+
+
+async def _plan(run: _Run, items: list[tuple[Record, str]]) -> _Planned:
+    if not items:
+        return _Planned(0, _nothing)
     if run.options.infer:
-        # The LLM distils facts from the batch as one conversation; per-turn metadata cannot
-        # follow a fact, so the batch's key is shared by what it produces.
-        messages = [{"role": r.role if r.role in ("user", "assistant") else "user", "content": r.text}
-                    for r, _ in items]
-        key = f"{items[0][1]}-{items[-1][0].number}"
-        added = await run.memory.add(messages, user_id=scope.user_id, agent_id=scope.agent_id,
-                                     run_id=scope.run_id, metadata={IMPORT_KEY: key}, infer=True)
-        usage = added["usage"]
-        run.report.llm_calls += usage["llm_calls"]
-        run.report.prompt_tokens += usage["prompt_tokens"]
-        run.report.completion_tokens += usage["completion_tokens"]
-        return sum(1 for r in added["results"] if r.get("event") == "ADD")
+        # The LLM pipeline plans and writes inside add(): nothing to do ahead of the write.
+        return _Planned(len(items), lambda: _add_inferred(run, items))
     texts = [(r.text, {**r.metadata, IMPORT_KEY: key}) for r, key in items]
-    created = await _admin.add_texts(run.memory, scope, texts, items[0][0].role)
-    return len(created)
+    planned = await _admin.plan_texts(run.memory, items[0][0].scope, texts, items[0][0].role)
+
+    async def write() -> int:
+        return len(await planned.write())
+
+    return _Planned(len(items), write)
+
+
+async def _nothing() -> int:
+    return 0
+
+
+async def _add_inferred(run: _Run, items: list[tuple[Record, str]]) -> int:
+    scope = items[0][0].scope
+    # The LLM distils facts from the batch as one conversation; per-turn metadata cannot
+    # follow a fact, so the batch's key is shared by what it produces.
+    messages = [{"role": r.role if r.role in ("user", "assistant") else "user", "content": r.text}
+                for r, _ in items]
+    key = f"{items[0][1]}-{items[-1][0].number}"
+    added = await run.memory.add(messages, user_id=scope.user_id, agent_id=scope.agent_id,
+                                 run_id=scope.run_id, metadata={IMPORT_KEY: key}, infer=True)
+    usage = added["usage"]
+    run.report.llm_calls += usage["llm_calls"]
+    run.report.prompt_tokens += usage["prompt_tokens"]
+    run.report.completion_tokens += usage["completion_tokens"]
+    return sum(1 for r in added["results"] if r.get("event") == "ADD")
 
 
 # -- export -------------------------------------------------------------------------------------

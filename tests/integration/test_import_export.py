@@ -4,6 +4,7 @@ storing anything twice."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -149,16 +150,17 @@ def test_real_locomo_file_if_present(embedded: CliEnv) -> None:
 
 
 def fail_after(monkeypatch: pytest.MonkeyPatch, calls: int) -> None:
-    real = _admin.add_texts
+    """Batch writes after the first ``calls`` fail, as a lost connection would."""
+    real = _admin.PlannedTexts.write
     seen = {"n": 0}
 
-    async def flaky(*args: Any, **kwargs: Any) -> Any:
+    async def flaky(self: _admin.PlannedTexts) -> Any:
         seen["n"] += 1
         if seen["n"] > calls:
             raise StoreError("connection lost (injected)")
-        return await real(*args, **kwargs)
+        return await real(self)
 
-    monkeypatch.setattr(_admin, "add_texts", flaky)
+    monkeypatch.setattr(_admin.PlannedTexts, "write", flaky)
 
 
 def test_resume_after_a_failure(cli: CliEnv) -> None:
@@ -228,6 +230,43 @@ def test_resume_after_kill_9(embedded: CliEnv) -> None:
     assert report["resumed_from"] >= committed and report["imported"] + report["skipped"] + report["resumed_from"] == count
     keys = keys_of(embedded, "u")
     assert len(keys) == count and set(keys.values()) == {1}
+
+
+def test_next_batches_are_embedded_while_one_is_written(embedded: CliEnv,
+                                                        openai_server: ScriptedOpenAIServer) -> None:
+    # Embeddings come from the scripted server. Each batch's write waits until the server has
+    # been asked for the next batch's embeddings: an import that embedded only after writing
+    # would wait forever (the timeout below only bounds the failure).
+    for name, value in (("EMBEDDING_PROVIDER", "openai"), ("EMBEDDING_API_KEY", "test"),
+                        ("EMBEDDING_BASE_URL", openai_server.base_url), ("EMBEDDING_MODEL", "scripted"),
+                        ("EMBEDDING_DIMS", str(openai_server.embedding_dims))):
+        embedded.monkeypatch.setenv(name, value)
+    path = messages(embedded.tmp / "m.jsonl", "u", 20)
+    firsts = [f"message {i} about topic {i % 7}" for i in range(0, 20, 5)]
+    real = _admin.PlannedTexts.write
+    written: list[int] = []
+    asked_ahead: list[bool] = []
+
+    def asked(text: str) -> bool:
+        return any(text in r.body.get("input", []) for r in openai_server.embedding_requests)
+
+    async def write_when_next_is_asked(self: _admin.PlannedTexts) -> Any:
+        batch = len(written)
+        if batch + 1 < len(firsts):
+            async with asyncio.timeout(30):
+                while not asked(firsts[batch + 1]):
+                    await asyncio.sleep(0.005)
+        asked_ahead.append(batch + 1 >= len(firsts) or asked(firsts[batch + 1]))
+        written.append(batch)
+        return await real(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_admin.PlannedTexts, "write", write_when_next_is_asked)
+        report = json.loads(embedded.ok("import", path, "--batch-size", "5", "-q", "--json"))
+    assert report["imported"] == 20 and written == [0, 1, 2, 3] and all(asked_ahead)
+    # Written in file order all the same.
+    assert [r["memory"] for r in exported(embedded, "--user", "u")] == [
+        f"message {i} about topic {i % 7}" for i in range(20)]
 
 
 def test_infer_import_goes_through_the_llm(embedded: CliEnv, openai_server: ScriptedOpenAIServer) -> None:
