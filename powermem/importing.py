@@ -407,7 +407,7 @@ async def _wind_down(planned: deque[tuple[asyncio.Future[_Planned], int]], writi
 
 
 async def _write(run: _Run, ready: _Planned, done: int) -> None:
-    if ready.count:
+    if ready.write is not None:
         run.report.memories += await ready.write()
         run.report.imported += ready.count
     _commit(run, done)
@@ -445,12 +445,12 @@ class _Planned:
     """A batch ready to write: ``write()`` stores it and returns the memories it created."""
 
     count: int  # records it stores
-    write: Callable[[], Awaitable[int]]
+    write: Callable[[], Awaitable[int]] | None  # None: every record was already stored
 
 
 async def _plan(run: _Run, items: list[tuple[Record, str]]) -> _Planned:
     if not items:
-        return _Planned(0, _nothing)
+        return _Planned(0, None)
     if run.options.infer:
         # The LLM pipeline plans and writes inside add(): nothing to do ahead of the write.
         return _Planned(len(items), lambda: _add_inferred(run, items))
@@ -461,10 +461,6 @@ async def _plan(run: _Run, items: list[tuple[Record, str]]) -> _Planned:
         return len(await planned.write())
 
     return _Planned(len(items), write)
-
-
-async def _nothing() -> int:
-    return 0
 
 
 async def _add_inferred(run: _Run, items: list[tuple[Record, str]]) -> int:

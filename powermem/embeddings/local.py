@@ -307,9 +307,7 @@ class _Bert:
     def _layer(self, x: F32, layer: _Layer, grid: _Grid, bias: F32) -> None:
         """One encoder layer, updating ``x`` (one row per real token) in place."""
         qkv = _dense(x, layer.qkv_w, layer.qkv_b)
-        context = self._attention(grid.padded(qkv), grid.size, grid.seq, bias)
-        if context.shape[0] != x.shape[0]:
-            context = context[grid.tokens]
+        context = grid.real(self._attention(grid.padded(qkv), grid.size, grid.seq, bias))
         eps = self.config.eps
         for start in range(0, x.shape[0], _ROW_CHUNK):
             rows = slice(start, start + _ROW_CHUNK)
@@ -347,13 +345,22 @@ class _Grid:
     seq: int
     tokens: npt.NDArray[np.int64]
 
+    @property
+    def full(self) -> bool:
+        """No padding: every grid position is a real token."""
+        return len(self.tokens) == self.size * self.seq
+
     def padded(self, rows: F32) -> F32:
         """``rows`` (one per real token) placed on the grid; padding rows are zero, and masked."""
-        if len(self.tokens) == self.size * self.seq:
+        if self.full:
             return rows
         grid = np.zeros((self.size * self.seq, rows.shape[1]), dtype=np.float32)
         grid[self.tokens] = rows
         return grid
+
+    def real(self, grid: F32) -> F32:
+        """The real tokens' rows of a grid's rows (the inverse of ``padded``)."""
+        return grid if self.full else grid[self.tokens]
 
 
 class _Loaded:
