@@ -74,7 +74,7 @@ def sketch_option(data: Matrix) -> tuple[Search, int, SetEf]:
     def search(query: Matrix, k: int) -> npt.NDArray[np.int64]:
         return np.asarray([i for i, _ in matrix.top_k(query, k, None)], dtype=np.int64)
     sketch = matrix._sketch
-    return search, 0 if sketch is None else sketch.rows.nbytes + sketch.basis.nbytes, None
+    return search, 0 if sketch is None else sketch.nbytes, None
 
 
 def usearch_option(data: Matrix, dtype: str) -> tuple[Search, int, SetEf]:

@@ -227,3 +227,33 @@ def test_a_creation_time_that_is_not_canonical_text_leaves_the_window_to_sqlite(
     matrix.remove(1)
     assert matrix.answers(canonical) and not matrix.answers(partial)
     assert [i for i, _ in matrix.top_k(np.ones(4, dtype=np.float32), 5, None, None, canonical)] == [2]
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_a_very_large_tenant_is_pre_scanned_in_two_passes_and_keeps_recall(
+    clustered: npt.NDArray[np.float32], monkeypatch: pytest.MonkeyPatch, split: bool
+) -> None:
+    """Past FIRST_PASS_MIN_ROWS the sketch's head picks a share of the rows for the whole sketch
+    to rank: the answer keeps its recall, filters still apply before the cut, and rows written
+    after the sketch (whose head and tail are written apart) are found."""
+    monkeypatch.setattr(vectors, "FIRST_PASS_MIN_ROWS", PRESCAN_MIN_ROWS)  # the real one needs 400,000 rows
+    monkeypatch.setattr(vectors, "FIRST_PASS_KEEP", 6_000)  # a fifth of these rows
+    monkeypatch.setattr(vectors, "PRESCAN_CANDIDATES", 2_000)
+    monkeypatch.setattr(vectors, "SPLIT_MIN_ROWS", PRESCAN_MIN_ROWS)
+    first_passes = []
+    best_share = vectors._best_share
+    monkeypatch.setattr(vectors, "_best_share", lambda *a: first_passes.append(1) or best_share(*a))
+    matrix = _matrix(clustered)
+    allowed = np.arange(1, ROWS + 1, 3, dtype=np.int64)
+    recalls = []
+    with _CountingExecutor() as helper:
+        for query in _queries(clustered, 30):
+            for only in (None, allowed):
+                got = [i for i, _ in matrix.top_k(query, 10, only, helper if split else None)]
+                expected = _exact(clustered, query, 10, None if only is None else set(only.tolist()))
+                recalls.append(len(set(got) & set(expected)) / 10)
+                assert only is None or set(got) <= set(only.tolist())
+        matrix.put(10**9, query, _created(0))
+        assert matrix.top_k(query, 1, None, helper if split else None)[0][0] == 10**9
+    assert len(first_passes) == (122 if split else 61)
+    assert float(np.mean(recalls)) >= 0.99, np.mean(recalls)
