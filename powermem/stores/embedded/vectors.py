@@ -260,9 +260,10 @@ class TenantMatrix:
 
 
 def _best_share(scores: Vector, share: float) -> npt.NDArray[np.intp]:
-    """Rows (ascending) of about the best ``share`` of finite ``scores``: those at or above the
-    share's quantile in a sample of them, which costs a fifth of an exact partition of them all
-    and leaves the rows in order, so gathering them reads memory forwards."""
+    """Rows (ascending) of about the best ``share`` of ``scores``: the finite ones at or above
+    the share's quantile in a sample of them. Filtered-out rows (-inf) count in the share, so a
+    filter that keeps few rows keeps them all. A fifth of the cost of an exact partition, and the
+    rows come out in order, so gathering them reads memory forwards."""
     sample = scores[:: max(1, len(scores) // _QUANTILE_SAMPLE)]
     bar = np.partition(sample, int(len(sample) * (1 - share)))[int(len(sample) * (1 - share))]
     return np.flatnonzero(scores >= bar if bar > -np.inf else scores > -np.inf)
