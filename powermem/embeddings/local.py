@@ -450,6 +450,7 @@ class LocalEmbedder:
         # so small that the matmuls lose speed. 8 per thread beat 2 and 4 on LoCoMo's import.
         share = max(_MIN_SHARED_BATCH, math.ceil(len(texts) / (8 * self._threads)))
         chunks = list(_batches([len(ids) for ids in token_ids], min(self._batch_size, share)))
+        chunks.reverse()  # longest first: the last batch a thread takes is a short one
         if len(chunks) > 1 and self._threads > 1:
             # The matmuls release the GIL and BLAS runs one thread (powermem._blas), so batches
             # on threads of their own are what uses the other cores. Each batch is computed
