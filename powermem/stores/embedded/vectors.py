@@ -42,12 +42,14 @@ Micros = npt.NDArray[np.int64]
 PRESCAN_MIN_ROWS = 20_000  # below this the exact scan costs about what the pre-scan does
 SKETCH_DIMS = 64
 FIRST_PASS_DIMS = 32  # the sketch's leading dimensions, held apart so a first pass reads only them
-FIRST_PASS_KEEP = 100_000  # at least; a tenth of the rows past a million
+FIRST_PASS_SHARE = 0.1  # of the rows, kept by the first pass for the second
+FIRST_PASS_KEEP = 100_000  # at least (more than the share below a million rows)
 FIRST_PASS_MIN_ROWS = 4 * FIRST_PASS_KEEP  # below this the second pass gathers most of what it saves
 PRESCAN_CANDIDATES = 4_000  # scored exactly; at least PRESCAN_PER_HIT per requested hit
 PRESCAN_PER_HIT = 40
 _FIT_SAMPLE = 4_096
 _QUANTILE_SAMPLE = 8_192
+_PROJECT_ROWS = 4_096  # rows projected onto the sketch at a time: no count x 64 temporary
 # Past this the sketch no longer fits in cache and its scan is bound by memory bandwidth, which
 # one thread does not use up: two halves on two threads read a million rows' sketch in 14 ms
 # against 22 ms for one (measured 2026-12-03 on 2 cores).
@@ -69,8 +71,9 @@ class _Sketch:
         self.basis: Vector = np.ascontiguousarray(directions[:SKETCH_DIMS].T)
         self.head: Vector = np.zeros((len(matrix), FIRST_PASS_DIMS), dtype=np.float32)
         self.tail: Vector = np.zeros((len(matrix), SKETCH_DIMS - FIRST_PASS_DIMS), dtype=np.float32)
-        for start in range(0, count, _FIT_SAMPLE):  # a block at a time: no count x 64 temporary
-            self.put(slice(start, min(count, start + _FIT_SAMPLE)), matrix[start : min(count, start + _FIT_SAMPLE)])
+        for start in range(0, count, _PROJECT_ROWS):
+            block = slice(start, min(count, start + _PROJECT_ROWS))
+            self.put(block, matrix[block])
         self.fitted_at = count
 
     @property
@@ -214,7 +217,9 @@ class TenantMatrix:
         if sketch is None or self._count >= 2 * sketch.fitted_at:  # refit as the tenant doubles
             sketch = self._sketch = _Sketch(self._matrix, self._count)
         projected = query @ sketch.basis
-        first_share = max(0.1, FIRST_PASS_KEEP / self._count) if self._count >= FIRST_PASS_MIN_ROWS else None
+        first_share = None
+        if self._count >= FIRST_PASS_MIN_ROWS:
+            first_share = max(FIRST_PASS_SHARE, FIRST_PASS_KEEP / self._count)
         if helper is None or self._count < SPLIT_MIN_ROWS:
             return self._best_rough(sketch, projected, 0, self._count, candidates, keep, first_share)
         middle = self._count // 2
@@ -265,7 +270,8 @@ def _best_share(scores: Vector, share: float) -> npt.NDArray[np.intp]:
     filter that keeps few rows keeps them all. A fifth of the cost of an exact partition, and the
     rows come out in order, so gathering them reads memory forwards."""
     sample = scores[:: max(1, len(scores) // _QUANTILE_SAMPLE)]
-    bar = np.partition(sample, int(len(sample) * (1 - share)))[int(len(sample) * (1 - share))]
+    kth = int(len(sample) * (1 - share))
+    bar = np.partition(sample, kth)[kth]
     return np.flatnonzero(scores >= bar if bar > -np.inf else scores > -np.inf)
 
 
