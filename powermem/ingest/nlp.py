@@ -60,7 +60,8 @@ def make_reader(choice: ExtractorChoice) -> Reader:
     if nlp is None:
         if choice == "spacy":
             raise ConfigError(
-                f"ingest.offline_extractor is 'spacy' but spaCy or its model {SPACY_MODEL} is not installed: "
+                f"ingest.offline_extractor is 'spacy' but spaCy or its model {SPACY_MODEL} is not installed "
+                f"or does not load (the log says why): "
                 f"pip install 'powermem[nlp]' && python -m spacy download {SPACY_MODEL}"
             )
         return heuristic_reader
@@ -68,6 +69,18 @@ def make_reader(choice: ExtractorChoice) -> Reader:
 
 
 def _load() -> Any:
+    """The model, or None where spaCy or the model is missing or fails to load. An install can be
+    broken (spaCy 2's compiled parts raise ValueError on import under numpy 2): "auto" then falls
+    back to the heuristic extractor instead of failing every add."""
+    try:
+        return _load_model()
+    except Exception as exc:  # third-party import and load code: any failure means no model
+        logger.warning("spaCy or its model %s failed to load (%s: %s): using the heuristic extractor",
+                       SPACY_MODEL, type(exc).__name__, exc)
+        return None
+
+
+def _load_model() -> Any:
     try:
         import spacy  # type: ignore[import-not-found, unused-ignore]
     except ImportError:

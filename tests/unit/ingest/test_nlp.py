@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import importlib.abc
 import sys
 import types
+from typing import Any
 
 import pytest
 
@@ -38,6 +40,37 @@ def test_a_model_that_spacy_load_misses_is_loaded_from_its_package(monkeypatch: 
     assert nlp._load() is None
     with pytest.raises(ConfigError, match="en_core_web_sm"):
         nlp.make_reader("spacy")
+
+
+class _BrokenSpacy(importlib.abc.MetaPathFinder):
+    """Imports of spacy fail as spaCy 2's compiled parts do under numpy 2."""
+
+    def find_spec(self, name: str, path: object, target: object = None) -> None:
+        if name == "spacy":
+            raise ValueError("numpy.dtype size changed, may indicate binary incompatibility")
+        return None
+
+
+def test_a_broken_spacy_install_falls_back_and_spacy_refuses(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delitem(sys.modules, "spacy", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_BrokenSpacy(), *sys.meta_path])
+    assert nlp._load() is None
+    assert "ValueError: numpy.dtype size changed" in caplog.text
+    assert nlp.make_reader("auto") is nlp.heuristic_reader
+    with pytest.raises(ConfigError, match="does not load"):
+        nlp.make_reader("spacy")
+    # A model whose load() fails the same way: also no model, not a failed add.
+    monkeypatch.setitem(sys.modules, "spacy", types.SimpleNamespace(load=_raise(ValueError("E1"))))
+    assert nlp._load() is None
+
+
+def _raise(exc: Exception) -> Any:
+    def fail(*args: object) -> None:
+        raise exc
+
+    return fail
 
 
 def test_a_loaded_pipeline_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
