@@ -4,10 +4,11 @@ heuristic name extractor (``extract``) and relation patterns (``relations``).
 spaCy is an optional extra (``pip install 'powermem[nlp]'``) and its model is loaded by name
 (``spacy.load("en_core_web_sm")``), so users install it the usual way
 (``python -m spacy download en_core_web_sm``). With spaCy, entities are its named entities
-and relations come from the parse: a verb of the allow-list with its subject and
-prepositional object ("Daniel lives in Porto"), and copular/possessive roles ("my manager is
-Daniel Okafor", "Daniel is Maya's manager", "my sister Ines"). Relationship types come from
-the same fixed vocabulary as the patterns (``relations.OFFLINE_TYPES``), never from the text.
+plus the heuristic's names, and relations come from the parse: a verb of the allow-list with
+its subject and prepositional object ("Daniel lives in Porto", "my brother Tom moved to
+Berlin"), and copular/possessive/appositive roles ("my manager is Daniel Okafor", "Daniel is
+Maya's manager", "my sister Ines", "Daniel, my manager"). Relationship types come from the
+same fixed vocabulary as the patterns (``relations.OFFLINE_TYPES``), never from the text.
 """
 
 from __future__ import annotations
