@@ -93,12 +93,19 @@ async def demo_memory(memory: AsyncMemory) -> str:
     return str(user)
 
 
-async def test_the_demo_question_is_answered_first_through_two_relations(memory: AsyncMemory) -> None:
+async def demo_question_answered_first(memory: AsyncMemory) -> str:
+    """Stores the demo conversation and checks its question's answer ranks first, found through
+    both relations; returns the demo's user."""
     user = await demo_memory(memory)
     found = await memory.search("Where does Maya's manager live?", user_id=user, limit=3)
     assert found["results"][0]["memory"] == PORTO
     facts = {(r["source"], r["relationship"], r["destination"]) for r in found["relations"]}
     assert {("Maya", "HAS_MANAGER", "Daniel Okafor"), ("Daniel Okafor", "LIVES_IN", "Porto")} <= facts
+    return user
+
+
+async def test_the_demo_question_is_answered_first_through_two_relations(memory: AsyncMemory) -> None:
+    user = await demo_question_answered_first(memory)
     # Asked directly, the manager is the memory that states the relation.
     found = await memory.search("Who is Maya's manager?", user_id=user, limit=3)
     assert "My manager is Daniel Okafor" in found["results"][0]["memory"]
