@@ -16,7 +16,8 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from powermem.errors import ConfigError
@@ -27,7 +28,9 @@ from powermem.text.relations import MAX_RELATIONS_PER_TEXT, ROLES, OfflineRelati
 logger = logging.getLogger("powermem.ingest")
 
 SPACY_MODEL = "en_core_web_sm"
-Reader = Callable[[str, str | None], tuple[Mentions, list[OfflineRelation]]]
+_PIPE_BATCH = 64  # texts per batch of the pipeline's pipe()
+Read = tuple[Mentions, list[OfflineRelation]]
+Reader = Callable[[str, str | None], Read]
 ExtractorChoice = Literal["auto", "heuristic", "spacy"]
 
 _ENTITY_LABELS = frozenset(["PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART"])
@@ -41,7 +44,7 @@ _VERBS: dict[str, tuple[str, frozenset[str]]] = {
 }
 
 
-def heuristic_reader(text: str, self_name: str | None) -> tuple[Mentions, list[OfflineRelation]]:
+def heuristic_reader(text: str, self_name: str | None) -> Read:
     """The heuristic names and relation patterns. A weak name (a sentence's first word) that the
     text states a relation of is a name: "Alice works at Acme" links Alice."""
     mentions, relations = extract_entities(text), extract_relations(text, self_name)
@@ -100,6 +103,17 @@ def _load_model() -> Any:
         return None
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A text ready for the parser: what follows its "Name: ", that speaker, who "I" is, and the
+    heuristic's names in it."""
+
+    body: str
+    speaker: str | None
+    self_name: str | None
+    names: Mentions
+
+
 class SpacyReader:
     """Entities and relations from one spaCy pipeline, called under a lock (a pipeline is not
     documented as safe to call from several threads at once)."""
@@ -108,34 +122,55 @@ class SpacyReader:
         self._nlp = nlp
         self._lock = threading.Lock()
 
-    def __call__(self, text: str, self_name: str | None) -> tuple[Mentions, list[OfflineRelation]]:
-        text = text[:MAX_EXTRACT_CHARS]
-        # Search reads a query's names with the heuristic extractor, so a memory links those
-        # too: with the model's entities alone, a turn about an "LGBTQ support group" that the
-        # model tags nothing in never matches the query that names LGBTQ.
-        names = extract_entities(text)
-        speaker = speaker_of(text)
-        strong: dict[str, str] = {}
-        if speaker is not None:
-            self_name = speaker
-            strong[normalize_name(speaker)] = speaker
-            text = text[text.index(":") + 1:]
+    def __call__(self, text: str, self_name: str | None) -> Read:
+        return self.read_many([text], [self_name])[0]
+
+    def read_many(self, texts: Sequence[str], selves: Sequence[str | None]) -> list[Read]:
+        """Every text read; the pipeline parses them as one ``pipe`` batch (LoCoMo turns: 2.1 ms a
+        text, against 5.1 one call at a time)."""
+        prepared = [_prepare(text, self_name) for text, self_name in zip(texts, selves, strict=True)]
         with self._lock:
-            doc = self._nlp(text)
-        for ent in doc.ents:
-            key = normalize_name(ent.text)
-            if ent.label_ in _ENTITY_LABELS and len(key) > 1 and len(strong) < MAX_ENTITIES_PER_TEXT:
-                strong.setdefault(key, ent.text.strip())
-        for name in names.strong:
-            if len(strong) < MAX_ENTITIES_PER_TEXT:
-                strong.setdefault(normalize_name(name), name)
-        weak = [n for n in names.weak if normalize_name(n) not in strong]
-        found: dict[tuple[str, str, str], OfflineRelation] = {}
-        for relation in _parse_relations(doc, self_name):
-            source, destination = normalize_name(relation.source), normalize_name(relation.destination)
-            if source and destination and source != destination and len(found) < MAX_RELATIONS_PER_TEXT:
-                found.setdefault((source, relation.relationship, destination), relation)
-        return Mentions(list(strong.values()), weak), list(found.values())
+            docs = list(self._nlp.pipe([p.body for p in prepared], batch_size=_PIPE_BATCH))
+        return [_read_doc(doc, p) for doc, p in zip(docs, prepared, strict=True)]
+
+
+def _prepare(text: str, self_name: str | None) -> _Prepared:
+    text = text[:MAX_EXTRACT_CHARS]
+    # Search reads a query's names with the heuristic extractor, so a memory links those too:
+    # with the model's entities alone, a turn about an "LGBTQ support group" that the model tags
+    # nothing in never matches the query that names LGBTQ.
+    names = extract_entities(text)
+    speaker = speaker_of(text)
+    if speaker is None:
+        return _Prepared(text, None, self_name, names)
+    return _Prepared(text[text.index(":") + 1:], speaker, speaker, names)
+
+
+def _read_doc(doc: Any, prepared: _Prepared) -> Read:
+    strong: dict[str, str] = {}
+    if prepared.speaker is not None:
+        strong[normalize_name(prepared.speaker)] = prepared.speaker
+    for ent in doc.ents:
+        key = normalize_name(ent.text)
+        if ent.label_ in _ENTITY_LABELS and len(key) > 1 and len(strong) < MAX_ENTITIES_PER_TEXT:
+            strong.setdefault(key, ent.text.strip())
+    for name in prepared.names.strong:
+        if len(strong) < MAX_ENTITIES_PER_TEXT:
+            strong.setdefault(normalize_name(name), name)
+    weak = [n for n in prepared.names.weak if normalize_name(n) not in strong]
+    found: dict[tuple[str, str, str], OfflineRelation] = {}
+    for relation in _parse_relations(doc, prepared.self_name):
+        source, destination = normalize_name(relation.source), normalize_name(relation.destination)
+        if source and destination and source != destination and len(found) < MAX_RELATIONS_PER_TEXT:
+            found.setdefault((source, relation.relationship, destination), relation)
+    return Mentions(list(strong.values()), weak), list(found.values())
+
+
+def read_all(reader: Reader, texts: Sequence[str], selves: Sequence[str | None]) -> list[Read]:
+    """Every text read by ``reader``: a spaCy pipeline parses them in one batch."""
+    if isinstance(reader, SpacyReader):
+        return reader.read_many(texts, selves)
+    return [reader(text, self_name) for text, self_name in zip(texts, selves, strict=True)]
 
 
 def _name_of(token: Any, self_name: str | None) -> str | None:

@@ -20,7 +20,7 @@ from powermem.filters import now_timestamp
 from powermem.ids import SnowflakeGenerator
 from powermem.ingest.entities import EntityResolver, NamedEntity
 from powermem.ingest.messages import Message
-from powermem.ingest.nlp import ExtractorChoice, Reader, heuristic_reader, make_reader
+from powermem.ingest.nlp import ExtractorChoice, Reader, heuristic_reader, make_reader, read_all
 from powermem.stores.base import EntityInput, GraphStore, NewMemory, RelationInput, Scope, WritePlan
 from powermem.text.extract import Mentions
 from powermem.text.names import normalize_name
@@ -99,7 +99,7 @@ class RawIngest:
             with self._loading:
                 if self._reader is None:
                     self._reader = make_reader(self._choice)
-        read = [self._reader(t, s) for t, s in zip(texts, selves, strict=True)]
+        read = read_all(self._reader, texts, selves)
         return read if self._relations else [(mentions, []) for mentions, _ in read]
 
     async def link_entities(self, texts: list[str], scope: Scope, selves: list[str | None] | None = None) -> Linked:

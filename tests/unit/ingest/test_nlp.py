@@ -3,6 +3,7 @@ from __future__ import annotations
 import importlib.abc
 import sys
 import types
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -117,6 +118,18 @@ class FakeDoc:
         return iter(self.tokens)
 
 
+class FakeNlp:
+    """A pipeline that returns the hand-built parse of each text, one ``pipe`` call at a time."""
+
+    def __init__(self, parses: dict[str, FakeDoc]) -> None:
+        self.parses = parses
+        self.batches: list[list[str]] = []
+
+    def pipe(self, texts: list[str], batch_size: int) -> Iterator[FakeDoc]:
+        self.batches.append(list(texts))
+        return iter([self.parses[text] for text in texts])
+
+
 PARSES = {
     # "Daniel Okafor lives in Porto."
     "Daniel Okafor lives in Porto.": FakeDoc(
@@ -161,7 +174,7 @@ PARSES = {
 
 
 def test_the_spacy_reader_reads_entities_and_parse_relations() -> None:
-    reader = nlp.SpacyReader(PARSES.__getitem__)
+    reader = nlp.SpacyReader(FakeNlp(PARSES))
     mentions, relations = reader("Daniel Okafor lives in Porto.", None)
     assert mentions.strong == ["Daniel Okafor", "Porto"] and mentions.weak == []
     assert [(r.source, r.relationship, r.destination) for r in relations] == [("Daniel Okafor", "LIVES_IN", "Porto")]
@@ -174,7 +187,7 @@ def test_the_spacy_reader_reads_entities_and_parse_relations() -> None:
 
 
 def test_the_spacy_reader_reads_roles_and_subjects_in_apposition() -> None:
-    reader = nlp.SpacyReader(PARSES.__getitem__)
+    reader = nlp.SpacyReader(FakeNlp(PARSES))
     _, relations = reader("Rui, my manager, lives in Porto.", "Maya")
     assert [(r.source, r.relationship, r.destination) for r in relations] == [
         ("Maya", "HAS_MANAGER", "Rui"), ("Rui", "LIVES_IN", "Porto")]
@@ -183,9 +196,22 @@ def test_the_spacy_reader_reads_roles_and_subjects_in_apposition() -> None:
         ("Maya", "HAS_BROTHER", "Tom"), ("Tom", "MOVED_TO", "Berlin")]
 
 
+def test_a_spacy_reader_parses_an_adds_texts_in_one_batch() -> None:
+    pipeline = FakeNlp(PARSES)
+    reader = nlp.SpacyReader(pipeline)
+    texts = ["Daniel Okafor lives in Porto.", "My manager is Rui.", "Caroline: I joined an LGBTQ group."]
+    selves = [None, "Maya", None]
+    together = nlp.read_all(reader, texts, selves)
+    assert pipeline.batches == [["Daniel Okafor lives in Porto.", "My manager is Rui.", " I joined an LGBTQ group."]]
+    assert together == [reader(text, self_name) for text, self_name in zip(texts, selves, strict=True)]
+    assert [(r.source, r.relationship, r.destination) for r in together[1][1]] == [("Maya", "HAS_MANAGER", "Rui")]
+    assert nlp.read_all(nlp.heuristic_reader, texts, selves) == [
+        nlp.heuristic_reader(text, self_name) for text, self_name in zip(texts, selves, strict=True)]
+
+
 def test_the_spacy_reader_also_links_the_names_search_reads_from_a_query() -> None:
     """Search finds a query's names with the heuristic extractor: a memory must link them too."""
-    reader = nlp.SpacyReader(PARSES.__getitem__)
+    reader = nlp.SpacyReader(FakeNlp(PARSES))
     mentions, relations = reader("Caroline: I joined an LGBTQ group.", None)
     assert (mentions.strong, mentions.weak, relations) == (["Caroline", "LGBTQ"], [], [])
 

@@ -53,6 +53,15 @@ def test_relations_come_from_the_parse(
     assert all(r.relationship in OFFLINE_TYPES for r in relations)
 
 
+def test_an_adds_texts_parsed_in_one_batch_read_as_one_at_a_time(reader: nlp.SpacyReader) -> None:
+    texts = ["Maya: Daniel Okafor, my manager, lives in Porto.", "Bob works at Google.", "I moved to Sweden.",
+             "The weather in Porto is nice.", "Caroline: my sister Ines is visiting."]
+    selves: list[str | None] = [None, None, "Ana", None, None]
+    together = nlp.read_all(reader, texts, selves)
+    assert together == [reader(text, self_name) for text, self_name in zip(texts, selves, strict=True)]
+    assert sum(len(relations) for _, relations in together) == 5
+
+
 def test_entities_are_the_models_named_entities(reader: nlp.SpacyReader) -> None:
     mentions, _ = reader("Caroline: I moved to Sweden last year.", None)
     assert mentions.strong == ["Caroline", "Sweden"] and mentions.weak == []  # the speaker, then GPE
