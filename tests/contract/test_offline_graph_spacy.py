@@ -4,23 +4,17 @@ itself skipped."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from powermem import AsyncMemory
-from powermem.ingest import nlp
 from powermem.stores.base import Scope
 from tests.contract.test_offline_graph import demo_question_answered_first, relations_of, triples
+from tests.support.spacy_model import installed_pipeline
 
-pytest.importorskip("spacy", reason="spaCy is not installed here: make test runs this module in .venv-nlp")
-with warnings.catch_warnings():  # W031: the mirror's model says spaCy 2.2; it loads in 2.3 (see the Makefile)
-    warnings.simplefilter("ignore", UserWarning)
-    if nlp._load() is None:
-        pytest.skip(f"{nlp.SPACY_MODEL} is not installed here: make test runs this module in .venv-nlp",
-                    allow_module_level=True)
+installed_pipeline()
 
 
 @pytest.fixture

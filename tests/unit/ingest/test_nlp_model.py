@@ -3,20 +3,13 @@ Makefile); where spaCy or en_core_web_sm is missing it reports itself skipped.""
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 
 from powermem.ingest import nlp
 from powermem.text.relations import OFFLINE_TYPES
+from tests.support.spacy_model import installed_pipeline
 
-pytest.importorskip("spacy", reason="spaCy is not installed here: make test runs this module in .venv-nlp")
-with warnings.catch_warnings():  # W031: the mirror's model says spaCy 2.2; it loads in 2.3 (see the Makefile)
-    warnings.simplefilter("ignore", UserWarning)
-    PIPELINE = nlp._load()
-if PIPELINE is None:
-    pytest.skip(f"{nlp.SPACY_MODEL} is not installed here: make test runs this module in .venv-nlp",
-                allow_module_level=True)
+PIPELINE = installed_pipeline()
 
 
 @pytest.fixture(scope="module")
