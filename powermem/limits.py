@@ -53,6 +53,6 @@ def text_bytes(value: str) -> int:
 
     Raises UnicodeEncodeError for a lone surrogate, which no store can hold.
     """
-    if len(value) > MAX_TEXT_BYTES:
+    if len(value) > MAX_TEXT_BYTES or value.isascii():  # isascii reads a flag: no encoding
         return len(value)
     return len(value.encode("utf-8"))

@@ -33,9 +33,11 @@ _SPEAKER = re.compile(r"^\s*([A-Z][\w'’.-]{0,40}(?: [A-Z][\w'’.-]{0,40}){0,2
 # Capitalised words (not continuing a word) joined by blanks and at most one connector each
 # ("Bank of England", "Leonardo da Vinci"). Linear: the blanks after a connector follow a
 # literal, so no two adjacent quantifiers can trade characters, and each step of the outer
-# repetition either ends at a capital or gives back only blanks, each failing at once.
+# repetition either ends at a capital or gives back only blanks, each failing at once. The
+# capital comes first and the lookbehind after it, so the engine skips to capitals instead of
+# trying the lookbehind at every character (2.1 -> 1.0 us a store_bench message).
 _CAPITALISED_RUN = re.compile(
-    r"(?<![\w'’])[A-Z][\w'’-]*(?:\s+(?:(?:of|the|de|del|van|von|da|la|le|and|&)\s*)?[A-Z][\w'’-]*)*"
+    r"[A-Z](?<![\w'’][A-Z])[\w'’-]*(?:\s+(?:(?:of|the|de|del|van|von|da|la|le|and|&)\s*)?[A-Z][\w'’-]*)*"
 )
 _TRAILING = frozenset(["of", "the", "de", "and", "&"])
 _SENTENCE_END = frozenset(".!?…:;\"“(")

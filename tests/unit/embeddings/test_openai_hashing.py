@@ -58,23 +58,38 @@ def test_hashing_similar_texts_are_closer() -> None:
     assert embedder.embed_sync(["ALICE, likes pizza!"])[0] @ embedder.embed_sync(["alice likes pizza"])[0] > 0.99
 
 
+def summed_feature_by_feature(embedder: HashingEmbedder, text: str) -> np.ndarray:
+    summed = np.zeros(embedder.dims)
+    for word in re.findall(r"\w+", text.lower()):
+        for bucket, weight in zip(*embedder._word_features(word), strict=True):
+            summed[bucket] += weight
+    norm = np.linalg.norm(summed.astype(np.float32))
+    return (summed.astype(np.float32) / (norm or 1.0)).astype(np.float32)
+
+
 def test_hashing_sums_each_feature_in_order_whatever_the_batch() -> None:
     """The batched gathers give the floats of summing feature by feature, text by text."""
     embedder = HashingEmbedder(48)
-
-    def one_by_one(text: str) -> np.ndarray:
-        summed = np.zeros(48)
-        for word in re.findall(r"\w+", text.lower()):
-            for bucket, weight in zip(*embedder._word_features(word), strict=True):
-                summed[bucket] += weight
-        norm = np.linalg.norm(summed.astype(np.float32))
-        return (summed.astype(np.float32) / (norm or 1.0)).astype(np.float32)
-
     texts = ["Bob moved to Berlin", "", "bob BOB bob, moved!", "Ünïcode straße 東京 x_y", "Berlin to moved Bob", "?"]
     batched = embedder.embed_sync(texts)  # new words and known ones in one batch
     again = embedder.embed_sync(texts[::-1])[::-1]  # every word known now, other order
     for row, other, text in zip(batched, again, texts, strict=True):
-        assert np.array_equal(row, one_by_one(text)) and np.array_equal(other, row), text
+        assert np.array_equal(row, summed_feature_by_feature(embedder, text)) and np.array_equal(other, row), text
+
+
+def test_hashing_a_batch_of_several_blocks_sums_each_text_alone() -> None:
+    """A long batch is summed a block of texts at a time: texts on both sides of a block's edge,
+    blank ones there included, get their own words and no neighbour's."""
+    embedder = HashingEmbedder(48)
+    words = ["alice", "porto", "moved", "to", "berlin", "café", "東京", "x_y"]
+    texts = [" ".join(words[(i + j) % len(words)] for j in range(i % 7)) for i in range(200)]
+    texts[63] = texts[64] = texts[127] = ""
+    batched = embedder.embed_sync(texts)
+    assert batched.shape == (200, 48)
+    for row, text in zip(batched, texts, strict=True):
+        assert np.array_equal(row, embedder.embed_sync([text])[0]), text
+        # The norm of a row may round its last bit otherwise than the norm of one vector.
+        assert np.allclose(row, summed_feature_by_feature(embedder, text), rtol=0, atol=1e-6), text
 
 
 def test_hashing_is_fast() -> None:

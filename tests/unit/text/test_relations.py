@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -174,3 +175,14 @@ def test_the_relation_prefilter_skips_texts_without_a_trigger() -> None:
     assert not _may_state_relation("Alice kalo mitisa vowen dorpel, Bob Smith!")
     assert _may_state_relation("Alice WORKS at Acme") and _may_state_relation("my Co-Worker Ana")
     assert _may_state_relation("Ana workn't at Acme")  # the token's base is "work"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="icallmednameis' ’_-x\n.am", max_size=16))
+def test_the_introduction_hint_finds_what_its_plain_form_does(text: str) -> None:
+    """The hint checks for a word before "i" after matching it (so the engine skips to "i", "c"
+    or "n"); it matches exactly where the plain form, lookbehind first, does."""
+    from powermem.text.relations import _INTRODUCTION_HINT
+
+    plain = re.compile(r"(?<![^\W_])i(?:[\W_]+am|['’]m)|call(?:ed|[\W_]+me)|name[\W_]+is")
+    assert [m.span() for m in _INTRODUCTION_HINT.finditer(text)] == [m.span() for m in plain.finditer(text)]
