@@ -160,8 +160,11 @@ class SqliteEngine:
         if self._tenant_scopes is not None:
             for memory in plan.creates:
                 self._tenant_scopes.add(memory.scope.memory_tenant, memory.scope)
+        puts: dict[str, list[tuple[int, Vector, str]]] = {}
         for tenant, memory_id, vector, created_at in writer.vector_puts:
-            self._vectors.put(tenant, memory_id, vector, created_at)
+            puts.setdefault(tenant, []).append((memory_id, vector, created_at))
+        for tenant, rows in puts.items():
+            self._vectors.put_many(tenant, rows)
         for tenant, memory_id in writer.vector_removes:
             self._vectors.remove(tenant, memory_id)
         return result

@@ -81,7 +81,7 @@ class _Sketch:
     def nbytes(self) -> int:
         return self.head.nbytes + self.tail.nbytes + self.basis.nbytes
 
-    def put(self, rows: int | slice, vectors: Vector) -> None:
+    def put(self, rows: int | slice | npt.NDArray[np.intp], vectors: Vector) -> None:
         projected = vectors @ self.basis
         self.head[rows] = projected[..., :FIRST_PASS_DIMS]
         self.tail[rows] = projected[..., FIRST_PASS_DIMS:]
@@ -127,7 +127,29 @@ class TenantMatrix:
         with self._lock:
             self._put(memory_id, vector, created_at)
 
+    def put_many(self, rows: Sequence[tuple[int, Vector, str]]) -> None:
+        """:meth:`put` of each (id, vector, created_at) in order, the vectors written in one go:
+        projecting them onto the sketch one by one cost 4.6 us a row of a large tenant."""
+        latest = {memory_id: (vector, created_at) for memory_id, vector, created_at in rows}  # a later put wins
+        if not latest:
+            return
+        micros = {created_at: canonical_micros(created_at) for _, created_at in latest.values()}
+        vectors = np.stack([vector for vector, _ in latest.values()]).astype(np.float32, copy=False)
+        with self._lock:
+            at = np.fromiter((self._place(memory_id, micros[created_at]) for memory_id, (_, created_at)
+                              in latest.items()), dtype=np.intp, count=len(latest))
+            self._matrix[at] = vectors
+            if self._sketch is not None:
+                self._sketch.put(at, vectors)
+
     def _put(self, memory_id: int, vector: Vector, created_at: str) -> None:
+        row = self._place(memory_id, canonical_micros(created_at))
+        self._matrix[row] = vector
+        if self._sketch is not None:
+            self._sketch.put(row, vector)
+
+    def _place(self, memory_id: int, micros: int | None) -> int:
+        """The row of ``memory_id``, appended if it is new, with its creation time recorded."""
         row = self._row_of.get(memory_id)
         if row is None:
             if self._count == len(self._ids):
@@ -136,15 +158,12 @@ class TenantMatrix:
             self._count += 1
             self._row_of[memory_id] = row
             self._ids[row] = memory_id
-        micros = canonical_micros(created_at)
         if micros is None:
             self._odd_times.add(memory_id)
         else:
             self._odd_times.discard(memory_id)
         self._created[row] = micros or 0
-        self._matrix[row] = vector
-        if self._sketch is not None:
-            self._sketch.put(row, vector)
+        return row
 
     def remove(self, memory_id: int) -> None:
         with self._lock:
@@ -312,10 +331,11 @@ class VectorCache:
         self._tenants[tenant] = matrix
         return matrix
 
-    def put(self, tenant: str, memory_id: int, vector: Vector, created_at: str) -> None:
+    def put_many(self, tenant: str, rows: Sequence[tuple[int, Vector, str]]) -> None:
+        """(id, vector, created_at) rows of one tenant, written or replaced in order."""
         matrix = self._tenants.get(tenant)
-        if matrix is not None:  # unloaded tenants pick the row up when they load
-            matrix.put(memory_id, vector, created_at)
+        if matrix is not None:  # unloaded tenants pick the rows up when they load
+            matrix.put_many(rows)
 
     def remove(self, tenant: str, memory_id: int) -> None:
         matrix = self._tenants.get(tenant)

@@ -283,3 +283,26 @@ def test_a_pre_scan_gathers_its_candidates_into_buffers_kept_between_searches(
             tracemalloc.stop()
     assert later[0] == first  # the same answer from the kept buffers
     assert peak < 1_000_000, peak  # the mask and row numbers of 30,000 rows, not the gathers
+
+
+def test_put_many_writes_what_the_same_puts_one_by_one_write(clustered: npt.NDArray[np.float32]) -> None:
+    """A write's vectors go into a loaded tenant in one go: new rows (past the matrix's capacity,
+    so it grows), a row put twice (the later wins), an existing row replaced, and a creation
+    time that is not canonical text; the sketch of a pre-scanned tenant follows."""
+    one_by_one, in_one_go = _matrix(clustered), _matrix(clustered)
+    for matrix in (one_by_one, in_one_go):
+        matrix.top_k(clustered[0], 10, None)  # fits the sketch that later rows are projected onto
+    rng = np.random.default_rng(3)
+    fresh = _unit(rng.standard_normal((6_000, DIMS)).astype(np.float32))
+    rows = [(ROWS + 1 + n, fresh[n], _created(n)) for n in range(5_000)]
+    rows += [(ROWS + 1, fresh[5_000], _created(1)), (7, fresh[5_001], "yesterday"), (8, fresh[5_002], _created(8))]
+    for memory_id, vector, created_at in rows:
+        one_by_one.put(memory_id, vector, created_at)
+    in_one_go.put_many(rows)
+    assert len(in_one_go) == len(one_by_one) == ROWS + 5_000
+    window = created_window(And((Condition("created_at", "gte", "2026-01-10T00:00:00+00:00"),)))
+    assert not in_one_go.answers(window) and not one_by_one.answers(window)  # "yesterday" is held apart
+    for query in [fresh[5_000], fresh[5_001], *_queries(clustered, 5)]:
+        assert in_one_go.top_k(query, 10, None) == one_by_one.top_k(query, 10, None)
+    assert in_one_go.top_k(fresh[5_000], 1, None)[0][0] == ROWS + 1
+    assert in_one_go.top_k(fresh[5_001], 1, None)[0][0] == 7
