@@ -306,3 +306,5 @@ def test_put_many_writes_what_the_same_puts_one_by_one_write(clustered: npt.NDAr
         assert in_one_go.top_k(query, 10, None) == one_by_one.top_k(query, 10, None)
     assert in_one_go.top_k(fresh[5_000], 1, None)[0][0] == ROWS + 1
     assert in_one_go.top_k(fresh[5_001], 1, None)[0][0] == 7
+    for n in (0, 100, 20_000, ROWS - 1):  # rows held before the matrix and sketch grew are intact
+        assert in_one_go.top_k(clustered[n], 1, None)[0][0] == n + 1
