@@ -118,14 +118,13 @@ class TenantMatrix:
         self._gathers: list[Vector | None] = [None, None, None]
         self._lock = threading.Lock()
         for memory_id, blob, created_at in rows:
-            self._put(memory_id, np.frombuffer(blob, dtype=np.float32), created_at)
+            self._load_row(memory_id, np.frombuffer(blob, dtype=np.float32), created_at)
 
     def __len__(self) -> int:
         return self._count
 
     def put(self, memory_id: int, vector: Vector, created_at: str) -> None:
-        with self._lock:
-            self._put(memory_id, vector, created_at)
+        self.put_many([(memory_id, vector, created_at)])
 
     def put_many(self, rows: Sequence[tuple[int, Vector, str]]) -> None:
         """:meth:`put` of each (id, vector, created_at) in order, the vectors written in one go:
@@ -134,7 +133,7 @@ class TenantMatrix:
         if not latest:
             return
         micros = {created_at: canonical_micros(created_at) for _, created_at in latest.values()}
-        vectors = np.stack([vector for vector, _ in latest.values()]).astype(np.float32, copy=False)
+        vectors = np.stack([vector for vector, _ in latest.values()])
         with self._lock:
             at = np.fromiter((self._place(memory_id, micros[created_at]) for memory_id, (_, created_at)
                               in latest.items()), dtype=np.intp, count=len(latest))
@@ -142,11 +141,9 @@ class TenantMatrix:
             if self._sketch is not None:
                 self._sketch.put(at, vectors)
 
-    def _put(self, memory_id: int, vector: Vector, created_at: str) -> None:
-        row = self._place(memory_id, canonical_micros(created_at))
-        self._matrix[row] = vector
-        if self._sketch is not None:
-            self._sketch.put(row, vector)
+    def _load_row(self, memory_id: int, vector: Vector, created_at: str) -> None:
+        """A stored row, while the matrix fills (before any sketch is fitted)."""
+        self._matrix[self._place(memory_id, canonical_micros(created_at))] = vector
 
     def _place(self, memory_id: int, micros: int | None) -> int:
         """The row of ``memory_id``, appended if it is new, with its creation time recorded."""
@@ -284,7 +281,7 @@ class TenantMatrix:
         pages for the kernel to map and zero, on every search: at a million rows the second
         pass gathers 100,000 rows of 32 floats, the re-rank 4,000 of the full dimension."""
         buffer = self._gathers[slot]
-        if buffer is None or len(buffer) < len(rows) or buffer.shape[1] != source.shape[1]:
+        if buffer is None or len(buffer) < len(rows):  # a slot always gathers from the same array
             buffer = self._gathers[slot] = np.empty((len(rows) + len(rows) // 4, source.shape[1]), dtype=np.float32)
         # "clip" writes straight into ``out``; the default mode would gather into a temporary
         # first. The rows are always in range.
