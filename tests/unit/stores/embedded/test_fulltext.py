@@ -3,11 +3,17 @@ and where it ranks when every term is common."""
 
 from __future__ import annotations
 
+import random
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from powermem.filters import now_timestamp, parse_filters
 from powermem.stores.base import NewMemory, Scope, WritePlan
@@ -160,3 +166,110 @@ def test_an_as_of_starts_the_windows_at_the_newest_memory_created_by_then(
     # Other scopes and an as_of before every memory still answer as the filter says.
     assert engine.fulltext_search(SCOPE, created_by(None, "2000-01-01T00:00:00.000000+00:00"), ["common"], 3) == []
     assert engine.fulltext_search(Scope(user_id="other"), created_by(None, cut.created_at), ["common"], 3) == []
+
+
+# Model-based: each windowed search against a plain reference over the same rows.
+# Thirty words by Zipf's law, one to three to a memory: the commonest is in about two in five
+# memories, the rarest in one in seventy, so a scope's 8 k-th newest match falls now inside its
+# newest 40 k memories, now below them.
+WORDS = [f"w{i}" for i in range(30)]
+ZIPF = [1 / (rank + 1) for rank in range(30)]
+OTHER = Scope(user_id="v")
+Rows = list[tuple[bool, list[str]]]  # (in SCOPE, words), ids counting up from 1
+
+
+@st.composite
+def stores(draw: st.DrawFn) -> tuple[Rows, list[str], int]:
+    """Rows (mostly the scope's: up to 300, so past its 40 k newest), query terms and k."""
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    share = draw(st.sampled_from([0.5, 0.8, 1.0]))
+    rows = [(rng.random() < share, rng.choices(WORDS, ZIPF, k=rng.randint(1, 3)))
+            for _ in range(draw(st.integers(1, 300)))]
+    terms = list(dict.fromkeys(rng.choices(WORDS, ZIPF, k=rng.randint(1, 2))))
+    return rows, terms, draw(st.integers(1, 3))
+
+
+@contextmanager
+def filled(rows: Rows) -> Iterator[SqliteEngine]:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = SqliteEngine(Path(tmp) / "model.db")
+        engine.initialize(4)
+        try:
+            vector = np.ones(4, dtype=np.float32) / 2
+            for scope, mine in ((SCOPE, True), (OTHER, False)):
+                creates = [NewMemory(i, " ".join(words), f"{i}", vector, scope, {}, now_timestamp())
+                           for i, (in_scope, words) in enumerate(rows, start=1) if in_scope == mine]
+                engine.apply(WritePlan(scope=scope, creates=creates, at=now_timestamp()))
+            yield engine
+        finally:
+            engine.close()
+
+
+def bm25(engine: SqliteEngine, terms: list[str]) -> dict[int, float]:
+    sql = "SELECT rowid, -rank FROM memory_fts WHERE memory_fts MATCH ?"
+    return dict(engine._conn.execute(sql, [fulltext._match(terms)]).fetchall())
+
+
+def best(ids: list[int], scores: dict[int, float], k: int) -> list[int]:
+    return sorted(ids, key=lambda i: (-scores[i], -i))[:k]
+
+
+def scoped(engine: SqliteEngine) -> tuple[str, list[object], fulltext._Top]:
+    params: list[object] = []
+    where = engine._where(SCOPE, None, params)
+    top = fulltext._top_of(engine._conn, (where, params), None)
+    assert top is not None
+    return where, params, top
+
+
+@settings(max_examples=300, deadline=None)
+@given(stores())
+def test_kept_terms_are_ranked_among_the_scopes_newest_matches(store: tuple[Rows, list[str], int]) -> None:
+    """The scope's newest 8 k memories holding a term, and never fewer than its newest 40 k;
+    a scope within 40 k memories, or with fewer than 8 k matches, is ranked whole."""
+    rows, terms, k = store
+    scope_ids = [i for i in range(len(rows), 0, -1) if rows[i - 1][0]]
+    assume(scope_ids)
+    matches = [i for i in scope_ids if set(terms) & set(rows[i - 1][1])]
+    first, nth = k * 40, k * fulltext.RANKED_PER_HIT
+    if len(scope_ids) <= first or len(matches) < nth:
+        ranked = matches
+    else:
+        ranked = [i for i in matches if i >= min(scope_ids[first - 1], matches[nth - 1])]
+    with filled(rows) as engine, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fulltext, "POSTING_BUDGET", 1)  # the first window is 40 k memories
+        where, params, top = scoped(engine)
+        got = fulltext._among_newest_matches(engine._conn, where, params, (where, params), top, terms, k)
+        assert [h.id for h in got] == best(ranked, bm25(engine, terms), k)
+
+
+def reference_rarest(rows: Rows, terms: list[str], k: int, scores: dict[str, dict[int, float]]) -> list[int]:
+    """The window of the scope's newest memories, fourfold each time, ranked whole each time."""
+    scope_ids = [i for i in range(len(rows), 0, -1) if rows[i - 1][0]]
+    size, chosen = k * fulltext.RANKED_PER_HIT, None
+    while True:
+        whole = len(scope_ids) < size
+        floor = scope_ids[-1] if whole else scope_ids[size - 1]
+        if chosen is None:  # counted over every memory in the id range, up to the window's size
+            span = [words for _, words in rows[floor - 1:scope_ids[0]]]
+            counts = {t: min(size, sum(t in words for words in span)) for t in terms}
+            present = [t for t in terms if counts[t]]
+            chosen = min(present, key=lambda t: counts[t]) if present else None
+        hits = [] if chosen is None else best(
+            [i for i in scope_ids if i >= floor and chosen in rows[i - 1][1]], scores[chosen], k)
+        if len(hits) >= k or whole:
+            return hits
+        size *= 4
+
+
+@settings(max_examples=150, deadline=None)
+@given(stores())
+def test_every_term_common_widens_and_ranks_as_the_plain_window_does(store: tuple[Rows, list[str], int]) -> None:
+    """Widening from the last floor and ranking only the ids a wider window adds give what
+    ranking each whole window gives."""
+    rows, terms, k = store
+    assume(any(mine for mine, _ in rows))
+    with filled(rows) as engine:
+        where, params, top = scoped(engine)
+        got = fulltext._among_newest(engine._conn, where, params, (where, params), top, terms, k)
+        assert [h.id for h in got] == reference_rarest(rows, terms, k, {t: bm25(engine, [t]) for t in terms})
