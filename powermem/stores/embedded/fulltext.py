@@ -174,8 +174,7 @@ def _among_newest_matches(
     """``terms`` ranked among the scope's ``8 k`` newest memories that hold any of them (from
     ``top.start`` down), and never among fewer than its newest ``max(POSTING_BUDGET, 40 k)``;
     a scope that holds fewer is ranked whole."""
-    below = (f"{bounds[0]} AND id <= ?", [*bounds[1], top.start])
-    first = _grown(conn, below, _Window(0, top.start + 1, False), max(POSTING_BUDGET, k * 40))
+    first = _grown(conn, _below(bounds, top), _Window(0, top.start + 1, False), max(POSTING_BUDGET, k * 40))
     match = _match(terms)
     if first.whole:
         return _ranked_from(conn, match, (first.floor, top.newest), where, params, k)
@@ -209,9 +208,7 @@ def _among_newest(
     """The rarest of ``terms`` within the first window of the scope's newest memories (from
     ``top.start`` down) that holds any, ranked there; the window grows fourfold until it
     holds ``k`` hits or the whole scope."""
-    # The start bounds the window from above: other tenants' newer memories (and, with an
-    # as_of, the scope's own later ones) are neither counted nor ranked.
-    below = (f"{bounds[0]} AND id <= ?", [*bounds[1], top.start])
+    below = _below(bounds, top)
     size = k * RANKED_PER_HIT  # counting is the cost here: start small
     window = _Window(0, top.start + 1, False)
     hits: list[Hit] = []
@@ -236,6 +233,12 @@ def _among_newest(
         if len(hits) >= k or window.whole:
             return hits
         size *= 4
+
+
+def _below(bounds: tuple[str, Sequence[Any]], top: _Top) -> tuple[str, list[Any]]:
+    # The start bounds the windows from above: other tenants' newer memories (and, with an
+    # as_of, the scope's own later ones) are neither counted nor ranked.
+    return f"{bounds[0]} AND id <= ?", [*bounds[1], top.start]
 
 
 def _best(hits: list[Hit], k: int) -> list[Hit]:
